@@ -1,0 +1,178 @@
+package ictest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aviate-labs/agent-go/candid"
+	"github.com/aviate-labs/agent-go/principal"
+)
+
+// IC reject codes (interface spec, "reject codes").
+const (
+	RejectSysFatal           = 1
+	RejectSysTransient       = 2
+	RejectDestinationInvalid = 3
+	RejectCanisterReject     = 4
+	RejectCanisterError      = 5
+)
+
+// Handler answers one query method. arg is the Candid-encoded argument. It returns the reply
+// values as typed Go values, which the double encodes with agent-go's candid.Marshal (a nil
+// slice is the empty reply), or an error: a *Reject is sent as that reject, any other error as
+// a canister trap (reject code 5, IC0503).
+type Handler func(arg []byte) ([]any, error)
+
+// Reject is an IC reject as a handler can return it.
+type Reject struct {
+	Code      uint64 // IC reject code, 1..5
+	Message   string
+	ErrorCode string // e.g. "IC0406"; the replica always sends one
+}
+
+// Error implements error.
+func (r *Reject) Error() string {
+	return fmt.Sprintf("reject %d %s: %s", r.Code, r.ErrorCode, r.Message)
+}
+
+// Fault is a misbehaviour a canister (or the whole double) shows on demand.
+type Fault int
+
+const (
+	// FaultNone is normal service.
+	FaultNone Fault = iota
+	// FaultStall makes every request for the canister block until the client gives up or the
+	// server closes.
+	FaultStall
+	// FaultMalformedReply makes queries answer "replied" with bytes that are not Candid.
+	FaultMalformedReply
+	// FaultWrongKey signs the canister's certificates (read_state, including the ["subnet"]
+	// lookup of signed-query verification) with a BLS key that is not the subnet's.
+	FaultWrongKey
+	// FaultBadNodeSignature signs query replies with a node key that does not match the
+	// certified one.
+	FaultBadNodeSignature
+	// FaultHTTP503 answers every request with HTTP 503, as a boundary node does when no
+	// replica is reachable.
+	FaultHTTP503
+)
+
+// Canister is a programmable canister installed in the double. All its methods are safe for
+// concurrent use.
+type Canister struct {
+	id principal.Principal
+
+	mu          sync.RWMutex
+	moduleHash  []byte
+	controllers []principal.Principal
+	methods     map[string]Handler
+	fault       Fault
+	latency     time.Duration
+}
+
+// ID returns the canister id.
+func (c *Canister) ID() principal.Principal { return c.id }
+
+// Handle installs (or replaces) a query method.
+func (c *Canister) Handle(method string, h Handler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.methods[method] = h
+}
+
+// Remove uninstalls a method, so calls to it are rejected as "no query method".
+func (c *Canister) Remove(method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.methods, method)
+}
+
+// Reply installs method answering with the fixed values (see Handler).
+func (c *Canister) Reply(method string, values ...any) {
+	c.Handle(method, func([]byte) ([]any, error) { return values, nil })
+}
+
+// RejectWith installs method answering with the given reject.
+func (c *Canister) RejectWith(method string, code uint64, errorCode, message string) {
+	c.Handle(method, func([]byte) ([]any, error) {
+		return nil, &Reject{Code: code, ErrorCode: errorCode, Message: message}
+	})
+}
+
+// SetModuleHash changes the installed module hash; nil makes the canister empty.
+func (c *Canister) SetModuleHash(h []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.moduleHash = h
+}
+
+// SetControllers changes the controllers.
+func (c *Canister) SetControllers(ps ...principal.Principal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.controllers = ps
+}
+
+// SetFault sets the canister's fault (FaultNone to heal it).
+func (c *Canister) SetFault(f Fault) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fault = f
+}
+
+// SetLatency adds d to every HTTP request addressed to the canister, on top of the server's
+// latency. A verified query is two requests (query and the ["subnet"] read_state).
+func (c *Canister) SetLatency(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.latency = d
+}
+
+func (c *Canister) behaviour() (Fault, time.Duration) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.fault, c.latency
+}
+
+// state returns the certified facts: module hash (nil if empty) and controllers.
+func (c *Canister) state() ([]byte, []principal.Principal) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.moduleHash, c.controllers
+}
+
+// query runs method and returns the Candid reply or a reject.
+func (c *Canister) query(method string, arg []byte) ([]byte, *Reject) {
+	c.mu.RLock()
+	h, ok := c.methods[method]
+	empty := c.moduleHash == nil
+	c.mu.RUnlock()
+	switch {
+	case empty:
+		return nil, &Reject{Code: RejectDestinationInvalid, ErrorCode: "IC0537",
+			Message: fmt.Sprintf("Attempted to execute a message, but the canister contains no Wasm module. Canister: %s", c.id)}
+	case !ok:
+		return nil, &Reject{Code: RejectDestinationInvalid, ErrorCode: "IC0536",
+			Message: fmt.Sprintf("Error from Canister %s: Canister has no query method '%s'.", c.id, method)}
+	}
+	values, err := h(arg)
+	var rej *Reject
+	switch {
+	case errors.As(err, &rej):
+		return nil, rej
+	case err != nil:
+		return nil, &Reject{Code: RejectCanisterError, ErrorCode: "IC0503",
+			Message: fmt.Sprintf("Error from Canister %s: Canister called `ic0.trap` with message: %v", c.id, err)}
+	}
+	if values == nil {
+		values = []any{}
+	}
+	out, err := candid.Marshal(values)
+	if err != nil {
+		return nil, &Reject{Code: RejectCanisterError, ErrorCode: "IC0503",
+			Message: fmt.Sprintf("Error from Canister %s: reply encoding failed: %v", c.id, err)}
+	}
+	return out, nil
+}

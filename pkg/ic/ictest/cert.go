@@ -1,0 +1,270 @@
+package ictest
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aviate-labs/agent-go/certification"
+	"github.com/aviate-labs/agent-go/certification/bls"
+	"github.com/aviate-labs/agent-go/certification/hashtree"
+	"github.com/aviate-labs/agent-go/leb128"
+	"github.com/aviate-labs/agent-go/principal"
+	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// selfDescribed is the CBOR tag 55799 prefix the IC puts in front of its replies and of some
+// certified values (controllers, canister ranges).
+var selfDescribed = []byte{0xd9, 0xd9, 0xf7}
+
+// nodeCount is how many nodes the simulated subnet has; replies are signed by one of them.
+const nodeCount = 4
+
+// certWindow is the granularity of the certified /time. Certificates built within one window
+// over the same state are byte-identical, so they are signed once and served from a cache.
+const certWindow = time.Second
+
+// node is a replica of the simulated subnet: its id and Ed25519 key.
+type node struct {
+	id  principal.Principal
+	key ed25519.PrivateKey
+	der []byte // SPKI DER of the public key, as stored in the state tree
+}
+
+// subnet holds the key material of the simulated IC: a root key (NNS), one application subnet
+// whose certificates carry a delegation signed by the root key, the subnet's nodes, and a
+// stranger key used to sign certificates on purpose wrongly.
+type subnet struct {
+	rootKey    *bls.SecretKey
+	rootDER    []byte
+	key        *bls.SecretKey
+	keyDER     []byte
+	wrongKey   *bls.SecretKey
+	id         principal.Principal
+	nodes      []node
+	delegation []byte // CBOR {subnet_id, certificate}
+
+	mu    sync.Mutex
+	cache map[certKey][]byte // certificate CBOR by tree root and signing key
+	epoch int64              // certWindow the cache belongs to
+}
+
+type certKey struct {
+	root  [32]byte
+	wrong bool
+}
+
+// The delegated canister range covers every principal from 0x00 to 29 bytes of 0xff, so any
+// canister id a test invents is "on" this subnet.
+var (
+	rangeFrom = []byte{0x00}
+	rangeTo   = bytes.Repeat([]byte{0xff}, 29)
+)
+
+func newSubnet(now time.Time) (*subnet, error) {
+	s := &subnet{cache: make(map[certKey][]byte)}
+	var err error
+	if s.rootKey, s.rootDER, err = newBLSKey(); err != nil {
+		return nil, fmt.Errorf("root key: %w", err)
+	}
+	if s.key, s.keyDER, err = newBLSKey(); err != nil {
+		return nil, fmt.Errorf("subnet key: %w", err)
+	}
+	if s.wrongKey, _, err = newBLSKey(); err != nil {
+		return nil, fmt.Errorf("wrong key: %w", err)
+	}
+	s.id = principal.NewSelfAuthenticating(s.keyDER)
+	for range nodeCount {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("node key: %w", err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return nil, fmt.Errorf("node key: %w", err)
+		}
+		s.nodes = append(s.nodes, node{id: principal.NewSelfAuthenticating(der), key: priv, der: der})
+	}
+	slices.SortFunc(s.nodes, func(a, b node) int { return bytes.Compare(a.id.Raw, b.id.Raw) })
+
+	// The delegation: the root subnet certifies this subnet's key and canister ranges.
+	ranges, err := cbor.Marshal([][][]byte{{rangeFrom, rangeTo}})
+	if err != nil {
+		return nil, fmt.Errorf("canister ranges: %w", err)
+	}
+	ranges = append(slices.Clone(selfDescribed), ranges...)
+	inner := newTree()
+	inner.put(leb(uint64(now.UnixNano())), "time")
+	inner.put(s.keyDER, "subnet", string(s.id.Raw), "public_key")
+	inner.put(ranges, "canister_ranges", string(s.id.Raw), string(rangeFrom))
+	innerCert, err := signCertificate(inner.hashTree(), s.rootKey, nil)
+	if err != nil {
+		return nil, fmt.Errorf("delegation: %w", err)
+	}
+	s.delegation, err = cbor.Marshal(map[string][]byte{"subnet_id": s.id.Raw, "certificate": innerCert})
+	if err != nil {
+		return nil, fmt.Errorf("delegation: %w", err)
+	}
+	return s, nil
+}
+
+func newBLSKey() (*bls.SecretKey, []byte, error) {
+	sk := bls.NewSecretKeyByCSPRNG()
+	if sk == nil {
+		return nil, nil, fmt.Errorf("no randomness")
+	}
+	pk := bls12381.G2Affine(*sk.PublicKey())
+	raw := pk.Bytes()
+	der, err := certification.PublicBLSKeyToDER(raw[:])
+	return sk, der, err
+}
+
+// addSubnetState puts what a ["subnet"] read_state of this subnet reveals: its public key,
+// its canister ranges (legacy layout) and each node's Ed25519 key.
+func (s *subnet) addSubnetState(t *tree) {
+	sid := string(s.id.Raw)
+	t.put(s.keyDER, "subnet", sid, "public_key")
+	for _, n := range s.nodes {
+		t.put(n.der, "subnet", sid, "node", string(n.id.Raw), "public_key")
+	}
+}
+
+// certificate returns the CBOR certificate over t, signed with the subnet key (or the stranger
+// key when wrong is set) and carrying the delegation. Identical trees within one certWindow are
+// signed once.
+func (s *subnet) certificate(t hashtree.Node, wrong bool, now time.Time) ([]byte, error) {
+	k := certKey{root: t.Reconstruct(), wrong: wrong}
+	epoch := now.UnixNano() / int64(certWindow)
+	s.mu.Lock()
+	if s.epoch != epoch {
+		s.epoch, s.cache = epoch, make(map[certKey][]byte)
+	}
+	c, ok := s.cache[k]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	key := s.key
+	if wrong {
+		key = s.wrongKey
+	}
+	c, err := signCertificate(t, key, s.delegation)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.epoch == epoch {
+		s.cache[k] = c
+	}
+	s.mu.Unlock()
+	return c, nil
+}
+
+// signCertificate signs \x0Dic-state-root‖root with key and encodes {tree, signature,
+// delegation?}.
+func signCertificate(t hashtree.Node, key *bls.SecretKey, delegation []byte) ([]byte, error) {
+	root := t.Reconstruct()
+	sig, err := key.Sign(append(hashtree.DomainSeparator("ic-state-root"), root[:]...))
+	if err != nil {
+		return nil, fmt.Errorf("sign certificate: %w", err)
+	}
+	g1 := bls12381.G1Affine(*sig)
+	raw := g1.Bytes()
+	m := map[string]any{"tree": hashtree.NewHashTree(t), "signature": raw[:]}
+	if delegation != nil {
+		m["delegation"] = cbor.RawMessage(delegation)
+	}
+	return cbor.Marshal(m)
+}
+
+// certTime is now rounded down to the certificate window, as a ULEB128 leaf.
+func certTime(now time.Time) []byte {
+	return leb(uint64(now.Truncate(certWindow).UnixNano()))
+}
+
+func leb(v uint64) []byte { return leb128.AppendUnsignedUint64(nil, v) }
+
+// tree is a mutable labelled tree from which a sorted hashtree is built.
+type tree struct {
+	leaf     []byte
+	isLeaf   bool
+	children map[string]*tree
+}
+
+func newTree() *tree { return &tree{children: map[string]*tree{}} }
+
+// put stores value at path, creating the intermediate nodes.
+func (t *tree) put(value []byte, path ...string) {
+	n := t
+	for _, l := range path {
+		c, ok := n.children[l]
+		if !ok {
+			c = newTree()
+			n.children[l] = c
+		}
+		n = c
+	}
+	n.leaf, n.isLeaf = value, true
+}
+
+// hashTree builds the hashtree: labels in ascending byte order, as a balanced fork of labelled
+// subtrees (agent-go's lookup relies on the order).
+func (t *tree) hashTree() hashtree.Node {
+	if t.isLeaf {
+		return hashtree.Leaf(t.leaf)
+	}
+	labels := make([]string, 0, len(t.children))
+	for l := range t.children {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels) // Go string order is byte order
+	nodes := make([]hashtree.Node, len(labels))
+	for i, l := range labels {
+		nodes[i] = hashtree.Labeled{Label: hashtree.Label(l), Tree: t.children[l].hashTree()}
+	}
+	return fork(nodes)
+}
+
+func fork(nodes []hashtree.Node) hashtree.Node {
+	switch len(nodes) {
+	case 0:
+		return hashtree.Empty{}
+	case 1:
+		return nodes[0]
+	}
+	mid := len(nodes) / 2
+	return hashtree.Fork{LeftTree: fork(nodes[:mid]), RightTree: fork(nodes[mid:])}
+}
+
+// prune returns a tree holding only the subtrees of t at the requested paths (the IC returns
+// absent labels by omission of everything not asked for).
+func (t *tree) prune(paths [][]string) *tree {
+	out := newTree()
+	for _, p := range paths {
+		src, dst := t, out
+		ok := true
+		for _, l := range p {
+			c, found := src.children[l]
+			if !found || src.isLeaf {
+				ok = false
+				break
+			}
+			d, found := dst.children[l]
+			if !found {
+				d = newTree()
+				dst.children[l] = d
+			}
+			src, dst = c, d
+		}
+		if ok {
+			*dst = *src
+		}
+	}
+	return out
+}

@@ -1,0 +1,190 @@
+package ictest
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aviate-labs/agent-go/certification"
+	"github.com/aviate-labs/agent-go/principal"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// malformedCandid is what FaultMalformedReply answers: the magic and a type table cut short.
+var malformedCandid = []byte("DIDL\x01\x6c\x02")
+
+// handleStatus serves GET /api/v2/status with the root key.
+func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	body, err := cbor.Marshal(map[string]any{
+		"root_key":              s.subnet.rootDER,
+		"ic_api_version":        "0.18.0",
+		"impl_version":          "canistry-ictest",
+		"replica_health_status": "healthy",
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeCBOR(w, body)
+}
+
+// handleQuery serves POST /api/v2/canister/{id}/query: it runs the method and answers with a
+// reply or reject signed by one of the subnet's nodes.
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	ecid, err := pathID(r)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	c, fault, latency := s.lookup(ecid)
+	if !s.delay(w, r, fault, latency) {
+		return
+	}
+	now := s.now()
+	req, err := readRequest(r, "query", now)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if !bytes.Equal(req.CanisterID, ecid.Raw) {
+		s.badRequest(w, r, fmt.Errorf("canister_id %s does not match the effective canister id %s",
+			principal.Principal{Raw: req.CanisterID}, ecid))
+		return
+	}
+	var (
+		arg []byte
+		rej *Reject
+	)
+	if c == nil {
+		rej = &Reject{Code: RejectDestinationInvalid, ErrorCode: "IC0301",
+			Message: fmt.Sprintf("Canister %s not found", ecid)}
+	} else {
+		arg, rej = c.query(req.MethodName, req.Arg)
+	}
+	if rej == nil && fault == FaultMalformedReply {
+		arg = malformedCandid
+	}
+	body, err := s.queryResponse(req.id, arg, rej, now, fault == FaultBadNodeSignature)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeCBOR(w, body)
+}
+
+// queryResponse encodes a query reply or reject with one node signature over
+// \x0Bic-response‖hash_of_map(response, timestamp, request_id). A reject always carries
+// error_code, which the signed map includes.
+func (s *Server) queryResponse(rid [32]byte, arg []byte, rej *Reject, now time.Time, badSig bool) ([]byte, error) {
+	ts := uint64(now.UnixNano())
+	var resp map[string]any
+	var signed []certification.KeyValuePair
+	if rej == nil {
+		reply := map[string]any{"arg": arg}
+		resp = map[string]any{"status": "replied", "reply": reply}
+		signed = []certification.KeyValuePair{
+			{Key: "status", Value: "replied"}, {Key: "reply", Value: reply},
+		}
+	} else {
+		resp = map[string]any{"status": "rejected", "reject_code": rej.Code,
+			"reject_message": rej.Message, "error_code": rej.ErrorCode}
+		signed = []certification.KeyValuePair{
+			{Key: "status", Value: "rejected"}, {Key: "reject_code", Value: rej.Code},
+			{Key: "reject_message", Value: rej.Message}, {Key: "error_code", Value: rej.ErrorCode},
+		}
+	}
+	signed = append(signed,
+		certification.KeyValuePair{Key: "timestamp", Value: ts},
+		certification.KeyValuePair{Key: "request_id", Value: rid[:]})
+	h, err := certification.RepresentationIndependentHash(signed)
+	if err != nil {
+		return nil, fmt.Errorf("hash response: %w", err)
+	}
+	if badSig {
+		h[0] ^= 0xff
+	}
+	n := s.nextSigner()
+	resp["signatures"] = []map[string]any{{
+		"timestamp": ts,
+		"signature": ed25519.Sign(n.key, append([]byte("\x0Bic-response"), h[:]...)),
+		"identity":  n.id.Raw,
+	}}
+	return cbor.Marshal(resp)
+}
+
+// handleReadState serves POST /api/v{2,3}/canister/{id}/read_state: a certificate over /time
+// and the requested paths, pruned to what was asked, signed by the subnet key with the root
+// delegation attached.
+func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
+	ecid, err := pathID(r)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	c, fault, latency := s.lookup(ecid)
+	if !s.delay(w, r, fault, latency) {
+		return
+	}
+	now := s.now()
+	req, err := readRequest(r, "read_state", now)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	paths := make([][]string, 0, len(req.Paths)+1)
+	for _, p := range req.Paths {
+		sp := make([]string, len(p))
+		for i, l := range p {
+			sp[i] = string(l)
+		}
+		if len(sp) >= 2 && sp[0] == "canister" && sp[1] != string(ecid.Raw) {
+			http.Error(w, fmt.Sprintf("path %q is not for the effective canister %s", sp, ecid), http.StatusForbidden)
+			return
+		}
+		paths = append(paths, sp)
+	}
+	paths = append(paths, []string{"time"})
+
+	state := newTree()
+	state.put(certTime(now), "time")
+	s.subnet.addSubnetState(state)
+	if c != nil {
+		if err := putCanisterState(state, c); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	cert, err := s.subnet.certificate(state.prune(paths).hashTree(), fault == FaultWrongKey, now)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	body, err := cbor.Marshal(map[string][]byte{"certificate": cert})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeCBOR(w, body)
+}
+
+// putCanisterState adds /canister/<id>/controllers (a self-described CBOR array of principal
+// bytes) and, unless the canister is empty, /canister/<id>/module_hash.
+func putCanisterState(t *tree, c *Canister) error {
+	mh, ctrls := c.state()
+	raw := make([][]byte, len(ctrls))
+	for i, p := range ctrls {
+		raw[i] = p.Raw
+	}
+	enc, err := cbor.Marshal(raw)
+	if err != nil {
+		return fmt.Errorf("encode controllers: %w", err)
+	}
+	id := string(c.id.Raw)
+	t.put(append(append([]byte{}, selfDescribed...), enc...), "canister", id, "controllers")
+	if mh != nil {
+		t.put(mh, "canister", id, "module_hash")
+	}
+	return nil
+}
