@@ -143,8 +143,15 @@ func (c *Canister) state() ([]byte, []principal.Principal) {
 	return c.moduleHash, c.controllers
 }
 
-// query runs method and returns the Candid reply or a reject.
-func (c *Canister) query(method string, arg []byte) ([]byte, *Reject) {
+// query runs method and returns the Candid reply or a reject. A handler that panics (or whose
+// values candid.Marshal cannot encode) traps, as a canister would.
+func (c *Canister) query(method string, arg []byte) (reply []byte, rej *Reject) {
+	defer func() {
+		if p := recover(); p != nil {
+			reply, rej = nil, &Reject{Code: RejectCanisterError, ErrorCode: "IC0503",
+				Message: fmt.Sprintf("Error from Canister %s: Canister trapped: %v", c.id, p)}
+		}
+	}()
 	c.mu.RLock()
 	h, ok := c.methods[method]
 	empty := c.moduleHash == nil
@@ -158,10 +165,10 @@ func (c *Canister) query(method string, arg []byte) ([]byte, *Reject) {
 			Message: fmt.Sprintf("Error from Canister %s: Canister has no query method '%s'.", c.id, method)}
 	}
 	values, err := h(arg)
-	var rej *Reject
+	var handlerRej *Reject
 	switch {
-	case errors.As(err, &rej):
-		return nil, rej
+	case errors.As(err, &handlerRej):
+		return nil, handlerRej
 	case err != nil:
 		return nil, &Reject{Code: RejectCanisterError, ErrorCode: "IC0503",
 			Message: fmt.Sprintf("Error from Canister %s: Canister called `ic0.trap` with message: %v", c.id, err)}

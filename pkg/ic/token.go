@@ -1,0 +1,232 @@
+package ic
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"canistry/pkg/registry"
+
+	"github.com/aviate-labs/agent-go/candid/idl"
+)
+
+// Token reads a token canister and reports which interfaces it found (registry.Interface*):
+//   - ICRC-1 on the canister itself: icrc1_metadata, icrc1_total_supply,
+//     icrc1_minting_account and icrc1_supported_standards, plus icrc1_name/symbol/decimals/fee
+//     only where the metadata lacks them;
+//   - a PoW token: get_all_info, falling back to get_info on older versions; when the token
+//     names a ledger_id and is not itself ICRC-1, that ledger's ICRC-1 metadata fills the gaps
+//     (InterfaceLedger).
+//
+// A canister with neither is an unsupported error. A missing method is "not implemented", not a
+// failure; any other failure of a call fails the whole read.
+func (c *Client) Token(ctx context.Context, id registry.CanisterID) (registry.TokenInfo, error) {
+	t := registry.TokenInfo{CanisterID: id}
+	found, err := c.readICRC1(ctx, id, &t, true)
+	if err != nil {
+		return registry.TokenInfo{}, err
+	}
+	if found {
+		t.Interfaces = append(t.Interfaces, registry.InterfaceICRC1)
+	}
+	pow, err := c.readPoW(ctx, id)
+	if err != nil {
+		return registry.TokenInfo{}, err
+	}
+	if pow != nil {
+		t.Interfaces = append(t.Interfaces, registry.InterfacePoW)
+		mergePoW(&t, pow)
+		if pow.LedgerID != nil && !found {
+			ledger := registry.CanisterID(pow.LedgerID.Encode())
+			var lt registry.TokenInfo
+			ok, err := c.readICRC1(ctx, ledger, &lt, false)
+			switch {
+			case err != nil && !isNotFound(err):
+				return registry.TokenInfo{}, fmt.Errorf("ledger of token %s: %w", id, err)
+			case ok:
+				t.Interfaces = append(t.Interfaces, registry.InterfaceLedger)
+				mergeLedger(&t, &lt)
+			default:
+				c.logger.Warn("PoW token ledger is not an ICRC-1 ledger", "token", id, "ledger", ledger, "error", err)
+			}
+		}
+	}
+	if len(t.Interfaces) == 0 {
+		return registry.TokenInfo{}, registry.Errorf(registry.EUNSUPPORTED,
+			"canister %s implements neither ICRC-1 nor the PoW token interface", id)
+	}
+	t.UpdatedAt = c.now()
+	return t, nil
+}
+
+// readICRC1 reads the ICRC-1 ledger methods of id into t. It reports false when the canister
+// has no icrc1_metadata method. With full unset only metadata and total supply are read.
+func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *registry.TokenInfo, full bool) (bool, error) {
+	var md []metadataEntry
+	if err := c.query(ctx, id, "icrc1_metadata", nil, &md); err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	t.Metadata = make(map[string]any, len(md))
+	for _, e := range md {
+		t.Metadata[e.Key] = metadataJSON(e.Value)
+		switch v := e.Value; e.Key {
+		case "icrc1:name":
+			t.Name = deref(v.Text)
+		case "icrc1:symbol":
+			t.Symbol = deref(v.Text)
+		case "icrc1:decimals":
+			if v.Nat != nil && v.Nat.BigInt() != nil && v.Nat.BigInt().IsUint64() && v.Nat.BigInt().Uint64() <= 255 {
+				t.Decimals = uint8(v.Nat.BigInt().Uint64())
+			}
+		case "icrc1:fee":
+			if v.Nat != nil {
+				t.Fee = natString(*v.Nat)
+			}
+		case "icrc1:logo":
+			setLogo(t, deref(v.Text))
+		}
+	}
+	var (
+		supply, fee    idl.Nat
+		minting        *account
+		standards      []standard
+		name, symbol   string
+		decimals       uint8
+		_, hasDecimals = t.Metadata["icrc1:decimals"]
+		calls          = []func() error{}
+	)
+	optional := func(method string, out any) func() error {
+		return func() error {
+			if err := c.query(ctx, id, method, nil, out); err != nil && !isNotFound(err) {
+				return err
+			}
+			return nil
+		}
+	}
+	calls = append(calls, optional("icrc1_total_supply", &supply))
+	if full {
+		calls = append(calls, optional("icrc1_minting_account", &minting), optional("icrc1_supported_standards", &standards))
+		if t.Name == "" {
+			calls = append(calls, optional("icrc1_name", &name))
+		}
+		if t.Symbol == "" {
+			calls = append(calls, optional("icrc1_symbol", &symbol))
+		}
+		if !hasDecimals {
+			calls = append(calls, optional("icrc1_decimals", &decimals))
+		}
+		if t.Fee == "" {
+			calls = append(calls, optional("icrc1_fee", &fee))
+		}
+	}
+	if err := parallel(calls); err != nil {
+		return false, err
+	}
+	t.TotalSupply = natString(supply)
+	t.Name, t.Symbol = first(t.Name, name), first(t.Symbol, symbol)
+	if !hasDecimals {
+		t.Decimals = decimals
+	}
+	t.Fee = first(t.Fee, natString(fee))
+	if minting != nil {
+		t.MintingAccount = minting.Owner.Encode()
+	}
+	for _, s := range standards {
+		t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
+	}
+	return true, nil
+}
+
+// readPoW reads get_all_info, or get_info where get_all_info is missing or answers Err. It
+// returns nil when the canister has neither method.
+func (c *Client) readPoW(ctx context.Context, id registry.CanisterID) (*powTokenInfo, error) {
+	var firstErr error
+	for _, method := range []string{"get_all_info", "get_info"} {
+		var res powTokenResult
+		err := c.query(ctx, id, method, nil, &res)
+		switch {
+		case isNotFound(err):
+			continue
+		case err != nil:
+			return nil, err
+		case res.Ok != nil:
+			return res.Ok, nil
+		}
+		if firstErr == nil {
+			firstErr = registry.Errorf(registry.EUNAVAILABLE, "canister %s: %s returned Err: %s", id, method, deref(res.Err))
+		}
+	}
+	return nil, firstErr
+}
+
+func mergePoW(t *registry.TokenInfo, p *powTokenInfo) {
+	t.Name = first(t.Name, p.Name)
+	t.Symbol = first(t.Symbol, p.Ticker)
+	if t.Decimals == 0 {
+		t.Decimals = p.Decimals
+	}
+	t.Fee = first(t.Fee, natString(p.TransferFee))
+	t.TotalSupply = first(t.TotalSupply, natString(p.TotalSupply))
+	if p.LedgerID != nil {
+		t.LedgerID = p.LedgerID.Encode()
+	}
+	t.BlockHeight = natString(p.CurrentBlockHeight)
+	t.BlockReward = natString(p.CurrentBlockReward)
+	t.CirculatingSupply = natString(p.CirculatingSupply)
+	t.AverageBlockTime = p.AverageBlockTime
+	t.MiningProgressPercent = p.MiningProgressPercentage
+	if p.SocialLinks != nil {
+		for _, l := range *p.SocialLinks {
+			t.SocialLinks = append(t.SocialLinks, registry.SocialLink{Platform: l.Platform, URL: l.URL})
+		}
+	}
+	if t.Logo == nil && t.LogoURL == "" && p.Logo != nil {
+		setLogo(t, *p.Logo)
+	}
+}
+
+// mergeLedger fills what the PoW token did not report from its ledger's ICRC-1 metadata.
+func mergeLedger(t, l *registry.TokenInfo) {
+	t.Name, t.Symbol, t.Fee = first(t.Name, l.Name), first(t.Symbol, l.Symbol), first(t.Fee, l.Fee)
+	if t.Decimals == 0 {
+		t.Decimals = l.Decimals
+	}
+	t.Metadata = l.Metadata
+	if t.Logo == nil && t.LogoURL == "" && !t.LogoDropped {
+		t.Logo, t.LogoMediaType, t.LogoURL, t.LogoDropped = l.Logo, l.LogoMediaType, l.LogoURL, l.LogoDropped
+	}
+}
+
+// parallel runs fs concurrently and returns the first error.
+func parallel(fs []func() error) error {
+	errs := make([]error, len(fs))
+	var wg sync.WaitGroup
+	for i, f := range fs {
+		wg.Go(func() { errs[i] = f() })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
