@@ -1,0 +1,68 @@
+// Command api serves canistry's REST registry, hosts the embedded NATS server and proxies the
+// notifier's routes so that one origin serves everything.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "canistry-api:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	b, err := lifecycle.Start(ctx, "api", args, getenv, stdout, lifecycle.Options{EmbedNATS: true})
+	if err != nil {
+		return err
+	}
+	cfg := b.Config
+	ln, err := httpapi.Listen(ctx, cfg.APIAddr, cfg.IPv6Only)
+	if err != nil {
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
+	metrics := httpapi.NewMetricsRegistry()
+	handler := httpapi.NewAPIHandler(httpapi.APIDeps{
+		Store:  b.Store,
+		Bus:    b.Bus,
+		Logger: b.Logger,
+		Probes: httpapi.Probes{Ready: func(c *gin.Context) error { return b.Ready(c) }, Metrics: metrics},
+		Status: httpapi.StatusDeps{
+			Store:       b.Store,
+			NATS:        natsState(b),
+			Started:     b.Started,
+			AliveWithin: 3 * cfg.HeartbeatInterval,
+		},
+	})
+	b.StartHeartbeat(ln.Addr().String())
+	srv := httpapi.Serve(ln, handler, nil, b.Logger)
+	b.Stack.Push("http server", srv.Shutdown)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
+	return b.Wait(ctx, srv.Done())
+}
+
+func natsState(b *lifecycle.Base) func() httpapi.NATSState {
+	return func() httpapi.NATSState {
+		s := httpapi.NATSState{Embedded: b.NATS != nil, URL: b.NATSURL, Connected: b.Bus.Connected(), Status: b.Bus.Status()}
+		if b.NATS != nil {
+			n := b.NATS.NumClients()
+			s.Clients = &n
+		}
+		return s
+	}
+}

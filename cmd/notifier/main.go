@@ -1,0 +1,51 @@
+// Command notifier takes canister outcalls at POST /miner-notifications (deduplicated, with
+// byte-identical replies to every replica copy), stores them, and fans events out over
+// WebSocket at /ws, with a live page at /test.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "canistry-notifier:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	b, err := lifecycle.Start(ctx, "notifier", args, getenv, stdout, lifecycle.Options{})
+	if err != nil {
+		return err
+	}
+	cfg := b.Config
+	ln, err := httpapi.Listen(ctx, cfg.NotifierAddr, cfg.IPv6Only)
+	if err != nil {
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
+	metrics := httpapi.NewMetricsRegistry()
+	handler := httpapi.NewNotifierHandler(httpapi.NotifierDeps{
+		Store:  b.Store,
+		Logger: b.Logger,
+		Probes: httpapi.Probes{Ready: func(c *gin.Context) error { return b.Ready(c) }, Metrics: metrics},
+	})
+	b.StartHeartbeat(ln.Addr().String())
+	srv := httpapi.Serve(ln, handler, nil, b.Logger)
+	b.Stack.Push("http server", srv.Shutdown)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
+	return b.Wait(ctx, srv.Done())
+}

@@ -1,0 +1,46 @@
+// Command poller keeps the registry true: cron sweeps read every registered canister through
+// agent-go and store what changed; NATS requests trigger refreshes on demand.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "canistry-poller:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	b, err := lifecycle.Start(ctx, "poller", args, getenv, stdout, lifecycle.Options{})
+	if err != nil {
+		return err
+	}
+	cfg := b.Config
+	ln, err := httpapi.Listen(ctx, cfg.PollerAddr, false)
+	if err != nil {
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
+	metrics := httpapi.NewMetricsRegistry()
+	handler := httpapi.NewProbeHandler(httpapi.Probes{Ready: func(c *gin.Context) error { return b.Ready(c) }, Metrics: metrics}, b.Logger)
+	b.StartHeartbeat(ln.Addr().String())
+	srv := httpapi.Serve(ln, handler, nil, b.Logger)
+	b.Stack.Push("http server", srv.Shutdown)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
+	return b.Wait(ctx, srv.Done())
+}

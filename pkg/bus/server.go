@@ -1,0 +1,95 @@
+// Package bus is canistry's NATS adapter: the embedded server the api hosts (Serve), the
+// reconnecting client every binary uses (Connect), the subject names, and typed JSON
+// publish/subscribe. The database is the source of truth; the bus only carries triggers and
+// events, so a bus outage loses no data.
+package bus
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Server is an embedded NATS server.
+type Server struct {
+	ns *server.Server
+}
+
+// ServerConfig configures Serve.
+type ServerConfig struct {
+	// URL is nats://host:port to listen on (port 0 picks a free one; see ClientURL).
+	URL string
+	// Token, when set, is required of every client.
+	Token string
+	// ReadyTimeout bounds the wait for the server to accept connections.
+	ReadyTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Serve starts an embedded NATS server and waits until it accepts connections. It never
+// installs signal handlers (NoSigs): the binary that embeds it owns shutdown.
+func Serve(cfg ServerConfig) (*Server, error) {
+	u, err := url.Parse(strings.Split(cfg.URL, ",")[0])
+	if err != nil {
+		return nil, fmt.Errorf("parse NATS URL: %w", err)
+	}
+	host := u.Hostname()
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return nil, fmt.Errorf("NATS URL %q needs a port: %w", cfg.URL, err)
+	}
+	opts := &server.Options{
+		ServerName:    "canistry-api",
+		Host:          host,
+		Port:          port,
+		NoSigs:        true,
+		NoLog:         true,
+		Authorization: cfg.Token,
+		MaxPayload:    1 << 20,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("create NATS server: %w", err)
+	}
+	if cfg.Logger != nil {
+		ns.SetLoggerV2(&natsLogger{l: cfg.Logger.With("component", "nats-server")}, false, false, false)
+	}
+	go ns.Start()
+	wait := cfg.ReadyTimeout
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	if !ns.ReadyForConnections(wait) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("NATS server on %s not ready within %s (is the port in use?)", net.JoinHostPort(host, u.Port()), wait)
+	}
+	return &Server{ns: ns}, nil
+}
+
+// ClientURL is the URL clients connect to (with the real port when 0 was asked for).
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// NumClients is the number of connected clients.
+func (s *Server) NumClients() int { return s.ns.NumClients() }
+
+// Shutdown stops the server and waits for it.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// natsLogger adapts nats-server logging to slog.
+type natsLogger struct{ l *slog.Logger }
+
+func (n *natsLogger) Noticef(format string, v ...any) { n.l.Info(fmt.Sprintf(format, v...)) }
+func (n *natsLogger) Warnf(format string, v ...any)   { n.l.Warn(fmt.Sprintf(format, v...)) }
+func (n *natsLogger) Fatalf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n *natsLogger) Errorf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n *natsLogger) Debugf(format string, v ...any)  { n.l.Debug(fmt.Sprintf(format, v...)) }
+func (n *natsLogger) Tracef(format string, v ...any)  {}

@@ -1,0 +1,329 @@
+// Package config reads canistry's configuration from the environment (optionally merged with a
+// .env file). Every variable, its default and its validation live in one table, vars; Load
+// reports every problem at once, each naming its variable, so a bad value stops a binary at
+// start with a message an operator can act on.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+	"github.com/robfig/cron/v3"
+)
+
+// Config is the whole configuration of all three binaries.
+type Config struct {
+	DataDir      string
+	DatabasePath string
+
+	APIAddr      string
+	NotifierAddr string
+	PollerAddr   string
+	NotifierURL  string
+	IPv6Only     bool
+
+	NATSURL   string
+	NATSEmbed bool
+	NATSToken string
+
+	ICURL                   string
+	ICFetchRootKey          bool
+	ICVerifyQuerySignatures bool
+
+	RefreshSchedule    string
+	RefreshConcurrency int
+	RefreshTimeout     time.Duration
+	RefreshRate        float64
+	StatsRetention     time.Duration
+
+	NotifyAPIKeys    []string
+	AdminAPIKey      string
+	DedupWindow      time.Duration
+	WSAllowedOrigins []string
+
+	UseHTTPS    bool
+	SSLCertPath string
+	SSLKeyPath  string
+	LocalDev    bool
+
+	LogLevel          slog.Level
+	ShutdownTimeout   time.Duration
+	HeartbeatInterval time.Duration
+}
+
+// Var describes one environment variable.
+type Var struct {
+	Name    string
+	Default string // "" means unset; defaults may refer to other variables ($DATA_DIR)
+	Doc     string
+	set     func(c *Config, v string) error
+}
+
+// Vars returns the table of every variable, in documentation order.
+func Vars() []Var { return vars }
+
+var vars = []Var{
+	{"DATA_DIR", "./data", "directory of the SQLite database", func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
+	{"DATABASE_PATH", "$DATA_DIR/registry.db", "SQLite file shared by the three binaries", func(c *Config, v string) error { c.DatabasePath = v; return nonEmpty(v) }},
+	{"API_ADDR", "[::]:8080", "api listen address ([::] is dual-stack; [::1] or an IPv6 address alone is IPv6-only)", addr(func(c *Config) *string { return &c.APIAddr })},
+	{"NOTIFIER_ADDR", "[::]:8081", "notifier listen address", addr(func(c *Config) *string { return &c.NotifierAddr })},
+	{"POLLER_ADDR", "[::1]:8082", "poller health and metrics address", addr(func(c *Config) *string { return &c.PollerAddr })},
+	{"IPV6_ONLY", "false", "api and notifier accept IPv6 only, even on [::] (IPV6_V6ONLY)", boolVar(func(c *Config) *bool { return &c.IPv6Only })},
+	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test and /miner-notifications", httpURL(func(c *Config) *string { return &c.NotifierURL })},
+	{"NATS_URL", "nats://127.0.0.1:4222", "NATS server; the embedded server listens on its host and port", natsURL},
+	{"NATS_EMBED", "true", "the api runs the NATS server itself", boolVar(func(c *Config) *bool { return &c.NATSEmbed })},
+	{"NATS_TOKEN", "", "NATS auth token (required when the embedded server listens beyond loopback)", func(c *Config, v string) error { c.NATSToken = v; return nil }},
+	{"IC_URL", "https://icp-api.io", "IC API boundary node or local replica", httpURL(func(c *Config) *string { return &c.ICURL })},
+	{"IC_FETCH_ROOT_KEY", "false", "fetch the root key from IC_URL (only for a local replica or the double)", boolVar(func(c *Config) *bool { return &c.ICFetchRootKey })},
+	{"IC_VERIFY_QUERY_SIGNATURES", "true", "verify replica node signatures on query replies", boolVar(func(c *Config) *bool { return &c.ICVerifyQuerySignatures })},
+	{"REFRESH_SCHEDULE", "@every 1m", "cron schedule of the poller's sweeps", schedule},
+	{"REFRESH_CONCURRENCY", "16", "canisters refreshed at once (1-1024)", intRange(1, 1024, func(c *Config) *int { return &c.RefreshConcurrency })},
+	{"REFRESH_TIMEOUT", "30s", "deadline of one canister's refresh", durRange(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.RefreshTimeout })},
+	{"REFRESH_RATE", "100", "calls per second towards the IC (0 = unlimited)", floatRange(0, 1e6, func(c *Config) *float64 { return &c.RefreshRate })},
+	{"STATS_RETENTION", "720h", "how long miner_stats rows are kept (Go duration, or Nd for days)", durRange(time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.StatsRetention })},
+	{"NOTIFY_API_KEYS", "", "comma-separated keys accepted in X-API-Key on /miner-notifications", keyList},
+	{"ADMIN_API_KEY", "", "bearer token for REST writes; writes are refused while it is unset", adminKey},
+	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
+	{"WS_ALLOWED_ORIGINS", "", "comma-separated origins allowed on /ws; empty = same host only; * = any", originList},
+	{"USE_HTTPS", "false", "serve TLS on the api and the notifier", boolVar(func(c *Config) *bool { return &c.UseHTTPS })},
+	{"SSL_CERT_PATH", "", "certificate chain (PEM), required with USE_HTTPS", func(c *Config, v string) error { c.SSLCertPath = v; return nil }},
+	{"SSL_KEY_PATH", "", "private key (PEM), required with USE_HTTPS", func(c *Config, v string) error { c.SSLKeyPath = v; return nil }},
+	{"LOCAL_DEV", "false", "development mode: self-signed certificates, /test simulation buttons", boolVar(func(c *Config) *bool { return &c.LocalDev })},
+	{"LOG_LEVEL", "info", "debug, info, warn or error", logLevel},
+	{"SHUTDOWN_TIMEOUT", "10s", "graceful shutdown budget of each binary", durRange(100*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"HEARTBEAT_INTERVAL", "5s", "how often each binary writes its processes row", durRange(100*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.HeartbeatInterval })},
+}
+
+// Load builds a Config from getenv, applying defaults, and returns every problem found joined
+// into one error.
+func Load(getenv func(string) string) (Config, error) {
+	var c Config
+	var errs []error
+	resolved := map[string]string{}
+	for _, v := range vars {
+		val := strings.TrimSpace(getenv(v.Name))
+		if val == "" {
+			val = os.Expand(v.Default, func(k string) string { return resolved[k] })
+		}
+		resolved[v.Name] = val
+		if err := v.set(&c, val); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, val, err))
+		}
+	}
+	if c.UseHTTPS && (c.SSLCertPath == "" || c.SSLKeyPath == "") {
+		errs = append(errs, errors.New("USE_HTTPS=true needs SSL_CERT_PATH and SSL_KEY_PATH"))
+	}
+	if c.NATSEmbed && c.NATSToken == "" && !loopbackURL(c.NATSURL) {
+		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on %s (not loopback)", c.NATSURL))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// WithDotenv returns a getenv that prefers the real environment and falls back to the values of
+// the .env file at path. A missing file is not an error; a malformed one is.
+func WithDotenv(getenv func(string) string, path string) (func(string) string, error) {
+	if path == "" {
+		return getenv, nil
+	}
+	m, err := godotenv.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return getenv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return m[k]
+	}, nil
+}
+
+func nonEmpty(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func addr(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		host, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return fmt.Errorf("not a host:port address (IPv6 hosts go in brackets, e.g. [::]:8080): %w", err)
+		}
+		if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+			return fmt.Errorf("host %q must be an IP address, localhost or empty", host)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return fmt.Errorf("port %q must be a number from 0 to 65535", port)
+		}
+		return nil
+	}
+}
+
+func httpURL(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = strings.TrimRight(v, "/")
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be an absolute http:// or https:// URL")
+		}
+		return nil
+	}
+}
+
+func natsURL(c *Config, v string) error {
+	c.NATSURL = v
+	for _, s := range strings.Split(v, ",") {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || u.Port() == "" {
+			return errors.New("must be nats://host:port (a comma-separated list for a cluster)")
+		}
+	}
+	return nil
+}
+
+func loopbackURL(v string) bool {
+	u, err := url.Parse(strings.Split(v, ",")[0])
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+func boolVar(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func intRange(lo, hi int, field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func floatRange(lo, hi float64, field func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < lo || f > hi || f != f {
+			return fmt.Errorf("must be a number from %g to %g", lo, hi)
+		}
+		*field(c) = f
+		return nil
+	}
+}
+
+// ParseDuration accepts Go durations and a whole number of days written "30d".
+func ParseDuration(v string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, errors.New("days must be a whole number, e.g. 30d")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func durRange(lo, hi time.Duration, field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return errors.New("must be a duration such as 30s, 5m, 720h or 30d")
+		}
+		if d < lo || d > hi {
+			return fmt.Errorf("must be between %s and %s", lo, hi)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func schedule(c *Config, v string) error {
+	c.RefreshSchedule = v
+	if _, err := cron.ParseStandard(v); err != nil {
+		return fmt.Errorf("not a cron schedule (e.g. \"@every 1m\" or \"*/5 * * * *\"): %w", err)
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MinKeyLen is the shortest API key accepted.
+const MinKeyLen = 16
+
+func keyList(c *Config, v string) error {
+	c.NotifyAPIKeys = splitList(v)
+	for i, k := range c.NotifyAPIKeys {
+		if len(k) < MinKeyLen {
+			return fmt.Errorf("key %d is %d characters; each key needs at least %d", i+1, len(k), MinKeyLen)
+		}
+	}
+	return nil
+}
+
+func adminKey(c *Config, v string) error {
+	c.AdminAPIKey = v
+	if v != "" && len(v) < MinKeyLen {
+		return fmt.Errorf("must be at least %d characters", MinKeyLen)
+	}
+	return nil
+}
+
+func originList(c *Config, v string) error {
+	c.WSAllowedOrigins = splitList(v)
+	for _, o := range c.WSAllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("origin %q must look like https://example.com (scheme and host, no path) or *", o)
+		}
+	}
+	return nil
+}
+
+func logLevel(c *Config, v string) error {
+	if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+		return errors.New("must be debug, info, warn or error")
+	}
+	return nil
+}

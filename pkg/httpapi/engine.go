@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"canistry/pkg/registry"
+)
+
+// NewEngine returns a gin engine with JSON panic recovery, JSON 404/405 and a structured
+// access log (debug level; errors ≥500 at warn).
+func NewEngine(logger *slog.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(accessLog(logger), recovery(logger))
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed",
+			Message: fmt.Sprintf("method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path)}})
+	})
+	return r
+}
+
+func recovery(logger *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
+		writeError(c, logger, fmt.Errorf("panic: %v", rec))
+	})
+}
+
+func accessLog(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelDebug
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method,
+			"path", c.Request.URL.Path, "status", status, "took", time.Since(start), "remote", c.ClientIP())
+	}
+}
+
+// NewMetricsRegistry returns a Prometheus registry with the Go runtime and process collectors.
+// Each binary owns one; nothing registers globally.
+func NewMetricsRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Probes are the checks behind /healthz, /readyz and /metrics.
+type Probes struct {
+	// Ready reports whether the binary can do its work (database and bus reachable).
+	Ready   func(c *gin.Context) error
+	Metrics *prometheus.Registry
+}
+
+// mountProbes adds GET /healthz (alive), /readyz (ready) and /metrics.
+func mountProbes(r gin.IRoutes, p Probes, logger *slog.Logger) {
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", func(c *gin.Context) {
+		if p.Ready != nil {
+			if err := p.Ready(c); err != nil {
+				writeError(c, logger, registry.WrapError(registry.EUNAVAILABLE, "not ready: "+err.Error(), err))
+				return
+			}
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	if p.Metrics != nil {
+		h := promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{Registry: p.Metrics})
+		r.GET("/metrics", gin.WrapH(h))
+	}
+}
+
+// NewProbeHandler is the poller's whole HTTP surface: probes and metrics.
+func NewProbeHandler(p Probes, logger *slog.Logger) http.Handler {
+	r := NewEngine(logger)
+	mountProbes(r, p, logger)
+	return r
+}

@@ -1,0 +1,140 @@
+package lifecycle
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"canistry/pkg/bus"
+	"canistry/pkg/config"
+	"canistry/pkg/registry"
+	"canistry/pkg/store"
+	"canistry/pkg/version"
+)
+
+// Base is what every binary opens before its own work: configuration, logger, database and
+// bus, with their shutdown steps already on Stack.
+type Base struct {
+	Name    string
+	Config  config.Config
+	Logger  *slog.Logger
+	Store   *store.Store
+	Bus     *bus.Conn
+	NATS    *bus.Server // the embedded server, api only
+	NATSURL string      // where Bus connects (the embedded server's real URL when it runs)
+	Started time.Time
+	Stack   Stack
+}
+
+// Options tunes Start.
+type Options struct {
+	// EmbedNATS starts the embedded NATS server when the configuration asks for it (api).
+	EmbedNATS bool
+}
+
+// Start parses args (-env-file), loads the configuration, and opens the logger, the store, the
+// embedded NATS server (when asked) and the bus connection. On error everything opened so far
+// is closed again.
+func Start(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, opts Options) (*Base, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	envFile := fs.String("env-file", ".env", "optional .env file; real environment variables win")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	getenv, err := config.WithDotenv(getenv, *envFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	b := &Base{Name: name, Config: cfg, Started: time.Now(), NATSURL: cfg.NATSURL}
+	b.Logger = NewLogger(stdout, cfg.LogLevel, name)
+	if err := b.open(ctx, opts); err != nil {
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Base) open(ctx context.Context, opts Options) error {
+	cfg := b.Config
+	st, err := store.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return err
+	}
+	b.Store = st
+	b.Stack.Push("store", func(context.Context) error { return st.Close() })
+
+	if opts.EmbedNATS && cfg.NATSEmbed {
+		ns, err := bus.Serve(bus.ServerConfig{URL: cfg.NATSURL, Token: cfg.NATSToken, Logger: b.Logger})
+		if err != nil {
+			return err
+		}
+		b.NATS, b.NATSURL = ns, ns.ClientURL()
+		b.Stack.PushFunc("nats server", ns.Shutdown)
+	}
+	conn, err := bus.Connect(bus.ConnectConfig{URL: b.NATSURL, Token: cfg.NATSToken, Name: "canistry-" + b.Name, Logger: b.Logger})
+	if err != nil {
+		return err
+	}
+	b.Bus = conn
+	b.Stack.PushFunc("bus", conn.Close)
+	return nil
+}
+
+// StartHeartbeat writes this process's heartbeat row every HeartbeatInterval until shutdown.
+func (b *Base) StartHeartbeat(addr string) {
+	host, _ := os.Hostname()
+	p := registry.Process{Name: b.Name, Instance: host + ":" + strconv.Itoa(os.Getpid()),
+		Version: version.Version, StartedAt: b.Started, Addr: addr}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Heartbeat(ctx, b.Config.HeartbeatInterval, b.Logger, func(ctx context.Context) error {
+			return b.Store.Heartbeat(ctx, p)
+		})
+	}()
+	b.Stack.PushFunc("heartbeat", func() { cancel(); <-done })
+}
+
+// Ready reports whether the database answers and the bus is connected: the /readyz check.
+func (b *Base) Ready(ctx context.Context) error {
+	if err := b.Store.Ping(ctx); err != nil {
+		return err
+	}
+	if !b.Bus.Connected() {
+		return fmt.Errorf("NATS %s", b.Bus.Status())
+	}
+	return nil
+}
+
+// Wait blocks until ctx ends or fatal delivers an error, then shuts everything down in
+// reverse order within SHUTDOWN_TIMEOUT. It returns the fatal error, if any, joined with
+// shutdown errors.
+func (b *Base) Wait(ctx context.Context, fatal <-chan error) error {
+	var ferr error
+	select {
+	case <-ctx.Done():
+		b.Logger.Info("shutting down", "reason", context.Cause(ctx))
+	case ferr = <-fatal:
+		b.Logger.Error("fatal error, shutting down", "err", ferr)
+	}
+	start := time.Now()
+	err := b.Stack.Shutdown(b.Config.ShutdownTimeout, b.Logger)
+	if err == nil && ferr == nil {
+		b.Logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	}
+	if ferr != nil {
+		return fmt.Errorf("%s: %w", b.Name, ferr)
+	}
+	return err
+}

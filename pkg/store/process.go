@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"canistry/pkg/registry"
+)
+
+type processRow struct {
+	Name        string `gorm:"primaryKey"`
+	Instance    string `gorm:"primaryKey"`
+	Version     string
+	Addr        string
+	StartedAt   int64
+	HeartbeatAt int64
+}
+
+func (processRow) TableName() string { return "processes" }
+
+// Heartbeat records that process p is alive now.
+func (s *Store) Heartbeat(ctx context.Context, p registry.Process) error {
+	row := processRow{Name: p.Name, Instance: p.Instance, Version: p.Version, Addr: p.Addr,
+		StartedAt: ms(p.StartedAt), HeartbeatAt: ms(s.now())}
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Processes returns every heartbeat row, newest heartbeat first.
+func (s *Store) Processes(ctx context.Context) ([]registry.Process, error) {
+	var rows []processRow
+	if err := s.read(ctx).Order("heartbeat_at DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list processes: %w", translate(err))
+	}
+	out := make([]registry.Process, len(rows))
+	for i, r := range rows {
+		out[i] = registry.Process{Name: r.Name, Instance: r.Instance, Version: r.Version, Addr: r.Addr,
+			StartedAt: fromMs(r.StartedAt), HeartbeatAt: fromMs(r.HeartbeatAt)}
+	}
+	return out, nil
+}
+
+// countedTables are reported by Counts, in this order.
+var countedTables = []string{"canisters", "tokens", "miners", "miner_stats", "wallet_balances",
+	"module_hashes", "module_hash_changes", "notifications"}
+
+// Count is the row count of one table.
+type Count struct {
+	Table string
+	Rows  int64
+}
+
+// Counts returns the row counts of the main tables.
+func (s *Store) Counts(ctx context.Context) ([]Count, error) {
+	out := make([]Count, 0, len(countedTables))
+	for _, t := range countedTables {
+		var n int64
+		if err := s.read(ctx).Table(t).Count(&n).Error; err != nil {
+			return nil, fmt.Errorf("count %s: %w", t, translate(err))
+		}
+		out = append(out, Count{Table: t, Rows: n})
+	}
+	return out, nil
+}

@@ -1,0 +1,180 @@
+// Package store is canistry's SQLite adapter: GORM over github.com/glebarez/sqlite (pure Go),
+// one database file shared by the three binaries.
+//
+// Concurrency model. The file is in WAL mode, so readers never block the writer. Within one
+// process every write goes through a single dedicated connection (writes queue in Go instead of
+// spinning in SQLite's busy handler), and every write transaction begins IMMEDIATE so that a
+// read-then-write never fails a lock upgrade. Across processes, busy_timeout waits for the lock,
+// and Store.write retries SQLITE_BUSY with backoff, so no caller ever sees "database is locked".
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	path string
+	rdb  *gorm.DB // read pool, query_only
+	wdb  *gorm.DB // the single writer connection
+	now  func() time.Time
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock used for timestamps written by the store (tests).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// Open opens (creating if needed) the database at path and applies pending migrations. It is
+// safe to call from several processes at once on an empty data directory.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	s := &Store{path: path, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	if s.wdb, err = openPool(path, false, 1); err != nil {
+		return nil, err
+	}
+	if s.rdb, err = openPool(path, true, 8); err != nil {
+		s.closePools()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.closePools()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openPool(path string, readOnly bool, conns int) (*gorm.DB, error) {
+	q := url.Values{}
+	// Order matters: busy_timeout first, so that switching to WAL waits for other processes.
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.closePools() }
+
+func (s *Store) closePools() error {
+	var errs []error
+	for _, db := range []*gorm.DB{s.rdb, s.wdb} {
+		if db == nil {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the database file path.
+func (s *Store) Path() string { return s.path }
+
+// SizeBytes returns the size of the database file plus its WAL.
+func (s *Store) SizeBytes() int64 {
+	var n int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.rdb.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error; err != nil {
+		return fmt.Errorf("ping database: %w", translate(err))
+	}
+	return nil
+}
+
+// read returns the read pool bound to ctx.
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ctx) }
+
+// write runs fn in an IMMEDIATE transaction on the writer connection, retrying while the
+// database is busy (another process holds the write lock beyond busy_timeout) until ctx ends.
+// fn may run more than once, so it must not have side effects outside tx.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	delay := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.wdb.WithContext(ctx).Transaction(fn)
+		if err == nil || !isBusy(err) {
+			return translate(err)
+		}
+		if ctx.Err() != nil || attempt >= 50 {
+			return fmt.Errorf("database stayed busy after %d attempts: %w", attempt, translate(err))
+		}
+		t := time.NewTimer(jitter(delay))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return translate(ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, 500*time.Millisecond)
+	}
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func msPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	v := t.UnixMilli()
+	return &v
+}
+
+func fromMsPtr(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMs(*v)
+	return &t
+}

@@ -1,0 +1,95 @@
+// Command depcheck enforces the dependency direction of STYLE.md:
+//
+//	cmd/* → poll, notify, httpapi, lifecycle → store, ic, bus, ws, tlsconfig → registry, config, version
+//
+// A package may import only canistry packages of a strictly lower layer (never sideways, never
+// up). Test files are not checked. Run from the module root: go run ./scripts/depcheck
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+const module = "canistry"
+
+// layer of each package below pkg/ (by its first path element); cmd/* is layer 0.
+var layers = map[string]int{
+	"poll": 1, "notify": 1, "httpapi": 1, "lifecycle": 1,
+	"store": 2, "ic": 2, "bus": 2, "ws": 2, "tlsconfig": 2,
+	"registry": 3, "config": 3, "version": 3,
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "depcheck:", err)
+		os.Exit(1)
+	}
+}
+
+func layerOf(path string) (int, string, bool) {
+	rel := strings.TrimPrefix(path, module+"/")
+	switch {
+	case strings.HasPrefix(rel, "cmd/"), strings.HasPrefix(rel, "scripts/"):
+		return 0, rel, true
+	case strings.HasPrefix(rel, "pkg/"):
+		top := strings.SplitN(strings.TrimPrefix(rel, "pkg/"), "/", 2)[0]
+		l, ok := layers[top]
+		return l, top, ok
+	}
+	return 0, rel, false
+}
+
+func run(w io.Writer) error {
+	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	if err != nil {
+		return fmt.Errorf("go list: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var problems []string
+	n := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			return err
+		}
+		n++
+		from, fromTop, ok := layerOf(p.ImportPath)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: package is not in the layer table of scripts/depcheck", p.ImportPath))
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			to, toTop, ok := layerOf(imp)
+			if !ok {
+				continue // reported on its own
+			}
+			if fromTop == toTop && from != 0 {
+				continue // inside one package tree (e.g. ic/ictest → ic)
+			}
+			if from != 0 && to <= from {
+				problems = append(problems, fmt.Sprintf("%s imports %s: %s (layer %d) may import only lower layers", p.ImportPath, imp, fromTop, from))
+			}
+			if from == 0 && strings.HasPrefix(strings.TrimPrefix(imp, module+"/"), "cmd/") {
+				problems = append(problems, fmt.Sprintf("%s imports %s: nothing imports a command", p.ImportPath, imp))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("dependency direction violated:\n  %s", strings.Join(problems, "\n  "))
+	}
+	fmt.Fprintf(w, "depcheck: %d packages, dependencies point one way\n", n)
+	return nil
+}
