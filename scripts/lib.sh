@@ -154,6 +154,12 @@ loopbacks() {
   esac
 }
 
+# has_ipv6_address NAME: true when NAME resolves to an IPv6 address (an AAAA record), not counting
+# IPv4-mapped ones.
+has_ipv6_address() {
+  getent ahosts "$1" 2>/dev/null | awk '{ print $1 }' | grep -v '^::ffff:' | grep -q ':'
+}
+
 # render_unit SRC: prints a unit file with the installed paths and user substituted.
 render_unit() {
   sed -e "s|/usr/local/bin/|$BIN_DIR/|g" \
@@ -172,6 +178,7 @@ install_units() {
     tmp=$(mktemp)
     render_unit "$src" >"$tmp"
     if ! cmp -s "$tmp" "$SYSTEMD_DIR/$name"; then
+      say "installing unit $SYSTEMD_DIR/$name" >&2
       run install -D -m 0644 "$tmp" "$SYSTEMD_DIR/$name" >&2
       case "$name" in canistry-*.service) name=${name#canistry-} && printf '%s\n' "${name%.service}" ;; esac
     fi
