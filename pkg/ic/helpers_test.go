@@ -16,11 +16,17 @@ import (
 func newClient(t *testing.T) (*ic.Client, *ictest.Server) {
 	t.Helper()
 	s := ictest.NewServer(t)
-	c, err := ic.New(t.Context(), ic.Config{URL: s.URL(), FetchRootKey: true, VerifyQuerySignatures: true})
+	return newBenchClient(t, s), s
+}
+
+// newBenchClient returns a verifying Client for s.
+func newBenchClient(tb testing.TB, s *ictest.Server) *ic.Client {
+	tb.Helper()
+	c, err := ic.New(tb.Context(), ic.Config{URL: s.URL(), FetchRootKey: true, VerifyQuerySignatures: true})
 	if err != nil {
-		t.Fatalf("ic.New: %v", err)
+		tb.Fatalf("ic.New: %v", err)
 	}
-	return c, s
+	return c
 }
 
 // canisterID returns the n-th test canister id (canister-style: 8 bytes of n, then 0x01 0x01).
