@@ -1,0 +1,10 @@
+package store
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// Write exposes the IMMEDIATE write path to the external tests.
+func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.write(ctx, fn) }

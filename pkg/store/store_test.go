@@ -1,0 +1,196 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+	"canistry/pkg/store"
+)
+
+// MustOpen opens a store on a fresh file in a temp dir and closes it at cleanup.
+func MustOpen(tb testing.TB) *store.Store {
+	tb.Helper()
+	s, err := store.Open(tb.Context(), filepath.Join(tb.TempDir(), "registry.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		s := MustOpen(t)
+		v, err := s.SchemaVersion(t.Context())
+		if err != nil || v < 1 {
+			t.Fatalf("SchemaVersion = %d, %v", v, err)
+		}
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if s.SizeBytes() == 0 {
+			t.Error("SizeBytes = 0 for a migrated database")
+		}
+	})
+	t.Run("ConcurrentOnEmptyDir", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sub", "registry.db")
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			wg.Go(func() {
+				s, err := store.Open(t.Context(), path)
+				if err == nil {
+					err = s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("open %d: %v", i, err)
+			}
+		}
+	})
+	t.Run("ReopenKeepsSchema", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "registry.db")
+		for range 2 {
+			s, err := store.Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = s.Close()
+		}
+	})
+	t.Run("ErrUnwritableDir", func(t *testing.T) {
+		dir := t.TempDir()
+		blocker := filepath.Join(dir, "file")
+		if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Open(t.Context(), filepath.Join(blocker, "registry.db")); err == nil {
+			t.Fatal("want an error when the data directory cannot be created")
+		}
+	})
+}
+
+func TestStore_Heartbeat(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	s, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), store.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := registry.Process{Name: registry.ProcessPoller, Instance: "h:1", Version: "v1", StartedAt: now.Add(-time.Hour), Addr: "[::1]:8082"}
+	for range 2 { // the second beat updates, it does not add a row
+		if err := s.Heartbeat(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := s.Processes(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Name != "poller" || !ps[0].HeartbeatAt.Equal(now) || ps[0].Addr != p.Addr {
+		t.Fatalf("Processes = %+v", ps)
+	}
+	if !ps[0].Alive(now.Add(time.Second), 15*time.Second) || ps[0].Alive(now.Add(time.Minute), 15*time.Second) {
+		t.Error("Alive wrong")
+	}
+	counts, err := s.Counts(t.Context())
+	if err != nil || len(counts) == 0 {
+		t.Fatalf("Counts = %v, %v", counts, err)
+	}
+}
+
+// Multi-process contention: the test binary re-executes itself as three writer processes on
+// one database; each runs goroutines doing read-then-write transactions (the pattern that
+// fails with "database is locked" without IMMEDIATE transactions). Every write must land and
+// none may surface a busy error.
+const (
+	writerEnv      = "CANISTRY_STORE_WRITER"
+	writerProcs    = 3
+	writerRoutines = 4
+	writerTxs      = 150
+)
+
+func TestMultiProcessWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	path := filepath.Join(t.TempDir(), "registry.db")
+	var wg sync.WaitGroup
+	outs := make([][]byte, writerProcs)
+	errs := make([]error, writerProcs)
+	for i := range writerProcs {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestWriterProcess$", "-test.v")
+		cmd.Env = append(os.Environ(), writerEnv+"="+path, "CANISTRY_WRITER_ID="+strconv.Itoa(i))
+		wg.Go(func() { outs[i], errs[i] = cmd.CombinedOutput() })
+	}
+	wg.Wait()
+	for i := range writerProcs {
+		if errs[i] != nil {
+			t.Fatalf("writer %d: %v\n%s", i, errs[i], outs[i])
+		}
+	}
+	s, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ps, err := s.Processes(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(ps), writerProcs*writerRoutines*writerTxs; got != want {
+		t.Fatalf("%d rows after concurrent writes, want %d: writes were lost", got, want)
+	}
+}
+
+// TestWriterProcess is the child of TestMultiProcessWrites; it does nothing on its own.
+func TestWriterProcess(t *testing.T) {
+	path := os.Getenv(writerEnv)
+	if path == "" {
+		t.Skip("helper process for TestMultiProcessWrites")
+	}
+	id := os.Getenv("CANISTRY_WRITER_ID")
+	s, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, writerRoutines*writerTxs)
+	for g := range writerRoutines {
+		wg.Go(func() {
+			for n := range writerTxs {
+				err := s.Write(context.Background(), func(tx *gorm.DB) error {
+					var before int64
+					if err := tx.Table("processes").Count(&before).Error; err != nil {
+						return err
+					}
+					return tx.Exec("INSERT INTO processes (name, instance, started_at, heartbeat_at) VALUES (?, ?, ?, ?)",
+						"writer", fmt.Sprintf("%s-%d-%d", id, g, n), before, before).Error
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("write failed: %v", err)
+	}
+}
