@@ -95,8 +95,16 @@ func (c *Conn) Connected() bool { return c.nc.IsConnected() }
 // Status is the connection state as text (CONNECTED, RECONNECTING, ...).
 func (c *Conn) Status() string { return c.nc.Status().String() }
 
-// Flush waits until the server has processed everything published so far.
-func (c *Conn) Flush(ctx context.Context) error { return c.nc.FlushWithContext(ctx) }
+// Flush waits until the server has processed everything published so far (at most 10 s when
+// ctx has no deadline).
+func (c *Conn) Flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	return c.nc.FlushWithContext(ctx)
+}
 
 // Close drains subscriptions (letting in-flight handlers finish) and closes the connection.
 func (c *Conn) Close() {
