@@ -10,8 +10,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gin-gonic/gin"
-
 	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle"
 )
@@ -41,7 +39,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store:  b.Store,
 		Bus:    b.Bus,
 		Logger: b.Logger,
-		Probes: httpapi.Probes{Ready: func(c *gin.Context) error { return b.Ready(c) }, Metrics: metrics},
+		Probes: httpapi.Probes{Ready: b.Ready, Metrics: metrics},
 		Status: httpapi.StatusDeps{
 			Store:       b.Store,
 			NATS:        natsState(b),

@@ -11,8 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gin-gonic/gin"
-
 	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle"
 )
@@ -41,7 +39,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	handler := httpapi.NewNotifierHandler(httpapi.NotifierDeps{
 		Store:  b.Store,
 		Logger: b.Logger,
-		Probes: httpapi.Probes{Ready: func(c *gin.Context) error { return b.Ready(c) }, Metrics: metrics},
+		Probes: httpapi.Probes{Ready: b.Ready, Metrics: metrics},
 	})
 	b.StartHeartbeat(ln.Addr().String())
 	srv := httpapi.Serve(ln, handler, nil, b.Logger)

@@ -10,8 +10,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gin-gonic/gin"
-
 	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle"
 )
@@ -37,7 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	metrics := httpapi.NewMetricsRegistry()
-	handler := httpapi.NewProbeHandler(httpapi.Probes{Ready: func(c *gin.Context) error { return b.Ready(c) }, Metrics: metrics}, b.Logger)
+	handler := httpapi.NewProbeHandler(httpapi.Probes{Ready: b.Ready, Metrics: metrics}, b.Logger)
 	b.StartHeartbeat(ln.Addr().String())
 	srv := httpapi.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -62,8 +63,9 @@ func NewMetricsRegistry() *prometheus.Registry {
 
 // Probes are the checks behind /healthz, /readyz and /metrics.
 type Probes struct {
-	// Ready reports whether the binary can do its work (database and bus reachable).
-	Ready   func(c *gin.Context) error
+	// Ready reports whether the binary can do its work (database and bus reachable). It gets
+	// the request's context, never the pooled *gin.Context.
+	Ready   func(ctx context.Context) error
 	Metrics *prometheus.Registry
 }
 
@@ -72,7 +74,7 @@ func mountProbes(r gin.IRoutes, p Probes, logger *slog.Logger) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		if p.Ready != nil {
-			if err := p.Ready(c); err != nil {
+			if err := p.Ready(c.Request.Context()); err != nil {
 				writeError(c, logger, registry.WrapError(registry.EUNAVAILABLE, "not ready: "+err.Error(), err))
 				return
 			}

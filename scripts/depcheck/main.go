@@ -39,7 +39,8 @@ func main() {
 func layerOf(path string) (int, string, bool) {
 	rel := strings.TrimPrefix(path, module+"/")
 	switch {
-	case strings.HasPrefix(rel, "cmd/"), strings.HasPrefix(rel, "scripts/"):
+	case strings.HasPrefix(rel, "cmd/"), rel == "scripts", strings.HasPrefix(rel, "scripts/"),
+		rel == "systemd", strings.HasPrefix(rel, "systemd/"):
 		return 0, rel, true
 	case strings.HasPrefix(rel, "pkg/"):
 		top := strings.SplitN(strings.TrimPrefix(rel, "pkg/"), "/", 2)[0]

@@ -1,0 +1,168 @@
+// Package runtest runs a binary's run function in-process for its main_test.go: it captures
+// the JSON log, finds the address the binary bound (from its "listening" record, so tests can
+// use port 0), and checks that shutdown is clean.
+package runtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RunFunc is the signature of every binary's run.
+type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
+
+// Proc is a running binary.
+type Proc struct {
+	Addr   string // the bound HTTP address, host:port as logged
+	cancel context.CancelFunc
+	done   chan error
+	log    *syncBuffer
+}
+
+// Start runs run with env (and nothing else from the real environment) and waits until it
+// logs "listening". The process is stopped at cleanup if the test did not stop it.
+func Start(tb testing.TB, run RunFunc, env map[string]string) *Proc {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Proc{cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}}
+	getenv := func(k string) string { return env[k] }
+	go func() { p.done <- run(ctx, []string{"-env-file", ""}, getenv, p.log) }()
+	deadline := time.After(30 * time.Second)
+	for p.Addr == "" {
+		select {
+		case err := <-p.done:
+			cancel()
+			tb.Fatalf("run exited before listening: %v\n%s", err, p.Log())
+		case <-deadline:
+			cancel()
+			tb.Fatalf("no \"listening\" log record within 30s:\n%s", p.Log())
+		case <-time.After(5 * time.Millisecond):
+			p.Addr = p.listeningAddr()
+		}
+	}
+	tb.Cleanup(func() { cancel() })
+	return p
+}
+
+// URL returns http://<host reachable from the test>:<port><path>. A wildcard host becomes the
+// IPv4 loopback.
+func (p *Proc) URL(path string) string {
+	host, port := splitHostPort(p.Addr)
+	switch host {
+	case "", "::", "0.0.0.0":
+		host = "127.0.0.1"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "http://" + host + ":" + port + path
+}
+
+// Port returns the bound port.
+func (p *Proc) Port() string { _, port := splitHostPort(p.Addr); return port }
+
+// Stop cancels the context (as SIGTERM would) and returns run's error.
+func (p *Proc) Stop(tb testing.TB) error {
+	tb.Helper()
+	p.cancel()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("run did not return within 30s of cancel:\n%s", p.Log())
+		return nil
+	}
+}
+
+// Log returns everything logged so far.
+func (p *Proc) Log() string { return p.log.String() }
+
+// Records returns the log as decoded JSON records.
+func (p *Proc) Records() []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(p.Log()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Errors returns the log records at level ERROR.
+func (p *Proc) Errors() []map[string]any {
+	var out []map[string]any
+	for _, r := range p.Records() {
+		if r["level"] == "ERROR" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *Proc) listeningAddr() string {
+	for _, r := range p.Records() {
+		if r["msg"] == "listening" {
+			if a, ok := r["addr"].(string); ok {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+// WaitHTTP polls url until it answers want or 30 s pass.
+func WaitHTTP(tb testing.TB, url string, want int) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		<-time.After(10 * time.Millisecond) // polling interval
+	}
+	tb.Fatalf("%s did not answer %d within 30s (last: %s)", url, want, last)
+}
+
+func splitHostPort(addr string) (string, string) {
+	i := strings.LastIndex(addr, ":")
+	if i < 0 {
+		return addr, ""
+	}
+	return strings.Trim(addr[:i], "[]"), addr[i+1:]
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
