@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+)
+
+// canisterColumns are read by every canister query, in scanCanister's order. The build columns
+// come from module_hashes aliased m, joined on the current module hash.
+const canisterColumns = `c.pk, c.canister_id, c.kind, c.name, c.description, c.tags, c.module_hash,
+	c.controllers, c.created_at, c.updated_at, c.last_attempt_at, c.last_success_at, c.last_error,
+	c.consecutive_failures, c.next_attempt_at, m.name, m.version, m.kind, m.source_url`
+
+const canisterFrom = ` FROM canisters c LEFT JOIN module_hashes m ON m.hash = c.module_hash`
+
+// scanner is *sql.Rows or *sql.Row.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCanister(sc scanner) (registry.CanisterRecord, error) {
+	var (
+		r                            canisterRow
+		attempt, success             sql.NullInt64
+		bName, bVersion, bKind, bSrc sql.NullString
+	)
+	err := sc.Scan(&r.PK, &r.CanisterID, &r.Kind, &r.Name, &r.Description, &r.Tags, &r.ModuleHash,
+		&r.Controllers, &r.CreatedAt, &r.UpdatedAt, &attempt, &success, &r.LastError,
+		&r.ConsecutiveFailures, &r.NextAttemptAt, &bName, &bVersion, &bKind, &bSrc)
+	if err != nil {
+		return registry.CanisterRecord{}, err
+	}
+	r.LastAttemptAt, r.LastSuccessAt = nullTime(attempt), nullTime(success)
+	rec := registry.CanisterRecord{Canister: r.toCanister(), Key: r.PK}
+	if bName.Valid {
+		rec.Build = &registry.Build{Name: bName.String, Version: bVersion.String,
+			Kind: registry.Kind(bKind.String), SourceURL: bSrc.String}
+	}
+	return rec, nil
+}
+
+func getCanister(ctx context.Context, db *gorm.DB, id registry.CanisterID) (registry.CanisterRecord, error) {
+	row := db.WithContext(ctx).Raw("SELECT "+canisterColumns+canisterFrom+" WHERE c.canister_id = ?", string(id)).Row()
+	rec, err := scanCanister(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, registry.Errorf(registry.ENOTFOUND, "canister %s is not registered", id)
+	}
+	return rec, translate(err)
+}
+
+// GetCanister returns a registered canister with the build its module hash matches.
+func (s *Store) GetCanister(ctx context.Context, id registry.CanisterID) (registry.CanisterRecord, error) {
+	rec, err := getCanister(ctx, s.rdb, id)
+	if err != nil {
+		return rec, fmt.Errorf("get canister %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// CreateCanister registers c (validated) and returns it as stored. Registering an id twice is
+// ECONFLICT. The new canister is due for its first refresh at once.
+func (s *Store) CreateCanister(ctx context.Context, c registry.Canister) (registry.CanisterRecord, error) {
+	if err := c.Validate(); err != nil {
+		return registry.CanisterRecord{}, err
+	}
+	now := s.now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	c.ModuleHash, c.Controllers, c.Refresh = "", nil, registry.RefreshState{}
+	row := toCanisterRow(&c)
+	var rec registry.CanisterRecord
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		var err error
+		rec, err = getCanister(ctx, tx, c.ID)
+		return err
+	})
+	if registry.ErrorCode(err) == registry.ECONFLICT {
+		return rec, registry.WrapError(registry.ECONFLICT, fmt.Sprintf("canister %s is already registered", c.ID), err)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("create canister %s: %w", c.ID, err)
+	}
+	return rec, nil
+}
+
+// UpdateCanister applies u to the canister and returns it as stored. A change of kind drops what
+// the poller read for the old kind and makes the canister due for a refresh at once.
+func (s *Store) UpdateCanister(ctx context.Context, id registry.CanisterID, u registry.CanisterUpdate) (registry.CanisterRecord, error) {
+	var rec registry.CanisterRecord
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		cur, err := getCanister(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next, err := u.Apply(cur.Canister)
+		if err != nil {
+			return err
+		}
+		set := map[string]any{"kind": string(next.Kind), "name": next.Name, "description": next.Description,
+			"tags": jsonList(next.Tags), "updated_at": ms(s.now())}
+		if next.Kind != cur.Kind {
+			set["next_attempt_at"] = 0
+			if err := dropObservations(tx, id, next.Kind); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).Updates(set).Error; err != nil {
+			return err
+		}
+		rec, err = getCanister(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return rec, fmt.Errorf("update canister %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// dropObservations deletes what the poller stored for kinds other than kind.
+func dropObservations(tx *gorm.DB, id registry.CanisterID, kind registry.Kind) error {
+	drops := map[registry.Kind]string{
+		registry.KindToken:  "DELETE FROM tokens WHERE canister_id = ?",
+		registry.KindMiner:  "DELETE FROM miners WHERE canister_id = ?",
+		registry.KindWallet: "DELETE FROM wallet_balances WHERE wallet_id = ?",
+	}
+	for k, q := range drops {
+		if k == kind {
+			continue
+		}
+		if err := tx.Exec(q, string(id)).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteCanister removes the canister and everything read from it (the change history stays)
+// and returns it as it was.
+func (s *Store) DeleteCanister(ctx context.Context, id registry.CanisterID) (registry.CanisterRecord, error) {
+	var rec registry.CanisterRecord
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if rec, err = getCanister(ctx, tx, id); err != nil {
+			return err
+		}
+		return tx.Exec("DELETE FROM canisters WHERE canister_id = ?", string(id)).Error
+	})
+	if err != nil {
+		return rec, fmt.Errorf("delete canister %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// ListCanisters returns one page of the canisters matching f, in registration order.
+func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (registry.CanisterPage, error) {
+	var w where
+	if f.Kind != "" {
+		w.add("c.kind = ?", string(f.Kind))
+	}
+	if f.Tag != "" {
+		w.add("instr(c.tags, ?) > 0", strconv.Quote(f.Tag)) // tags are [a-z0-9._-]: quoting is exact
+	}
+	if f.Verified != nil {
+		if *f.Verified {
+			w.add("c.module_hash IN (SELECT hash FROM module_hashes)")
+		} else {
+			w.add("c.module_hash NOT IN (SELECT hash FROM module_hashes)")
+		}
+	}
+	w.stale(f.Stale)
+	w.contains(f.Query, "c.canister_id", "c.name")
+
+	var page registry.CanisterPage
+	var err error
+	if page.Total, err = s.total(ctx, "canisters c", &w, f.Page); err != nil {
+		return page, fmt.Errorf("count canisters: %w", err)
+	}
+	limit := pageLimit(f.Page)
+	order := w.keyset("c.pk", f.Page)
+	page.Items, err = queryList(ctx, s.rdb, "SELECT "+canisterColumns+canisterFrom+w.sql()+order, append(w.args, limit+1), scanCanister)
+	if err != nil {
+		return page, fmt.Errorf("list canisters: %w", err)
+	}
+	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
+	if page.Next != nil {
+		page.Items = page.Items[:limit]
+	}
+	return page, nil
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+)
+
+// The read side of what the poller observed: tokens, miners, miner stats and the change
+// history, each joined with the registry's refresh state (last success, last error).
+
+// refreshColumns are the refresh state of the canisters row aliased c, in scanRefresh's order.
+const refreshColumns = `c.pk, c.name, c.last_attempt_at, c.last_success_at, c.last_error,
+	c.consecutive_failures, c.next_attempt_at`
+
+type refreshDest struct {
+	pk, failures, next int64
+	name, lastError    string
+	attempt, success   sql.NullInt64
+}
+
+func (d *refreshDest) targets() []any {
+	return []any{&d.pk, &d.name, &d.attempt, &d.success, &d.lastError, &d.failures, &d.next}
+}
+
+func (d *refreshDest) state() registry.RefreshState {
+	return registry.RefreshState{LastAttemptAt: fromMsPtr(nullTime(d.attempt)), LastSuccessAt: fromMsPtr(nullTime(d.success)),
+		LastError: d.lastError, ConsecutiveFailures: int(d.failures), NextAttemptAt: fromMs(d.next)}
+}
+
+const tokenColumns = `t.canister_id, t.interfaces, t.name, t.symbol, t.decimals, t.fee, t.total_supply,
+	t.minting_account, t.supported_standards, t.metadata, t.logo_media_type, t.logo_url, t.logo_dropped,
+	t.ledger_id, t.block_height, t.block_reward, t.circulating_supply, t.average_block_time,
+	t.mining_progress, t.social_links, t.updated_at, l.media_type, ` + refreshColumns
+
+const tokenFrom = ` FROM tokens t JOIN canisters c ON c.canister_id = t.canister_id
+	LEFT JOIN token_logos l ON l.canister_id = t.canister_id`
+
+func scanToken(sc scanner) (registry.TokenRecord, error) {
+	var r tokenRow
+	var logoType sql.NullString
+	var d refreshDest
+	dest := append([]any{&r.CanisterID, &r.Interfaces, &r.Name, &r.Symbol, &r.Decimals, &r.Fee, &r.TotalSupply,
+		&r.MintingAccount, &r.SupportedStandards, &r.Metadata, &r.LogoMediaType, &r.LogoURL, &r.LogoDropped,
+		&r.LedgerID, &r.BlockHeight, &r.BlockReward, &r.CirculatingSupply, &r.AverageBlockTime,
+		&r.MiningProgress, &r.SocialLinks, &r.UpdatedAt, &logoType}, d.targets()...)
+	if err := sc.Scan(dest...); err != nil {
+		return registry.TokenRecord{}, err
+	}
+	return registry.TokenRecord{TokenInfo: r.toToken(), Key: d.pk, RegisteredAs: d.name,
+		HasLogo: logoType.Valid, LogoMediaType: logoType.String, Refresh: d.state()}, nil
+}
+
+// GetToken returns what the poller read from a token canister. A registered canister that was
+// never read as a token is ENOTFOUND.
+func (s *Store) GetToken(ctx context.Context, id registry.CanisterID) (registry.TokenRecord, error) {
+	rec, err := scanToken(s.read(ctx).Raw("SELECT "+tokenColumns+tokenFrom+" WHERE t.canister_id = ?", string(id)).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, registry.Errorf(registry.ENOTFOUND, "no token data for %s (not registered as a token, or not read yet)", id)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("get token %s: %w", id, translate(err))
+	}
+	return rec, nil
+}
+
+// ListTokens returns one page of the tokens matching f, in registration order.
+func (s *Store) ListTokens(ctx context.Context, f registry.TokenFilter) (registry.TokenPage, error) {
+	var w where
+	w.stale(f.Stale)
+	w.contains(f.Query, "t.canister_id", "t.name", "t.symbol")
+	var page registry.TokenPage
+	var err error
+	page.Total, err = s.total(ctx, "tokens t JOIN canisters c ON c.canister_id = t.canister_id", &w, f.Page)
+	if err != nil {
+		return page, fmt.Errorf("count tokens: %w", err)
+	}
+	limit := pageLimit(f.Page)
+	order := w.keyset("c.pk", f.Page)
+	page.Items, err = queryList(ctx, s.rdb, "SELECT "+tokenColumns+tokenFrom+w.sql()+order, append(w.args, limit+1), scanToken)
+	if err != nil {
+		return page, fmt.Errorf("list tokens: %w", err)
+	}
+	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
+	if page.Next != nil {
+		page.Items = page.Items[:limit]
+	}
+	return page, nil
+}
+
+// TokenLogo returns the stored logo of a token (ENOTFOUND when there is none).
+func (s *Store) TokenLogo(ctx context.Context, id registry.CanisterID) (registry.Logo, error) {
+	var r tokenLogoRow
+	err := s.read(ctx).Where("canister_id = ?", string(id)).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return registry.Logo{}, registry.Errorf(registry.ENOTFOUND, "no logo stored for %s", id)
+	}
+	if err != nil {
+		return registry.Logo{}, fmt.Errorf("get logo of %s: %w", id, translate(err))
+	}
+	return registry.Logo{MediaType: r.MediaType, Data: r.Data, SHA256: r.SHA256, UpdatedAt: fromMs(r.UpdatedAt)}, nil
+}
+
+const minerColumns = `m.canister_id, m.current_token, m.is_mining, m.speed_percentage, m.chunk_size,
+	m.chunks_per_refresh, m.icrc_version, m.supports_stats, m.supports_cycle_usage, m.cycle_balance,
+	m.cycle_usage_per_hour, m.cycle_usage_last_15min, m.estimated_remaining, m.updated_at, ` + refreshColumns
+
+const minerFrom = ` FROM miners m JOIN canisters c ON c.canister_id = m.canister_id`
+
+func scanMiner(sc scanner) (registry.MinerRecord, error) {
+	var r minerRow
+	var d refreshDest
+	dest := append([]any{&r.CanisterID, &r.CurrentToken, &r.IsMining, &r.SpeedPercentage, &r.ChunkSize,
+		&r.ChunksPerRefresh, &r.ICRCVersion, &r.SupportsStats, &r.SupportsCycleUsage, &r.CycleBalance,
+		&r.CycleUsagePerHour, &r.CycleUsageLast15Min, &r.EstimatedRemaining, &r.UpdatedAt}, d.targets()...)
+	if err := sc.Scan(dest...); err != nil {
+		return registry.MinerRecord{}, err
+	}
+	return registry.MinerRecord{MinerInfo: r.toMiner(), Key: d.pk, RegisteredAs: d.name, Refresh: d.state()}, nil
+}
+
+// GetMiner returns what the poller read from a miner canister. A registered canister that was
+// never read as a miner is ENOTFOUND.
+func (s *Store) GetMiner(ctx context.Context, id registry.CanisterID) (registry.MinerRecord, error) {
+	rec, err := scanMiner(s.read(ctx).Raw("SELECT "+minerColumns+minerFrom+" WHERE m.canister_id = ?", string(id)).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, registry.Errorf(registry.ENOTFOUND, "no miner data for %s (not registered as a miner, or not read yet)", id)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("get miner %s: %w", id, translate(err))
+	}
+	return rec, nil
+}
+
+// ListMiners returns one page of the miners matching f, in registration order. With f.Token
+// set it lists the miners currently mining that token.
+func (s *Store) ListMiners(ctx context.Context, f registry.MinerFilter) (registry.MinerPage, error) {
+	var w where
+	if f.Token != "" {
+		w.add("m.current_token = ?", string(f.Token))
+	}
+	if f.Mining != nil {
+		w.add("m.is_mining = ?", *f.Mining)
+	}
+	w.stale(f.Stale)
+	w.contains(f.Query, "c.canister_id", "c.name")
+	var page registry.MinerPage
+	var err error
+	page.Total, err = s.total(ctx, "miners m JOIN canisters c ON c.canister_id = m.canister_id", &w, f.Page)
+	if err != nil {
+		return page, fmt.Errorf("count miners: %w", err)
+	}
+	limit := pageLimit(f.Page)
+	order := w.keyset("c.pk", f.Page)
+	page.Items, err = queryList(ctx, s.rdb, "SELECT "+minerColumns+minerFrom+w.sql()+order, append(w.args, limit+1), scanMiner)
+	if err != nil {
+		return page, fmt.Errorf("list miners: %w", err)
+	}
+	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
+	if page.Next != nil {
+		page.Items = page.Items[:limit]
+	}
+	return page, nil
+}
+
+const statsColumns = `id, canister_id, observed_at, blocks_mined, total_hashes, hash_rate, total_rewards,
+	chunks_since_refresh, start_time`
+
+func scanStats(sc scanner) (minerStatsRow, error) {
+	var r minerStatsRow
+	err := sc.Scan(&r.ID, &r.CanisterID, &r.ObservedAt, &r.BlocksMined, &r.TotalHashes, &r.HashRate,
+		&r.TotalRewards, &r.ChunksSinceRefresh, &r.StartTime)
+	return r, err
+}
+
+// LatestMinerStats returns the newest stats observation of a miner, or nil when there is none.
+func (s *Store) LatestMinerStats(ctx context.Context, id registry.CanisterID) (*registry.MinerStats, error) {
+	r, err := scanStats(s.read(ctx).Raw("SELECT "+statsColumns+` FROM miner_stats
+		WHERE canister_id = ? ORDER BY observed_at DESC, id DESC LIMIT 1`, string(id)).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest stats of %s: %w", id, translate(err))
+	}
+	st := r.toMinerStats()
+	return &st, nil
+}
+
+// MinerStatsRange returns one page of a miner's stats observed in [r.From, r.To], oldest first
+// (ties by insertion). The cursor is (observed_at, id), which the (canister_id, observed_at)
+// index serves without sorting.
+func (s *Store) MinerStatsRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.StatsPage, error) {
+	var w where
+	w.add("canister_id = ?", string(id))
+	w.add("observed_at BETWEEN ? AND ?", ms(r.From), ms(r.To))
+	if r.Page.AfterTie > 0 {
+		w.add("(observed_at, id) > (?, ?)", r.Page.After, r.Page.AfterTie)
+	}
+	limit := pageLimit(r.Page)
+	rows, err := queryList(ctx, s.rdb, "SELECT "+statsColumns+" FROM miner_stats"+w.sql()+
+		" ORDER BY observed_at, id LIMIT ?", append(w.args, limit+1), scanStats)
+	if err != nil {
+		return registry.StatsPage{}, fmt.Errorf("stats of %s: %w", id, err)
+	}
+	var page registry.StatsPage
+	if len(rows) > limit {
+		last := rows[limit-1]
+		page.Next = &registry.Cursor{Key: last.ObservedAt, Tie: last.ID}
+		rows = rows[:limit]
+	}
+	page.Items = make([]registry.MinerStats, len(rows))
+	for i := range rows {
+		page.Items[i] = rows[i].toMinerStats()
+	}
+	return page, nil
+}
+
+// CanisterHistory returns one page of a canister's module hash and controller changes, newest
+// first. The history outlives the canister's registration.
+func (s *Store) CanisterHistory(ctx context.Context, id registry.CanisterID, p registry.Page) (registry.ChangePage, error) {
+	var w where
+	w.add("canister_id = ?", string(id))
+	p.Desc = true
+	limit := pageLimit(p)
+	order := w.keyset("id", p)
+	scan := func(sc scanner) (registry.Change, error) {
+		var r changeRow
+		err := sc.Scan(&r.ID, &r.CanisterID, &r.Field, &r.OldValue, &r.NewValue, &r.ObservedAt)
+		return r.toChange(), err
+	}
+	items, err := queryList(ctx, s.rdb, "SELECT id, canister_id, field, old_value, new_value, observed_at FROM module_hash_changes"+
+		w.sql()+order, append(w.args, limit+1), scan)
+	if err != nil {
+		return registry.ChangePage{}, fmt.Errorf("history of %s: %w", id, err)
+	}
+	page := registry.ChangePage{Items: items}
+	page.Next = nextCursor(len(items), limit, true, func(i int) int64 { return items[i].ID })
+	if page.Next != nil {
+		page.Items = items[:limit]
+	}
+	return page, nil
+}
+
+// total counts the rows of from matching w when p asks for a total (nil otherwise). It must
+// run before w gets the page position.
+func (s *Store) total(ctx context.Context, from string, w *where, p registry.Page) (*int64, error) {
+	if !p.WithTotal {
+		return nil, nil
+	}
+	var n int64
+	if err := s.read(ctx).Raw("SELECT count(*) FROM "+from+w.sql(), w.args...).Scan(&n).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &n, nil
+}
+
+// queryList runs q and scans every row with scan.
+func queryList[T any](ctx context.Context, db *gorm.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, v)
+	}
+	return out, translate(rows.Err())
+}
