@@ -25,5 +25,5 @@ type Notification struct {
 
 // AsEvent returns the WebSocket message for n: its timestamp is the IC timestamp in ms.
 func (n *Notification) AsEvent() Event {
-	return Event{ID: n.ID, Event: n.Event, Data: n.Data, Timestamp: int64(n.ICTimestamp / 1_000_000)}
+	return Event{ID: n.ID, Event: n.Event, Data: n.Data, Timestamp: int64(n.ICTimestamp / 1_000_000), MinerID: n.MinerID}
 }

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+)
+
+// NotificationClaim is the outcome of claiming a dedup key.
+type NotificationClaim struct {
+	// Notification is the stored notification of the key: the first copy's, with its stored
+	// response, which every copy replays byte for byte.
+	Notification registry.Notification
+	// ExpiresAt is when the key's dedup window ends; after it the key is new again.
+	ExpiresAt time.Time
+	// Claimed is true when this call inserted the notification: its caller has the effect
+	// (fan-out, refresh triggers). It is false for a copy of an already claimed key.
+	Claimed bool
+}
+
+// NotificationCopies adds Copies copies to the notification ID (and marks it diverged when
+// Diverged is set): copies that were answered from memory and counted later in a batch.
+type NotificationCopies struct {
+	ID       int64
+	Copies   int
+	Diverged bool
+}
+
+// ClaimNotification decides, in one IMMEDIATE transaction, whether n is the first copy of its
+// dedup key within the window. n.ReceivedAt is the current time, and n.ResponseStatus and
+// n.ResponseBody must already hold the response, so that a claim can never exist without the
+// response its duplicates replay.
+//
+//   - An expired claim of the key (expires_at ≤ now) is deleted first.
+//   - If a live claim exists, n is a duplicate: the stored notification's copies is incremented
+//     and diverged is set when n.BodyHash differs from the stored one; Claimed is false.
+//   - Otherwise n is inserted with copies = 1, and so is the claim, whose PRIMARY KEY on the
+//     dedup key makes a second claim impossible even if two writers raced: Claimed is true.
+//
+// Because every write transaction holds the database's write lock, this decision is the same
+// for copies handled by different processes sharing the file.
+func (s *Store) ClaimNotification(ctx context.Context, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
+	var out NotificationClaim
+	now := ms(n.ReceivedAt)
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		out = NotificationClaim{}
+		found, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
+		if err != nil || found {
+			return err
+		}
+		if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
+			return err
+		}
+		row := toNotificationRow(n)
+		row.ID, row.Copies, row.Diverged = 0, 1, false
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		claim := claimRow{DedupKey: n.DedupKey, NotificationID: row.ID, ExpiresAt: now + window.Milliseconds()}
+		if err := tx.Create(&claim).Error; err != nil {
+			return err
+		}
+		out = NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(claim.ExpiresAt), Claimed: true}
+		return nil
+	})
+	if err != nil {
+		return NotificationClaim{}, fmt.Errorf("claim notification: %w", err)
+	}
+	return out, nil
+}
+
+// CountNotificationCopy records one more copy of the live claim of key (marking the
+// notification diverged when bodyHash differs from the stored one) and returns it. It never
+// inserts: it returns ENOTFOUND when no unexpired claim exists. The intake uses it for a copy it
+// may not turn into a new notification (rate limited), which must still get the stored reply.
+func (s *Store) CountNotificationCopy(ctx context.Context, key, bodyHash string, now time.Time) (NotificationClaim, error) {
+	var out NotificationClaim
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		out = NotificationClaim{}
+		found, err := countCopyTx(tx, key, bodyHash, ms(now), &out)
+		if err == nil && !found {
+			err = registry.Errorf(registry.ENOTFOUND, "no live claim for this dedup key")
+		}
+		return err
+	})
+	if err != nil {
+		return NotificationClaim{}, fmt.Errorf("count notification copy: %w", err)
+	}
+	return out, nil
+}
+
+// countCopyTx counts a copy of the live claim of key, if there is one, and fills out.
+func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *NotificationClaim) (bool, error) {
+	var claims []claimRow
+	if err := tx.Where("dedup_key = ? AND expires_at > ?", key, now).Limit(1).Find(&claims).Error; err != nil {
+		return false, err
+	}
+	if len(claims) == 0 {
+		return false, nil
+	}
+	c := claims[0]
+	err := tx.Exec(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
+		WHERE id = ?`, bodyHash, c.NotificationID).Error
+	if err != nil {
+		return false, err
+	}
+	var row notificationRow
+	if err := tx.Take(&row, c.NotificationID).Error; err != nil {
+		return false, err
+	}
+	*out = NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(c.ExpiresAt)}
+	return true, nil
+}
+
+// AddNotificationCopies applies a batch of copy counts in one transaction. Rows deleted
+// meanwhile are skipped.
+func (s *Store) AddNotificationCopies(ctx context.Context, batch []NotificationCopies) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		for _, c := range batch {
+			err := tx.Exec("UPDATE notifications SET copies = copies + ?, diverged = (diverged OR ?) WHERE id = ?",
+				c.Copies, c.Diverged, c.ID).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add notification copies: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredClaims removes every claim whose window ended at or before now and returns how
+// many. The notifications themselves stay: they are the event log.
+func (s *Store) DeleteExpiredClaims(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("DELETE FROM notification_claims WHERE expires_at <= ?", ms(now))
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete expired claims: %w", err)
+	}
+	return n, nil
+}
+
+// Notification returns the notification with the given id.
+func (s *Store) Notification(ctx context.Context, id int64) (registry.Notification, error) {
+	var row notificationRow
+	if err := s.read(ctx).Take(&row, id).Error; err != nil {
+		return registry.Notification{}, fmt.Errorf("get notification %d: %w", id, translate(err))
+	}
+	return row.toNotification(), nil
+}
+
+// NotificationByKey returns the newest notification stored under dedup key.
+func (s *Store) NotificationByKey(ctx context.Context, key string) (registry.Notification, error) {
+	var row notificationRow
+	if err := s.read(ctx).Where("dedup_key = ?", key).Order("id DESC").Take(&row).Error; err != nil {
+		return registry.Notification{}, fmt.Errorf("get notification by key: %w", translate(err))
+	}
+	return row.toNotification(), nil
+}
+
+// NotificationEvents returns up to limit events of notifications with id > afterID, in id
+// order: the replay behind /ws?since=.
+func (s *Store) NotificationEvents(ctx context.Context, afterID int64, limit int) ([]registry.Event, error) {
+	var rows []notificationRow
+	err := s.read(ctx).Select("id", "miner_id", "event", "ic_timestamp", "data").
+		Where("id > ?", afterID).Order("id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list notification events: %w", translate(err))
+	}
+	out := make([]registry.Event, len(rows))
+	for i := range rows {
+		n := rows[i].toNotification()
+		out[i] = n.AsEvent()
+	}
+	return out, nil
+}
+
+// OldestNotificationID returns the smallest id still stored. When the table is empty it
+// returns the id the next notification will get, so that a replay from before a deleted
+// history can still be recognised as a gap.
+func (s *Store) OldestNotificationID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.read(ctx).Raw(`SELECT coalesce(
+		(SELECT min(id) FROM notifications),
+		(SELECT seq + 1 FROM sqlite_sequence WHERE name = 'notifications'),
+		1)`).Scan(&id).Error
+	if err != nil {
+		return 0, fmt.Errorf("oldest notification id: %w", translate(err))
+	}
+	return id, nil
+}

@@ -1,0 +1,258 @@
+package store_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/glebarez/go-sqlite" // the "sqlite" database/sql driver, to delete rows behind the store's back
+
+	"canistry/pkg/registry"
+	"canistry/pkg/store"
+)
+
+func openStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newNotification(key, hash string, at time.Time) *registry.Notification {
+	return &registry.Notification{
+		DedupKey: key, MinerID: "ryjl3-tyaaa-aaaaa-aaaba-cai", Event: registry.EventSolutionFound,
+		ICTimestamp: 1_700_000_000_123_456_789, Data: json.RawMessage(`{"token_id":"x"}`), BodyHash: hash,
+		ReceivedAt: at, ResponseStatus: 200, ResponseBody: []byte(`{"ok":true,"key":"` + key + `"}`),
+	}
+}
+
+func TestStore_ClaimNotification(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	ctx := t.Context()
+	t0 := time.UnixMilli(1_700_000_000_000)
+	const window = 5 * time.Minute
+
+	first, err := s.ClaimNotification(ctx, newNotification("k1", "h1", t0), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Claimed || first.Notification.ID == 0 || first.Notification.Copies != 1 {
+		t.Fatalf("first copy: got %+v, want claimed with copies 1", first)
+	}
+	if got, want := first.ExpiresAt, t0.Add(window); !got.Equal(want) {
+		t.Errorf("expires at %v, want %v", got, want)
+	}
+
+	t.Run("Duplicate", func(t *testing.T) {
+		dup, err := s.ClaimNotification(ctx, newNotification("k1", "h1", t0.Add(time.Second)), window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dup.Claimed || dup.Notification.ID != first.Notification.ID {
+			t.Fatalf("duplicate: got %+v, want the first notification, not claimed", dup)
+		}
+		if dup.Notification.Copies != 2 || dup.Notification.Diverged {
+			t.Errorf("duplicate: copies %d diverged %v, want 2 false", dup.Notification.Copies, dup.Notification.Diverged)
+		}
+		if string(dup.Notification.ResponseBody) != string(first.Notification.ResponseBody) {
+			t.Errorf("stored response %q, want %q", dup.Notification.ResponseBody, first.Notification.ResponseBody)
+		}
+	})
+
+	t.Run("Diverged", func(t *testing.T) {
+		dup, err := s.ClaimNotification(ctx, newNotification("k1", "other", t0.Add(2*time.Second)), window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dup.Claimed || dup.Notification.Copies != 3 || !dup.Notification.Diverged {
+			t.Errorf("got claimed %v copies %d diverged %v, want false 3 true", dup.Claimed, dup.Notification.Copies, dup.Notification.Diverged)
+		}
+	})
+
+	t.Run("WindowElapsed", func(t *testing.T) {
+		again, err := s.ClaimNotification(ctx, newNotification("k1", "h1", t0.Add(window)), window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again.Claimed || again.Notification.ID == first.Notification.ID || again.Notification.Copies != 1 {
+			t.Errorf("after the window: got %+v, want a new claimed notification", again)
+		}
+	})
+}
+
+// TestStore_ClaimNotification_TwoWriters runs 34 copies through two Store instances on one file,
+// the way two notifier processes share the database: exactly one copy has the effect.
+func TestStore_ClaimNotification_TwoWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	stores := []*store.Store{openStore(t, path), openStore(t, path)}
+	now := time.UnixMilli(1_700_000_000_000)
+	const copies = 34
+	var mu sync.Mutex
+	claimed, ids := 0, map[int64]bool{}
+	var wg sync.WaitGroup
+	errs := make(chan error, copies)
+	for i := range copies {
+		wg.Go(func() {
+			c, err := stores[i%2].ClaimNotification(t.Context(), newNotification("storm", "h", now), time.Minute)
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			ids[c.Notification.ID] = true
+			if c.Claimed {
+				claimed++
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if claimed != 1 || len(ids) != 1 {
+		t.Fatalf("claimed %d times with %d ids, want once with one id", claimed, len(ids))
+	}
+	n, err := stores[0].NotificationByKey(t.Context(), "storm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Copies != copies {
+		t.Errorf("copies %d, want %d", n.Copies, copies)
+	}
+}
+
+func TestStore_CountNotificationCopy(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	now := time.UnixMilli(1_700_000_000_000)
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := s.CountNotificationCopy(t.Context(), "missing", "h", now)
+		if got := registry.ErrorCode(err); got != registry.ENOTFOUND {
+			t.Fatalf("got %v (%s), want not_found", err, got)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		first, err := s.ClaimNotification(t.Context(), newNotification("k", "h", now), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.CountNotificationCopy(t.Context(), "k", "h", now.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Claimed || c.Notification.ID != first.Notification.ID || c.Notification.Copies != 2 {
+			t.Errorf("got %+v, want the first notification with 2 copies", c)
+		}
+	})
+	t.Run("ErrExpired", func(t *testing.T) {
+		_, err := s.CountNotificationCopy(t.Context(), "k", "h", now.Add(time.Minute))
+		if got := registry.ErrorCode(err); got != registry.ENOTFOUND {
+			t.Fatalf("got %v, want not_found once the window ended", err)
+		}
+	})
+}
+
+func TestStore_AddNotificationCopies(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	now := time.UnixMilli(1_700_000_000_000)
+	c, err := s.ClaimNotification(t.Context(), newNotification("k", "h", now), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []store.NotificationCopies{{ID: c.Notification.ID, Copies: 11}, {ID: c.Notification.ID, Copies: 1, Diverged: true}, {ID: 999, Copies: 3}}
+	if err := s.AddNotificationCopies(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Notification(t.Context(), c.Notification.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Copies != 13 || !n.Diverged {
+		t.Errorf("copies %d diverged %v, want 13 true", n.Copies, n.Diverged)
+	}
+	if _, err := s.Notification(t.Context(), 999); registry.ErrorCode(err) != registry.ENOTFOUND {
+		t.Errorf("missing notification: got %v, want not_found", err)
+	}
+}
+
+func TestStore_DeleteExpiredClaims(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	now := time.UnixMilli(1_700_000_000_000)
+	for i, at := range []time.Time{now, now.Add(30 * time.Second), now.Add(2 * time.Minute)} {
+		if _, err := s.ClaimNotification(t.Context(), newNotification(fmt.Sprint("k", i), "h", at), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.DeleteExpiredClaims(t.Context(), now.Add(90*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("deleted %d claims, want 2", n)
+	}
+	// The log stays, and a deleted claim's key is new again.
+	c, err := s.ClaimNotification(t.Context(), newNotification("k0", "h", now.Add(90*time.Second)), time.Minute)
+	if err != nil || !c.Claimed {
+		t.Errorf("reclaim after expiry: %+v, %v", c, err)
+	}
+}
+
+func TestStore_NotificationEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	s := openStore(t, path)
+	ctx := t.Context()
+	if id, err := s.OldestNotificationID(ctx); err != nil || id != 1 {
+		t.Fatalf("empty table: oldest %d, %v; want 1", id, err)
+	}
+	now := time.UnixMilli(1_700_000_000_000)
+	var ids []int64
+	for i := range 5 {
+		c, err := s.ClaimNotification(ctx, newNotification(fmt.Sprint("k", i), "h", now), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.Notification.ID)
+	}
+	evs, err := s.NotificationEvents(ctx, ids[1], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].ID != ids[2] || evs[1].ID != ids[3] {
+		t.Fatalf("events after %d (limit 2): %+v", ids[1], evs)
+	}
+	e := evs[0]
+	if e.Event != registry.EventSolutionFound || e.Timestamp != 1_700_000_000_123 || string(e.Data) != `{"token_id":"x"}` ||
+		e.MinerID != "ryjl3-tyaaa-aaaaa-aaaba-cai" {
+		t.Errorf("event: %+v", e)
+	}
+
+	// Retention deletes the oldest rows: the oldest id moves; an empty table remembers the sequence.
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "DELETE FROM notifications WHERE id <= ?", ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.OldestNotificationID(ctx); err != nil || id != ids[2] {
+		t.Errorf("after retention: oldest %d, %v; want %d", id, err, ids[2])
+	}
+	if _, err := db.ExecContext(ctx, "DELETE FROM notifications"); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.OldestNotificationID(ctx); err != nil || id != ids[4]+1 {
+		t.Errorf("emptied table: oldest %d, %v; want %d", id, err, ids[4]+1)
+	}
+	if _, err := s.Notification(ctx, ids[0]); registry.ErrorCode(err) != registry.ENOTFOUND {
+		t.Errorf("deleted notification: %v, want not_found", err)
+	}
+}
