@@ -217,3 +217,21 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// The README's configuration table must list every variable with its default.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, v := range config.Vars() {
+		def := "—"
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		if row := "| `" + v.Name + "` | " + def + " |"; !strings.Contains(readme, row) {
+			t.Errorf("README.md has no row starting %q", row)
+		}
+	}
+}
