@@ -49,7 +49,8 @@ const (
 	// FaultMalformedReply makes queries answer "replied" with bytes that are not Candid.
 	FaultMalformedReply
 	// FaultWrongKey signs the canister's certificates (read_state, including the ["subnet"]
-	// lookup of signed-query verification) with a BLS key that is not the subnet's.
+	// read of the node keys that signed-query verification needs) with a BLS key that is not
+	// the subnet's.
 	FaultWrongKey
 	// FaultBadNodeSignature signs query replies with a node key that does not match the
 	// certified one.
@@ -57,6 +58,11 @@ const (
 	// FaultHTTP503 answers every request with HTTP 503, as a boundary node does when no
 	// replica is reachable.
 	FaultHTTP503
+	// FaultUnknownNode signs query replies correctly, but with the key of a node that is not
+	// a member of the subnet (its id appears in no certificate).
+	FaultUnknownNode
+	// FaultNoSignature answers queries without any node signature.
+	FaultNoSignature
 )
 
 // Canister is a programmable canister installed in the double. All its methods are safe for
@@ -123,7 +129,8 @@ func (c *Canister) SetFault(f Fault) {
 }
 
 // SetLatency adds d to every HTTP request addressed to the canister, on top of the server's
-// latency. A verified query is two requests (query and the ["subnet"] read_state).
+// latency. A query verified by agent-go itself is two requests (query and the ["subnet"]
+// read_state); pkg/ic's is one once its node-key cache is warm.
 func (c *Canister) SetLatency(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -48,6 +48,7 @@ type subnet struct {
 	wrongKey   *bls.SecretKey
 	id         principal.Principal
 	nodes      []node
+	stranger   node   // a node of no subnet, for FaultUnknownNode
 	delegation []byte // CBOR {subnet_id, certificate}
 
 	mu    sync.Mutex
@@ -60,14 +61,13 @@ type certKey struct {
 	wrong bool
 }
 
-// The delegated canister range covers every principal from 0x00 to 29 bytes of 0xff, so any
-// canister id a test invents is "on" this subnet.
-var (
-	rangeFrom = []byte{0x00}
-	rangeTo   = bytes.Repeat([]byte{0xff}, 29)
-)
+// allPrincipals is the default delegated canister range: every principal from 0x00 to 29
+// bytes of 0xff, so any canister id a test invents is "on" this subnet.
+func allPrincipals() [][2]principal.Principal {
+	return [][2]principal.Principal{{{Raw: []byte{0x00}}, {Raw: bytes.Repeat([]byte{0xff}, 29)}}}
+}
 
-func newSubnet(now time.Time) (*subnet, error) {
+func newSubnet(now time.Time, ranges [][2]principal.Principal) (*subnet, error) {
 	s := &subnet{cache: make(map[certKey][]byte)}
 	var err error
 	if s.rootKey, s.rootDER, err = newBLSKey(); err != nil {
@@ -80,29 +80,34 @@ func newSubnet(now time.Time) (*subnet, error) {
 		return nil, fmt.Errorf("wrong key: %w", err)
 	}
 	s.id = principal.NewSelfAuthenticating(s.keyDER)
-	for range nodeCount {
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	for range nodeCount + 1 {
+		n, err := newNode()
 		if err != nil {
-			return nil, fmt.Errorf("node key: %w", err)
+			return nil, err
 		}
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return nil, fmt.Errorf("node key: %w", err)
-		}
-		s.nodes = append(s.nodes, node{id: principal.NewSelfAuthenticating(der), key: priv, der: der})
+		s.nodes = append(s.nodes, n)
 	}
+	s.stranger, s.nodes = s.nodes[nodeCount], s.nodes[:nodeCount]
 	slices.SortFunc(s.nodes, func(a, b node) int { return bytes.Compare(a.id.Raw, b.id.Raw) })
 
-	// The delegation: the root subnet certifies this subnet's key and canister ranges.
-	ranges, err := cbor.Marshal([][][]byte{{rangeFrom, rangeTo}})
+	// The delegation: the root subnet certifies this subnet's key and canister ranges (one
+	// shard, labelled with the first canister id).
+	if len(ranges) == 0 {
+		ranges = allPrincipals()
+	}
+	raw := make([][][]byte, len(ranges))
+	for i, r := range ranges {
+		raw[i] = [][]byte{r[0].Raw, r[1].Raw}
+	}
+	enc, err := cbor.Marshal(raw)
 	if err != nil {
 		return nil, fmt.Errorf("canister ranges: %w", err)
 	}
-	ranges = append(slices.Clone(selfDescribed), ranges...)
+	enc = append(slices.Clone(selfDescribed), enc...)
 	inner := newTree()
 	inner.put(leb(uint64(now.UnixNano())), "time")
 	inner.put(s.keyDER, "subnet", string(s.id.Raw), "public_key")
-	inner.put(ranges, "canister_ranges", string(s.id.Raw), string(rangeFrom))
+	inner.put(enc, "canister_ranges", string(s.id.Raw), string(ranges[0][0].Raw))
 	innerCert, err := signCertificate(inner.hashTree(), s.rootKey, nil)
 	if err != nil {
 		return nil, fmt.Errorf("delegation: %w", err)
@@ -112,6 +117,18 @@ func newSubnet(now time.Time) (*subnet, error) {
 		return nil, fmt.Errorf("delegation: %w", err)
 	}
 	return s, nil
+}
+
+func newNode() (node, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return node{}, fmt.Errorf("node key: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return node{}, fmt.Errorf("node key: %w", err)
+	}
+	return node{id: principal.NewSelfAuthenticating(der), key: priv, der: der}, nil
 }
 
 func newBLSKey() (*bls.SecretKey, []byte, error) {

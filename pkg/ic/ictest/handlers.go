@@ -17,6 +17,7 @@ var malformedCandid = []byte("DIDL\x01\x6c\x02")
 
 // handleStatus serves GET /api/v2/status with the root key.
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	s.count(RequestStatus)
 	body, err := cbor.Marshal(map[string]any{
 		"root_key":              s.subnet.rootDER,
 		"ic_api_version":        "0.18.0",
@@ -33,6 +34,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 // handleQuery serves POST /api/v2/canister/{id}/query: it runs the method and answers with a
 // reply or reject signed by one of the subnet's nodes.
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	s.count(RequestQuery)
 	ecid, err := pathID(r)
 	if err != nil {
 		s.badRequest(w, r, err)
@@ -66,7 +68,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if rej == nil && fault == FaultMalformedReply {
 		arg = malformedCandid
 	}
-	body, err := s.queryResponse(req.id, arg, rej, now, fault == FaultBadNodeSignature)
+	body, err := s.queryResponse(req.id, arg, rej, now, fault)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -76,8 +78,10 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 
 // queryResponse encodes a query reply or reject with one node signature over
 // \x0Bic-response‖hash_of_map(response, timestamp, request_id). A reject always carries
-// error_code, which the signed map includes.
-func (s *Server) queryResponse(rid [32]byte, arg []byte, rej *Reject, now time.Time, badSig bool) ([]byte, error) {
+// error_code, which the signed map includes. The fault may spoil the signature
+// (FaultBadNodeSignature), sign with a node outside the subnet (FaultUnknownNode) or leave it
+// out (FaultNoSignature).
+func (s *Server) queryResponse(rid [32]byte, arg []byte, rej *Reject, now time.Time, fault Fault) ([]byte, error) {
 	ts := uint64(now.UnixNano())
 	var resp map[string]any
 	var signed []certification.KeyValuePair
@@ -102,10 +106,16 @@ func (s *Server) queryResponse(rid [32]byte, arg []byte, rej *Reject, now time.T
 	if err != nil {
 		return nil, fmt.Errorf("hash response: %w", err)
 	}
-	if badSig {
+	if fault == FaultBadNodeSignature {
 		h[0] ^= 0xff
 	}
 	n := s.nextSigner()
+	if fault == FaultUnknownNode {
+		n = s.subnet.stranger
+	}
+	if fault == FaultNoSignature {
+		return cbor.Marshal(resp)
+	}
 	resp["signatures"] = []map[string]any{{
 		"timestamp": ts,
 		"signature": ed25519.Sign(n.key, append([]byte("\x0Bic-response"), h[:]...)),
@@ -118,6 +128,7 @@ func (s *Server) queryResponse(rid [32]byte, arg []byte, rej *Reject, now time.T
 // and the requested paths, pruned to what was asked, signed by the subnet key with the root
 // delegation attached.
 func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
+	s.count(RequestReadState)
 	ecid, err := pathID(r)
 	if err != nil {
 		s.badRequest(w, r, err)
@@ -132,6 +143,9 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.badRequest(w, r, err)
 		return
+	}
+	if asksForSubnet(req.Paths) {
+		s.count(RequestSubnetState)
 	}
 	paths := make([][]string, 0, len(req.Paths)+1)
 	for _, p := range req.Paths {

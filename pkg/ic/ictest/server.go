@@ -30,6 +30,10 @@ type Options struct {
 	// Now is the clock for certified /time, expiry checks and signature timestamps; nil means
 	// time.Now.
 	Now func() time.Time
+	// CanisterRanges are the [from, to] canister id ranges the root delegates to the subnet;
+	// nil means every principal. A canister outside them exists, but certificates for it fail
+	// agent-go's range check, as they would for a canister on another subnet.
+	CanisterRanges [][2]principal.Principal
 }
 
 // Server is a running replica double. All methods are safe for concurrent use.
@@ -41,6 +45,7 @@ type Server struct {
 	http   *http.Server
 	done   chan struct{} // closed by Close; releases stalled requests
 	once   sync.Once
+	stats  stats
 
 	mu        sync.RWMutex
 	canisters map[string]*Canister // by raw principal bytes
@@ -72,7 +77,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	sn, err := newSubnet(opts.Now())
+	sn, err := newSubnet(opts.Now(), opts.CanisterRanges)
 	if err != nil {
 		return nil, fmt.Errorf("replica double keys: %w", err)
 	}

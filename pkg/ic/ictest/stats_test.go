@@ -1,0 +1,84 @@
+package ictest_test
+
+import (
+	"strings"
+	"testing"
+
+	"canistry/pkg/ic/ictest"
+
+	"github.com/aviate-labs/agent-go/principal"
+)
+
+// TestServer_Requests checks the request counters against what agent-go is known to send: a
+// verified query is the query plus a ["subnet"] read_state.
+func TestServer_Requests(t *testing.T) {
+	s := ictest.NewServer(t)
+	s.AddCanister(canister, make([]byte, 32)).Reply("hello", "world")
+	a := newAgent(t, s, nil) // fetches the root key: one status request
+	var out string
+	if err := a.QueryWithContext(t.Context(), canister, "hello", nil, []any{&out}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GetCanisterModuleHash(canister); err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[string]int64{
+		ictest.RequestStatus:      1,
+		ictest.RequestQuery:       1,
+		ictest.RequestReadState:   2,
+		ictest.RequestSubnetState: 1,
+		"unknown":                 0,
+	} {
+		if got := s.Requests(kind); got != want {
+			t.Errorf("Requests(%q) = %d, want %d", kind, got, want)
+		}
+	}
+}
+
+// TestServer_NodeFaults checks the signature faults against agent-go's own verification.
+func TestServer_NodeFaults(t *testing.T) {
+	s := ictest.NewServer(t)
+	a := newAgent(t, s, nil)
+	for _, tc := range []struct {
+		name  string
+		fault ictest.Fault
+		want  string
+	}{
+		{"UnknownNode", ictest.FaultUnknownNode, "lookup error"},
+		{"NoSignature", ictest.FaultNoSignature, "no signatures"},
+		{"BadNodeSignature", ictest.FaultBadNodeSignature, "invalid replied signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.AddCanister(canister, make([]byte, 32)).Reply("hello", "world")
+			s.Canister(canister).SetFault(tc.fault)
+			var out string
+			err := a.QueryWithContext(t.Context(), canister, "hello", nil, []any{&out})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("query error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestServer_CanisterRanges delegates only part of the id space to the subnet: agent-go
+// refuses certificates for a canister outside it.
+func TestServer_CanisterRanges(t *testing.T) {
+	in := principal.Principal{Raw: []byte{0, 0, 0, 0, 0, 0, 0, 1, 1, 1}}
+	out := principal.Principal{Raw: []byte{0, 0, 0, 0, 0, 0, 0, 9, 1, 1}}
+	s, err := ictest.Start(ictest.Options{CanisterRanges: [][2]principal.Principal{{in, in}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	a := newAgent(t, s, nil)
+	for _, id := range []principal.Principal{in, out} {
+		s.AddCanister(id, make([]byte, 32)).Reply("hello", "world")
+	}
+	var reply string
+	if err := a.QueryWithContext(t.Context(), in, "hello", nil, []any{&reply}); err != nil {
+		t.Fatalf("canister in range: %v", err)
+	}
+	if _, err := a.GetCanisterModuleHash(out); err == nil || !strings.Contains(err.Error(), "not in range") {
+		t.Fatalf("canister outside the ranges: err = %v, want not in range", err)
+	}
+}
