@@ -44,6 +44,9 @@ func Serve(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("NATS URL %q needs a port: %w", cfg.URL, err)
 	}
+	if port == 0 {
+		port = server.RANDOM_PORT // nats-server reads 0 as its default port, 4222
+	}
 	opts := &server.Options{
 		ServerName:    "canistry-api",
 		Host:          host,
