@@ -10,8 +10,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"canistry/pkg/httpapi"
+	"canistry/pkg/ic"
 	"canistry/pkg/lifecycle"
+	"canistry/pkg/poll"
 )
 
 func main() {
@@ -39,6 +43,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	b.StartHeartbeat(ln.Addr().String())
 	srv := httpapi.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
+	if err := startPoller(ctx, b, metrics); err != nil {
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
 	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
 	return b.Wait(ctx, srv.Done())
+}
+
+// startPoller builds the process's one IC client and the poller, starts it, and pushes its
+// Stop, which cancels the sweep in flight, so that shutdown mid-sweep returns promptly.
+func startPoller(ctx context.Context, b *lifecycle.Base, metrics prometheus.Registerer) error {
+	cfg := b.Config
+	client, err := poll.NewClient(ctx, ic.Config{URL: cfg.ICURL, FetchRootKey: cfg.ICFetchRootKey,
+		VerifyQuerySignatures: cfg.ICVerifyQuerySignatures, Timeout: cfg.RefreshTimeout, Logger: b.Logger},
+		cfg.RefreshRate)
+	if err != nil {
+		return err
+	}
+	p, err := poll.New(poll.Config{Schedule: cfg.RefreshSchedule, Concurrency: cfg.RefreshConcurrency,
+		Timeout: cfg.RefreshTimeout, StatsRetention: cfg.StatsRetention, Logger: b.Logger, Metrics: metrics},
+		b.Store, client, b.Bus)
+	if err != nil {
+		return err
+	}
+	if err := p.Start(); err != nil {
+		return err
+	}
+	b.Stack.Push("poller", p.Stop)
+	return nil
 }

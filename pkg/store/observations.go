@@ -311,3 +311,16 @@ func notRegistered(id registry.CanisterID, err error) error {
 	}
 	return translate(err)
 }
+
+// WalletBalances returns the stored balances of a wallet, by ledger id.
+func (s *Store) WalletBalances(ctx context.Context, wallet registry.CanisterID) ([]registry.Balance, error) {
+	var rows []balanceRow
+	if err := s.read(ctx).Where("wallet_id = ?", string(wallet)).Order("ledger_id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("balances of %s: %w", wallet, translate(err))
+	}
+	out := make([]registry.Balance, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toBalance()
+	}
+	return out, nil
+}

@@ -1,0 +1,82 @@
+package poll
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the poller's Prometheus collectors, registered on the registry given to New.
+type metrics struct {
+	sweepDuration *prometheus.HistogramVec
+	sweepsSkipped prometheus.Counter
+	refreshed     *prometheus.CounterVec
+	failed        *prometheus.CounterVec
+	skipped       *prometheus.CounterVec
+	callDuration  *prometheus.HistogramVec
+	requests      *prometheus.CounterVec
+	due           prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		sweepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "canistry_poller_sweep_duration_seconds",
+			Help:    "Duration of a sweep over every due canister, by trigger (schedule or request).",
+			Buckets: []float64{0.1, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 45, 60, 120, 300},
+		}, []string{"trigger"}),
+		sweepsSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_poller_sweeps_skipped_total",
+			Help: "Sweeps not started because the previous one was still running.",
+		}),
+		refreshed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canistry_poller_canisters_refreshed_total",
+			Help: "Canister refreshes that succeeded, by kind.",
+		}, []string{"kind"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canistry_poller_canisters_failed_total",
+			Help: "Canister refreshes that failed (and were backed off), by kind.",
+		}, []string{"kind"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canistry_poller_canisters_skipped_total",
+			Help: "Due canisters not refreshed by a sweep: already being refreshed, deleted meanwhile, or the sweep was stopped.",
+		}, []string{"kind"}),
+		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "canistry_poller_ic_call_duration_seconds",
+			Help:    "Duration of one IC read (ic.Client Token, Miner, Wallet or Canister), by call and outcome.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"call", "outcome"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canistry_poller_refresh_requests_total",
+			Help: "Refresh requests received on canistry.refresh, by what became of them.",
+		}, []string{"result"}),
+		due: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "canistry_poller_due_canisters",
+			Help: "Canisters due at the start of the last sweep.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.sweepDuration, m.sweepsSkipped, m.refreshed, m.failed,
+		m.skipped, m.callDuration, m.requests, m.due} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Refresh request results (label values of canistry_poller_refresh_requests_total).
+const (
+	requestStarted      = "started"       // a canister refresh started
+	requestCoalesced    = "coalesced"     // merged into a refresh already running
+	requestSweep        = "sweep"         // a sweep started
+	requestSweepRunning = "sweep_running" // a sweep was already running
+	requestUnknown      = "unknown"       // not a registered canister, or not a canister id
+)
+
+func (m *metrics) observeCall(call string, start time.Time, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.callDuration.WithLabelValues(call, outcome).Observe(time.Since(start).Seconds())
+}
