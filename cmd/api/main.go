@@ -6,9 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle"
@@ -34,6 +38,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
+	notifierURL, err := url.Parse(cfg.NotifierURL)
+	if err != nil {
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return fmt.Errorf("NOTIFIER_URL: %w", err)
+	}
+	if cfg.AdminAPIKey == "" {
+		b.Logger.Warn("ADMIN_API_KEY is not set: every REST write answers 401 until it is")
+	}
 	metrics := httpapi.NewMetricsRegistry()
 	handler := httpapi.NewAPIHandler(httpapi.APIDeps{
 		Store:  b.Store,
@@ -46,12 +58,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Started:     b.Started,
 			AliveWithin: 3 * cfg.HeartbeatInterval,
 		},
+		AdminAPIKey: cfg.AdminAPIKey,
+		NotifierURL: notifierURL,
+		StaleAfter:  staleAfter(cfg.RefreshSchedule),
 	})
 	b.StartHeartbeat(ln.Addr().String())
 	srv := httpapi.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
 	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
 	return b.Wait(ctx, srv.Done())
+}
+
+// staleAfter is how old a canister's last successful refresh may be before the api marks its
+// data stale: three refresh periods of the poller's schedule, so that one slow or failed sweep
+// does not flag everything.
+func staleAfter(schedule string) time.Duration {
+	s, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return httpapi.DefaultStaleAfter // config.Load has validated the schedule already
+	}
+	first := s.Next(time.Now())
+	period := s.Next(first).Sub(first)
+	return max(3*period, time.Minute)
 }
 
 func natsState(b *lifecycle.Base) func() httpapi.NATSState {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,9 +20,22 @@ type APIDeps struct {
 	Probes Probes
 	Status StatusDeps
 	Now    func() time.Time
+
+	// AdminAPIKey authorises writes (Authorization: Bearer …). Empty: every write answers 401.
+	AdminAPIKey string
+	// NotifierURL is where /ws, /ws-status, /test and /miner-notifications are proxied.
+	NotifierURL *url.URL
+	// StaleAfter is the default age after which a canister's data counts as stale
+	// (overridable per request with ?stale_after=).
+	StaleAfter time.Duration
 }
 
+// DefaultStaleAfter is used when APIDeps.StaleAfter is zero.
+const DefaultStaleAfter = 3 * time.Minute
+
 // NewAPIHandler returns the api's router. Every route of the api is in this function.
+// Reads are public and carry CORS headers; writes need the admin key. The notifier's routes are
+// proxied before gin sees them, so that nothing of the api touches those replies.
 func NewAPIHandler(d APIDeps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -29,9 +43,51 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	if d.Status.Now == nil {
 		d.Status.Now = d.Now
 	}
+	if d.StaleAfter <= 0 {
+		d.StaleAfter = DefaultStaleAfter
+	}
 	r := NewEngine(d.Logger)
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
-	r.GET("/system/status", systemStatus(d.Status, werr))
-	return r
+	a := &api{d: d, werr: werr}
+	admin := requireAdmin(d.AdminAPIKey, werr)
+
+	read := func(path string, h gin.HandlerFunc) {
+		r.GET(path, cors, h)
+		r.OPTIONS(path, cors, preflight)
+	}
+	read("/system/status", systemStatus(d.Status, werr))
+	read("/openapi.json", serveOpenAPI)
+
+	read("/canisters", a.listCanisters)
+	read("/canisters/:id", a.getCanister)
+	read("/canisters/:id/history", a.canisterHistory)
+	r.POST("/canisters", admin, a.createCanister)
+	r.PUT("/canisters/:id", admin, a.updateCanister)
+	r.DELETE("/canisters/:id", admin, a.deleteCanister)
+	r.POST("/canisters/:id/refresh", admin, a.refreshCanister)
+	r.POST("/system/refresh", admin, a.refreshAll)
+
+	read("/tokens", a.listTokens)
+	read("/tokens/:id", a.getToken)
+	read("/tokens/:id/logo", a.tokenLogo)
+
+	read("/miners", a.listMiners)
+	read("/miners/:id", a.getMiner)
+	read("/miners/:id/stats", a.minerStats)
+	read("/miners/by-token/:token_id", a.minersByToken)
+
+	read("/module-hashes", a.listModuleHashes)
+	r.POST("/module-hashes", admin, a.createModuleHash)
+
+	if d.NotifierURL == nil {
+		return r
+	}
+	return withNotifierProxy(r, newNotifierProxy(d.NotifierURL, d.Logger))
+}
+
+// api holds the handlers of the registry routes.
+type api struct {
+	d    APIDeps
+	werr func(*gin.Context, error)
 }

@@ -1,0 +1,214 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// fakeNotifier mimics the notifier's replies: an outcall reply without Date (as the notifier
+// writes it, so that every replica gets identical bytes), a reply with no Content-Type at all,
+// a WebSocket echo, and the /test page with an asset.
+type fakeNotifier struct {
+	*httptest.Server
+	mu       sync.Mutex
+	lastHost string
+	lastXFF  string
+}
+
+const outcallReply = `{"status":"ok","event":"solution_found","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai"}`
+
+func newFakeNotifier(t *testing.T) *fakeNotifier {
+	t.Helper()
+	f := &fakeNotifier{}
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /miner-notifications", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.lastHost, f.lastXFF = r.Host, r.Header.Get("X-Forwarded-For")
+		f.mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h["Date"] = nil
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(outcallReply)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, outcallReply)
+	})
+	mux.HandleFunc("GET /ws-status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Date"] = nil
+		_, _ = io.WriteString(w, `{"clients":0}`) // no Content-Type: the server must not sniff one in
+	})
+	mux.HandleFunc("GET /test", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<html>test page</html>")
+	})
+	mux.HandleFunc("GET /test/app.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = io.WriteString(w, "console.log(1)")
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.lastHost = r.Host
+		f.mu.Unlock()
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			mt, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(mt, msg); err != nil {
+				return
+			}
+		}
+	})
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+// rawExchange sends raw bytes on a new TCP connection and returns everything the server
+// answers until it closes the connection.
+func rawExchange(t *testing.T, addr, request string) []byte {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, request); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func hostOf(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+func TestAPI_Proxy_ByteIdentical(t *testing.T) {
+	f := newFakeNotifier(t)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, f.URL)})
+	body := `{"event":"solution_found","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai","timestamp":1,"data":{}}`
+	for _, tt := range []struct{ name, request string }{
+		{"Outcall", "POST /miner-notifications HTTP/1.1\r\nHost: outcalls.example\r\nContent-Type: application/json\r\nX-API-Key: k\r\n" +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body},
+		{"NoContentType", "GET /ws-status HTTP/1.1\r\nHost: outcalls.example\r\nConnection: close\r\n\r\n"},
+		{"Gzip", "POST /miner-notifications HTTP/1.1\r\nHost: outcalls.example\r\nAccept-Encoding: gzip\r\n" +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			direct := rawExchange(t, hostOf(t, f.URL), tt.request)
+			proxied := rawExchange(t, hostOf(t, a.URL), tt.request)
+			if !bytes.Equal(direct, proxied) {
+				t.Fatalf("proxied reply differs from the notifier's:\n--- direct\n%q\n--- proxied\n%q", direct, proxied)
+			}
+			if bytes.Contains(bytes.ToLower(proxied), []byte("\r\ndate:")) {
+				t.Fatalf("a Date header was added: %q", proxied)
+			}
+		})
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lastHost != "outcalls.example" || f.lastXFF != "127.0.0.1" {
+		t.Fatalf("notifier saw Host %q, X-Forwarded-For %q", f.lastHost, f.lastXFF)
+	}
+}
+
+func TestAPI_Proxy_Routes(t *testing.T) {
+	f := newFakeNotifier(t)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, f.URL)})
+	for path, want := range map[string]string{"/test": "<html>test page</html>", "/test/app.js": "console.log(1)"} {
+		r := a.do("GET", path, nil, "Origin", "https://example.org")
+		if r.Status != 200 || string(r.Body) != want {
+			t.Errorf("GET %s: %d %q", path, r.Status, r.Body)
+		}
+		for _, h := range []string{"Access-Control-Allow-Origin", "X-Request-Id"} {
+			if r.Header.Get(h) != "" {
+				t.Errorf("GET %s: the proxy added %s", path, h)
+			}
+		}
+	}
+}
+
+func TestAPI_Proxy_WebSocket(t *testing.T) {
+	f := newFakeNotifier(t)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, f.URL)})
+	wsURL := "ws" + strings.TrimPrefix(a.URL, "http") + "/ws?since=0"
+	c, res, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL, http.Header{"Origin": {a.URL}})
+	if err != nil {
+		t.Fatalf("dial through the proxy: %v", err)
+	}
+	defer c.Close()
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for _, msg := range []string{"hello", strings.Repeat("x", 70000)} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := c.ReadMessage()
+		if err != nil || string(got) != msg {
+			t.Fatalf("echo: %d bytes, %v", len(got), err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lastHost != hostOf(t, a.URL) {
+		t.Fatalf("notifier saw Host %q, want the api's %q (for its same-origin check)", f.lastHost, hostOf(t, a.URL))
+	}
+}
+
+func TestAPI_Proxy_NotifierDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, down)})
+	for _, path := range []string{"/ws", "/ws-status", "/test", "/miner-notifications"} {
+		method := "GET"
+		if path == "/miner-notifications" {
+			method = "POST"
+		}
+		r := a.do(method, path, `{}`)
+		if r.Status != http.StatusBadGateway || r.ErrorCode(t) != "unavailable" {
+			t.Errorf("%s %s: %d %s", method, path, r.Status, r.Body)
+		}
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

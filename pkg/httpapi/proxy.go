@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"canistry/pkg/registry"
+)
+
+// isNotifierPath reports whether path belongs to the notifier, which the api serves by proxy
+// so that the classic single-origin URLs keep working.
+func isNotifierPath(path string) bool {
+	switch path {
+	case "/ws", "/ws-status", "/test", "/miner-notifications":
+		return true
+	}
+	return strings.HasPrefix(path, "/test/")
+}
+
+// withNotifierProxy sends the notifier's paths to proxy, ahead of the api's router, so that no
+// middleware of the api (CORS, access log, recovery) touches those requests or replies.
+func withNotifierProxy(api, proxy http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isNotifierPath(r.URL.Path) {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+// newNotifierProxy returns a reverse proxy to the notifier at target. It passes replies on
+// exactly as the notifier wrote them: outcall replies must stay byte-identical (DESIGN.md,
+// "Outcall intake"), so the api's http.Server must not add a Date or sniff a Content-Type the
+// notifier left out. WebSocket upgrades pass through (httputil.ReverseProxy hijacks both sides
+// and copies bytes). The request keeps the Host the client used, so that the notifier's
+// same-origin check on /ws compares the browser's Origin with the api's host.
+func newNotifierProxy(target *url.URL, logger *slog.Logger) http.Handler {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+				pr.Out.Header["X-Forwarded-For"] = prior
+			}
+			pr.SetXForwarded()
+		},
+		Transport: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          128,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			// The client's Accept-Encoding passes through untouched; the transport must not
+			// add gzip and then decode the reply, which would change its bytes.
+			DisableCompression: true,
+		},
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away; nobody reads an answer
+			}
+			logger.Warn("notifier unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusBadGateway)
+			_ = json.NewEncoder(w).Encode(NewErrorBody(registry.Errorf(registry.EUNAVAILABLE,
+				"the notifier at %s is unreachable", target.Redacted())))
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		vw := &verbatimWriter{ResponseWriter: w}
+		rp.ServeHTTP(vw, r)
+		logger.Debug("proxied to notifier", "method", r.Method, "path", r.URL.Path, "status", vw.status, "took", time.Since(start))
+	})
+}
+
+// verbatimWriter keeps net/http from adding headers the proxied reply did not have: a header
+// key present with a nil value suppresses the server's own Date and Content-Type sniffing.
+// Unwrap exposes the connection for hijacking (WebSocket) and flushing.
+type verbatimWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+// WriteHeader suppresses Date and Content-Type unless the reply set them.
+func (w *verbatimWriter) WriteHeader(code int) {
+	if code >= 200 && w.status == 0 {
+		w.status = code
+		h := w.Header()
+		for _, k := range []string{"Date", "Content-Type"} {
+			if _, ok := h[k]; !ok {
+				h[k] = nil
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write writes body bytes, sending the header first if needed.
+func (w *verbatimWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *verbatimWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
