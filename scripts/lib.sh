@@ -145,10 +145,14 @@ url_host() {
 }
 
 # loopbacks HOST: the loopback addresses that reach a server listening on HOST, one a line:
-# both for a wildcard ("", "::"), 127.0.0.1 for "0.0.0.0", else HOST itself.
+# both for a wildcard ("", "::"; only ::1 when IPV6_ONLY is true), 127.0.0.1 for "0.0.0.0",
+# else HOST itself.
 loopbacks() {
   case "$1" in
-  "" | "::") printf '127.0.0.1\n::1\n' ;;
+  "" | "::")
+    is_true "$(config IPV6_ONLY false)" || printf '127.0.0.1\n'
+    printf '::1\n'
+    ;;
   0.0.0.0) printf '127.0.0.1\n' ;;
   *) printf '%s\n' "$1" ;;
   esac

@@ -26,7 +26,8 @@ Options:
   --rollback       only put the .prev binaries back and restart their units
   -h, --help       show this help
 
-Environment: PREFIX, BIN_DIR, ETC_DIR, ENV_FILE, SYSTEMD_DIR as for deploy.sh.
+Environment: PREFIX, BIN_DIR, ETC_DIR, ENV_FILE, SYSTEMD_DIR as for deploy.sh; SRC_BIN_DIR
+(<repo>/bin, where make build puts the new binaries).
 EOF
 }
 
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+SRC_BIN_DIR=${SRC_BIN_DIR:-$CANISTRY_ROOT/bin}
 require_root
 if [ "$DRY_RUN" = 0 ] && ! have_systemd; then
   die "systemd is not running on this host"
@@ -105,7 +107,7 @@ fi
 
 replaced=()
 for b in "${SERVICES[@]}"; do
-  src=$CANISTRY_ROOT/bin/$b
+  src=$SRC_BIN_DIR/$b
   dest=$BIN_DIR/canistry-$b
   if [ "$DRY_RUN" = 0 ] && [ ! -x "$src" ]; then die "$src missing after the build"; fi
   if same_file "$src" "$dest"; then
