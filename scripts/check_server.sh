@@ -85,6 +85,9 @@ fetch() {
   curl "${args[@]}" "$@" "$url" 2>"$out.err" || true
 }
 
+# first_line FILE: the first line of FILE, at most 200 characters (curl's errors run on).
+first_line() { sed -n '1{s/^\(.\{200\}\).*/\1/;p;}' "$1"; }
+
 # check_get LABEL URL [CURL_ARGS...]: passes on a 2xx answer.
 check_get() {
   local label=$1 url=$2 code
@@ -92,7 +95,7 @@ check_get() {
   code=$(fetch "$url" "$tmp/body" "$@")
   case "$code" in
   2??) pass "$label ($url)" ;;
-  000) fail "$label ($url): $(head -c 200 "$tmp/body.err")" ;;
+  000) fail "$label ($url): $(first_line "$tmp/body.err")" ;;
   *) fail "$label ($url): HTTP $code" ;;
   esac
 }
@@ -134,7 +137,7 @@ check_status() {
   local base=$1 name code
   code=$(fetch "$base/system/status" "$tmp/status")
   if [[ "$code" != 2?? ]]; then
-    fail "api /system/status ($base/system/status): HTTP $code $(head -c 200 "$tmp/status.err")"
+    fail "api /system/status ($base/system/status): HTTP $code $(first_line "$tmp/status.err")"
     return
   fi
   pass "api /system/status"

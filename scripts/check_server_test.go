@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,6 +168,15 @@ func TestCheckServer_HTTPS(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "api certificate on") || !strings.Contains(r.out, "https://[::1]") {
 		t.Errorf("exit %d, want 0 with certificate checks over https:\n%s", r.code, r.out)
 	}
+	t.Run("ErrSelfSignedForHost", func(t *testing.T) {
+		// Checked as the internet sees it (HOST given, LOCAL_DEV off), a self-signed certificate
+		// fails: IC outcalls would reject it.
+		env := append(slices.Clone(f.env), "LOCAL_DEV=false")
+		r := runScript(t, dir, env, "check_server.sh", "--ipv6-only", "localhost")
+		if r.code != 1 || !strings.Contains(r.out, "not publicly trusted") {
+			t.Errorf("exit %d, want 1 with a trust failure:\n%s", r.code, r.out)
+		}
+	})
 	t.Run("ErrExpiresSoon", func(t *testing.T) {
 		r := runScript(t, dir, f.env, "check_server.sh", "--min-days", "100000")
 		if r.code != 1 || !strings.Contains(r.out, "FAIL  api certificate") {
