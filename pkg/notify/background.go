@@ -1,0 +1,69 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// sweepEvery is how often expired cache entries, idle limiters and expired claims are removed.
+const sweepEvery = time.Minute
+
+// background writes batched copy counts every flush interval and sweeps every sweepEvery,
+// until ctx ends.
+func (in *Intake) background(ctx context.Context, flushEvery time.Duration) {
+	defer close(in.done)
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			err := in.Flush(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil && !failing:
+				in.logger.Error("write copy counts; will retry", "err", err)
+				failing = true
+			case err == nil && failing:
+				in.logger.Info("copy counts written again")
+				failing = false
+			}
+		case <-sweep.C:
+			now := in.now()
+			in.cache.sweep(now)
+			in.limits.prune(now)
+			if _, err := in.store.DeleteExpiredClaims(ctx, now); err != nil && ctx.Err() == nil {
+				in.logger.Warn("delete expired dedup claims; will retry", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes the copy counts answered from memory so far. On failure they are kept for the
+// next flush.
+func (in *Intake) Flush(ctx context.Context) error {
+	batch := in.copies.take()
+	if err := in.store.AddNotificationCopies(ctx, batch); err != nil {
+		for _, c := range batch {
+			in.copies.add(c.ID, c.Copies, c.Diverged)
+		}
+		return fmt.Errorf("flush copy counts: %w", err)
+	}
+	return nil
+}
+
+// Close stops the background work and writes the last copy counts. Call it after the HTTP
+// server has stopped taking requests.
+func (in *Intake) Close(ctx context.Context) error {
+	var err error
+	in.closeOnce.Do(func() {
+		in.stop()
+		<-in.done
+		err = in.Flush(ctx)
+	})
+	return err
+}

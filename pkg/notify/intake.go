@@ -1,0 +1,328 @@
+// Package notify is the outcall intake: POST /miner-notifications, called by every replica of a
+// canister's subnet (13 or ~34 copies of each request).
+//
+// Exactly once. The effect of a notification (its row, its event on the bus, the refresh
+// triggers) happens once per dedup key: the key's claim row in SQLite decides, inside one
+// IMMEDIATE transaction (store.ClaimNotification), so copies handled concurrently, after a
+// restart, or by another notifier process on the same database all agree. Memory only saves
+// work: singleflight coalesces the copies that arrive together in one process, and a cache
+// answers later copies of a key until its window ends.
+//
+// Identical replies. Every copy gets the same bytes, because the replicas reach consensus on the
+// raw response: the reply is a function of the dedup key alone, computed before the claim and
+// stored with it, and written with exactly two headers (Content-Type, Content-Length; no Date).
+// Rejections are deterministic functions of the request. A copy is never answered 409.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+
+	"canistry/pkg/registry"
+	"canistry/pkg/store"
+)
+
+// decideTimeout bounds the database work for one dedup key. It does not depend on the copy
+// that happens to lead: the copies waiting for it must not fail because that one hung up.
+const decideTimeout = 15 * time.Second
+
+// Config configures New.
+type Config struct {
+	Store *store.Store
+	// Keys are the accepted X-API-Key values (NOTIFY_API_KEYS). With none, every request is
+	// answered 401.
+	Keys []string
+	// Window is how long a dedup key is remembered (DEDUP_WINDOW).
+	Window time.Duration
+	// Publish sends a claimed notification's event on the bus (bus.Conn.PublishEvent); the
+	// WebSocket hubs of every notifier receive it from there.
+	Publish func(registry.Event) error
+	// Refresh asks the poller to refresh a canister (bus.Conn.RequestRefresh).
+	Refresh func(registry.CanisterID) error
+	// StatusOf maps an error to its HTTP status (httpapi.StatusOf, the one map).
+	StatusOf func(error) int
+	Logger   *slog.Logger
+	// Metrics, when set, receives the intake's Prometheus metrics.
+	Metrics prometheus.Registerer
+	// Limits are the rate limits; the zero value means DefaultLimits.
+	Limits Limits
+	// Now is the clock of dedup windows and rate limits; nil means time.Now.
+	Now func() time.Time
+	// FlushInterval is how often copy counts answered from memory are written; 0 means 200ms.
+	FlushInterval time.Duration
+}
+
+// Intake is the http.Handler of POST /miner-notifications. Close it to stop its background
+// work and write the last copy counts.
+type Intake struct {
+	store    *store.Store
+	keys     [][sha256.Size]byte
+	window   time.Duration
+	publish  func(registry.Event) error
+	refresh  func(registry.CanisterID) error
+	statusOf func(error) int
+	logger   *slog.Logger
+	now      func() time.Time
+	limits   *limiters
+	cache    *cache
+	copies   *copyCounter
+	flight   singleflight.Group
+	m        *metrics
+
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a running intake.
+func New(cfg Config) (*Intake, error) {
+	if cfg.Store == nil || cfg.Publish == nil || cfg.Refresh == nil || cfg.StatusOf == nil || cfg.Logger == nil {
+		return nil, errors.New("notify: Store, Publish, Refresh, StatusOf and Logger are required")
+	}
+	if cfg.Window <= 0 {
+		return nil, fmt.Errorf("notify: dedup window %s must be positive", cfg.Window)
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 200 * time.Millisecond
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	in := &Intake{store: cfg.Store, window: cfg.Window, publish: cfg.Publish, refresh: cfg.Refresh,
+		statusOf: cfg.StatusOf, logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
+		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
+		m: m, done: make(chan struct{})}
+	for _, k := range cfg.Keys {
+		in.keys = append(in.keys, sha256.Sum256([]byte(k)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in.stop = cancel
+	go in.background(ctx, cfg.FlushInterval)
+	return in, nil
+}
+
+// ServeHTTP answers one copy of an outcall.
+func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	in.handle(w, r).write(w)
+}
+
+func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
+	if r.Method != http.MethodPost {
+		resp := in.reject(registry.Errorf(registry.EINVALID, "method %s is not allowed; use POST", r.Method))
+		resp.status, resp.allow = http.StatusMethodNotAllowed, true
+		return resp
+	}
+	keyIdx, ok := in.authenticate(r.Header.Values("X-API-Key"))
+	if !ok {
+		return in.reject(registry.Errorf(registry.EUNAUTHORIZED, "missing or unknown X-API-Key"))
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return in.reject(registry.Errorf(registry.EUNSUPPORTED, "Content-Type must be application/json"))
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return in.reject(err)
+	}
+	n, err := ParseNotification(body)
+	if err != nil {
+		return in.reject(err)
+	}
+	key, err := DedupKey(r.Header.Get("Idempotency-Key"), &n)
+	if err != nil {
+		return in.reject(err)
+	}
+	sum := sha256.Sum256(body)
+	return in.accept(r.Context(), keyIdx, &n, key, hex.EncodeToString(sum[:]))
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	tooLarge := registry.Errorf(registry.ETOOLARGE, "body is larger than %d bytes", MaxBodyBytes)
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, registry.WrapError(registry.EINVALID, "could not read the request body", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// authenticate compares the one X-API-Key value with every configured key in constant time
+// (of the SHA-256 digests, so that length does not leak either) and returns the matching index.
+func (in *Intake) authenticate(values []string) (int, bool) {
+	if len(values) != 1 {
+		return 0, false
+	}
+	sum := sha256.Sum256([]byte(values[0]))
+	idx := -1
+	for i := range in.keys {
+		if subtle.ConstantTimeCompare(sum[:], in.keys[i][:]) == 1 && idx < 0 {
+			idx = i
+		}
+	}
+	return idx, idx >= 0
+}
+
+// reject returns the deterministic error response for err; internal errors are logged here.
+func (in *Intake) reject(err error) response {
+	code := registry.ErrorCode(err)
+	in.m.rejected.WithLabelValues(code).Inc()
+	if code == registry.EINTERNAL || code == registry.EUNAVAILABLE {
+		in.logger.Error("notification failed", "err", err)
+	}
+	return response{status: in.statusOf(err), body: errorBody(err)}
+}
+
+// outcome is the result of deciding a dedup key, shared by the copies coalesced with it.
+type outcome struct {
+	resp  response
+	entry *entry // nil when the key was not stored (rate limited)
+}
+
+// accept answers a valid copy: from the cache, or by deciding the key once for all the copies
+// in flight in this process.
+func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, hash string) response {
+	now := in.now()
+	if e, ok := in.cache.get(key, now); ok {
+		in.countCopy(e, key, hash)
+		in.m.replayedMem.Inc()
+		return e.resp
+	}
+	leader := false
+	v, err, _ := in.flight.Do(key, func() (any, error) {
+		leader = true
+		start := time.Now()
+		defer func() { in.m.decide.Observe(time.Since(start).Seconds()) }()
+		return in.decide(ctx, keyIdx, n, key, hash, now)
+	})
+	if err != nil {
+		return in.reject(err)
+	}
+	out := v.(outcome)
+	if !leader && out.entry != nil {
+		in.countCopy(out.entry, key, hash)
+		in.m.replayedMem.Inc()
+	}
+	return out.resp
+}
+
+// decide claims key in the database, or finds its claim. Only a copy that would create a new
+// notification spends a rate-limit token, and it is refunded when the key was claimed already.
+func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, hash string, now time.Time) (outcome, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	defer cancel()
+	resv, ok := in.limits.reserve(keyIdx, string(n.MinerID), now)
+	if !ok {
+		// Over the limit: a copy of a stored key still gets its reply; a new key does not.
+		cl, err := in.store.CountNotificationCopy(ctx, key, hash, now)
+		if registry.ErrorCode(err) == registry.ENOTFOUND {
+			in.m.limited.Inc()
+			return outcome{resp: in.reject(registry.Errorf(registry.ETOOMANY, "too many notifications for this key or miner; retry later"))}, nil
+		}
+		if err != nil {
+			return outcome{}, err
+		}
+		in.m.replayedDB.Inc()
+		return outcome{resp: stored(&cl), entry: in.remember(key, hash, cl, now)}, nil
+	}
+	rec := &registry.Notification{DedupKey: key, MinerID: string(n.MinerID), Event: n.Event,
+		ICTimestamp: n.Timestamp, Data: n.Data, BodyHash: hash, ReceivedAt: now,
+		ResponseStatus: http.StatusOK, ResponseBody: acceptedBody(key)}
+	cl, err := in.store.ClaimNotification(ctx, rec, in.window)
+	if err != nil {
+		resv.cancel(now)
+		return outcome{}, err
+	}
+	if cl.Claimed {
+		in.m.claimed.Inc()
+		in.effect(&cl.Notification)
+	} else {
+		resv.cancel(now)
+		in.m.replayedDB.Inc()
+	}
+	return outcome{resp: stored(&cl), entry: in.remember(key, hash, cl, now)}, nil
+}
+
+// remember caches the claim of key. A copy decided in the database (counted there) whose body
+// differs from the first is a divergence, logged here, once per key.
+func (in *Intake) remember(key, hash string, cl store.NotificationClaim, now time.Time) *entry {
+	e := in.cache.put(key, cl, now)
+	if hash != e.bodyHash {
+		in.diverged(e, key)
+	}
+	return e
+}
+
+func stored(cl *store.NotificationClaim) response {
+	return response{status: cl.Notification.ResponseStatus, body: cl.Notification.ResponseBody}
+}
+
+// effect publishes a just-claimed notification (after its commit): its event for every
+// WebSocket hub, and for token_connected and solution_found a refresh of the token and the
+// miner. A failure here loses no data: the event is replayable from the database.
+func (in *Intake) effect(n *registry.Notification) {
+	in.logger.Debug("notification claimed", "id", n.ID, "event", n.Event, "miner", n.MinerID)
+	if err := in.publish(n.AsEvent()); err != nil {
+		in.m.pubErrors.Inc()
+		in.logger.Error("publish notification event", "id", n.ID, "err", err)
+	} else {
+		in.m.published.Inc()
+	}
+	if n.Event != registry.EventTokenConnected && n.Event != registry.EventSolutionFound {
+		return
+	}
+	ids := []registry.CanisterID{registry.CanisterID(n.MinerID)}
+	if tok, ok := tokenID(n.Data); ok {
+		ids = append([]registry.CanisterID{tok}, ids...)
+	}
+	for _, id := range ids {
+		if err := in.refresh(id); err != nil {
+			in.m.pubErrors.Inc()
+			in.logger.Error("request refresh", "canister", id, "err", err)
+		}
+	}
+}
+
+// countCopy records a copy answered from memory; it is written by the next flush.
+func (in *Intake) countCopy(e *entry, key, hash string) {
+	diverged := hash != e.bodyHash
+	in.copies.add(e.id, 1, diverged)
+	if diverged {
+		in.diverged(e, key)
+	}
+}
+
+// diverged counts a copy whose body differs from its key's first copy, and logs it once per key.
+func (in *Intake) diverged(e *entry, key string) {
+	in.m.diverged.Inc()
+	if e.warned.CompareAndSwap(false, true) {
+		in.logger.Warn("replica copies diverged: a copy's body differs from the first", "id", e.id, "dedup_key", key)
+	}
+}

@@ -1,0 +1,66 @@
+package notify
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics of the intake; every series is created up front so the hot path only increments.
+type metrics struct {
+	claimed     prometheus.Counter
+	replayedMem prometheus.Counter
+	replayedDB  prometheus.Counter
+	rejected    *prometheus.CounterVec
+	diverged    prometheus.Counter
+	limited     prometheus.Counter
+	published   prometheus.Counter
+	pubErrors   prometheus.Counter
+	decide      prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	copies := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "canistry_notify_copies_total",
+		Help: "Outcall copies answered, by how: claimed (the first, which has the effect), replayed_memory, replayed_db.",
+	}, []string{"result"})
+	m := &metrics{
+		claimed:     copies.WithLabelValues("claimed"),
+		replayedMem: copies.WithLabelValues("replayed_memory"),
+		replayedDB:  copies.WithLabelValues("replayed_db"),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canistry_notify_rejected_total",
+			Help: "Outcall copies rejected, by error code (unauthorized, invalid, too_large, unsupported, too_many, ...).",
+		}, []string{"code"}),
+		diverged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_notify_diverged_copies_total",
+			Help: "Copies whose body differed from the first copy of the same dedup key (replica divergence).",
+		}),
+		limited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_notify_rate_limited_total",
+			Help: "New notifications refused by the per-key or per-miner rate limit.",
+		}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_notify_published_total",
+			Help: "Notification events published on the bus (one per claimed notification).",
+		}),
+		pubErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_notify_publish_errors_total",
+			Help: "Events or refresh triggers that could not be published (the event stays replayable from the database).",
+		}),
+		decide: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "canistry_notify_decide_seconds",
+			Help:    "Time to decide a dedup key in the database (claim or replay), per coalesced group of copies.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{copies, m.rejected, m.diverged, m.limited, m.published, m.pubErrors, m.decide} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register notify metrics: %w", err)
+		}
+	}
+	return m, nil
+}

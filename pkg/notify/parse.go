@@ -1,0 +1,168 @@
+package notify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"canistry/pkg/registry"
+)
+
+// Limits of a notification.
+const (
+	// MaxBodyBytes is the largest body accepted; a larger one is answered 413.
+	MaxBodyBytes = 64 << 10
+	// MaxEventLen is the longest event name.
+	MaxEventLen = 64
+	// MaxIdempotencyKeyLen is the longest Idempotency-Key header value.
+	MaxIdempotencyKeyLen = 200
+)
+
+// Notification is a parsed and validated outcall body:
+// {"event", "miner_id", "timestamp" (IC time, ns), "data": {…}}.
+type Notification struct {
+	Event     string
+	MinerID   registry.CanisterID
+	Timestamp uint64          // IC time in nanoseconds, 1 … 2^63-1
+	Data      json.RawMessage // a JSON object exactly as received; {} when absent or null
+}
+
+// ParseNotification decodes and validates a notification body. Every error is an EINVALID
+// *registry.Error whose message depends only on body, so that every replica copy of a bad
+// request gets the same answer. Unknown top-level fields are ignored (newer miners may add
+// some); unknown events are accepted and passed through.
+func ParseNotification(body []byte) (Notification, error) {
+	var raw struct {
+		Event     json.RawMessage `json:"event"`
+		MinerID   json.RawMessage `json:"miner_id"`
+		Timestamp json.RawMessage `json:"timestamp"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return Notification{}, registry.Errorf(registry.EINVALID, "body is not valid JSON (offset %d): %s", syn.Offset, syn.Error())
+		}
+		return Notification{}, registry.Errorf(registry.EINVALID, "body must be a JSON object with event, miner_id, timestamp and data")
+	}
+	var n Notification
+	var err error
+	if n.Event, err = parseEvent(raw.Event); err != nil {
+		return Notification{}, err
+	}
+	if n.MinerID, err = parseMiner(raw.MinerID); err != nil {
+		return Notification{}, err
+	}
+	if n.Timestamp, err = parseTimestamp(raw.Timestamp); err != nil {
+		return Notification{}, err
+	}
+	if n.Data, err = parseData(raw.Data); err != nil {
+		return Notification{}, err
+	}
+	return n, nil
+}
+
+func missing(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" }
+
+func parseString(v json.RawMessage, field string) (string, error) {
+	if missing(v) {
+		return "", registry.Errorf(registry.EINVALID, "field %s is required", field)
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", registry.Errorf(registry.EINVALID, "field %s must be a string", field)
+	}
+	return s, nil
+}
+
+// parseEvent accepts dot-separated words of letters, digits, '_' and '-', so that the name is
+// a safe NATS subject suffix (canistry.events.<event>).
+func parseEvent(v json.RawMessage) (string, error) {
+	s, err := parseString(v, "event")
+	if err != nil {
+		return "", err
+	}
+	if s == "" || len(s) > MaxEventLen {
+		return "", registry.Errorf(registry.EINVALID, "field event must have 1 to %d characters", MaxEventLen)
+	}
+	for _, word := range strings.Split(s, ".") {
+		if word == "" {
+			return "", registry.Errorf(registry.EINVALID, "field event %q has an empty dot-separated part", s)
+		}
+		for _, c := range []byte(word) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return "", registry.Errorf(registry.EINVALID, "field event %q may only contain letters, digits, '_', '-' and '.'", s)
+			}
+		}
+	}
+	return s, nil
+}
+
+func parseMiner(v json.RawMessage) (registry.CanisterID, error) {
+	s, err := parseString(v, "miner_id")
+	if err != nil {
+		return "", err
+	}
+	id, err := registry.ParseCanisterID(s)
+	if err != nil {
+		return "", registry.Errorf(registry.EINVALID, "field miner_id %.70q is not a principal in canonical text form", s)
+	}
+	return id, nil
+}
+
+// parseTimestamp accepts a JSON integer (no sign, fraction or exponent) that fits SQLite's
+// signed INTEGER: IC time in ns reaches 2^63 in the year 2262.
+func parseTimestamp(v json.RawMessage) (uint64, error) {
+	if missing(v) {
+		return 0, registry.Errorf(registry.EINVALID, "field timestamp is required")
+	}
+	if len(v) > 19 || bytes.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, registry.Errorf(registry.EINVALID, "field timestamp must be a whole number of nanoseconds")
+	}
+	ts, err := strconv.ParseUint(string(v), 10, 63)
+	if err != nil || ts == 0 {
+		return 0, registry.Errorf(registry.EINVALID, "field timestamp must be a whole number of nanoseconds from 1 to 2^63-1")
+	}
+	return ts, nil
+}
+
+func parseData(v json.RawMessage) (json.RawMessage, error) {
+	if missing(v) {
+		return json.RawMessage(`{}`), nil
+	}
+	if v[0] != '{' {
+		return nil, registry.Errorf(registry.EINVALID, "field data must be a JSON object")
+	}
+	return v, nil
+}
+
+// DedupKey returns the key that identifies all copies of one notification: the
+// Idempotency-Key header when the miner sent one, else "miner_id:timestamp:event".
+func DedupKey(idempotencyKey string, n *Notification) (string, error) {
+	if idempotencyKey == "" {
+		return string(n.MinerID) + ":" + strconv.FormatUint(n.Timestamp, 10) + ":" + n.Event, nil
+	}
+	if len(idempotencyKey) > MaxIdempotencyKeyLen {
+		return "", registry.Errorf(registry.EINVALID, "header Idempotency-Key is longer than %d bytes", MaxIdempotencyKeyLen)
+	}
+	for _, c := range []byte(idempotencyKey) {
+		if c < 0x21 || c > 0x7e {
+			return "", registry.Errorf(registry.EINVALID, "header Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return "idem:" + idempotencyKey, nil
+}
+
+// tokenID returns data.token_id when it is valid principal text.
+func tokenID(data json.RawMessage) (registry.CanisterID, bool) {
+	var d struct {
+		TokenID string `json:"token_id"`
+	}
+	if json.Unmarshal(data, &d) != nil || d.TokenID == "" {
+		return "", false
+	}
+	id, err := registry.ParseCanisterID(d.TokenID)
+	return id, err == nil
+}

@@ -1,0 +1,76 @@
+package notify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"canistry/pkg/registry"
+)
+
+// maxMessageLen caps an error message so that every response stays far below the miner's
+// max_response_bytes of 1024 (headers included).
+const maxMessageLen = 300
+
+// response is everything the intake sends back. Its bytes on the wire depend on status and
+// body only: the headers are always exactly Content-Length and Content-Type (plus Allow on a
+// 405), never Date, cookies, request ids or timing.
+type response struct {
+	status int
+	body   []byte
+	allow  bool // add "Allow: POST" (405 only)
+}
+
+// write sends r. Setting Header()["Date"] to nil is how net/http is told not to add its own
+// Date header (see http.ResponseWriter.Header), which would differ between replica copies.
+func (r response) write(w http.ResponseWriter) {
+	h := w.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	h["Date"] = nil
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(r.body))}
+	if r.allow {
+		h["Allow"] = []string{http.MethodPost}
+	}
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body)
+}
+
+// acceptedBody is the reply to every copy of an accepted notification: a function of the dedup
+// key alone, so it can be computed before the claim is stored and replayed to any copy, by any
+// process, for the whole window.
+func acceptedBody(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	b := make([]byte, 0, 100)
+	b = append(b, `{"status":"received","dedup_key_sha256":"`...)
+	b = hex.AppendEncode(b, sum[:])
+	return append(b, `"}`...)
+}
+
+// errorBody is the one error shape, {"error":{"code":"…","message":"…"}}, with the message
+// capped so that the whole response stays under 1024 bytes.
+func errorBody(err error) []byte {
+	msg := registry.ErrorMessage(err)
+	if len(msg) > maxMessageLen {
+		cut := maxMessageLen
+		for cut > 0 && msg[cut]&0xc0 == 0x80 { // do not split a UTF-8 sequence
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	type detail struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	b, mErr := json.Marshal(struct {
+		Error detail `json:"error"`
+	}{detail{registry.ErrorCode(err), msg}})
+	if mErr != nil {
+		return []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	return b
+}
