@@ -67,11 +67,11 @@ func (c *clock) Advance(d time.Duration) {
 
 // shared is what several notifier instances have in common: the database file and the bus.
 type shared struct {
-	dbPath string
+	dbPath  string
 	natsURL string
-	events chan registry.Event // every event published on canistry.events.>
-	hub    *ws.Hub
-	hubURL string
+	events  chan registry.Event // every event published on canistry.events.>
+	hub     *ws.Hub
+	hubURL  string
 }
 
 func newShared(t *testing.T) *shared {
