@@ -63,6 +63,7 @@ func (in *Intake) Close(ctx context.Context) error {
 	in.closeOnce.Do(func() {
 		in.stop()
 		<-in.done
+		<-in.claimsDone
 		err = in.Flush(ctx)
 	})
 	return err

@@ -82,9 +82,11 @@ type Intake struct {
 	flight   singleflight.Group
 	m        *metrics
 
-	stop      context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
+	claims     chan claimReq
+	claimsDone chan struct{}
+	stop       context.CancelFunc
+	done       chan struct{}
+	closeOnce  sync.Once
 }
 
 // New returns a running intake.
@@ -111,13 +113,14 @@ func New(cfg Config) (*Intake, error) {
 	in := &Intake{store: cfg.Store, window: cfg.Window, publish: cfg.Publish, refresh: cfg.Refresh,
 		statusOf: cfg.StatusOf, logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
 		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
-		m: m, done: make(chan struct{})}
+		m: m, claims: make(chan claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
 	for _, k := range cfg.Keys {
 		in.keys = append(in.keys, sha256.Sum256([]byte(k)))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.stop = cancel
 	go in.background(ctx, cfg.FlushInterval)
+	go in.claimLoop(ctx)
 	return in, nil
 }
 
@@ -218,8 +221,6 @@ func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, 
 	leader := false
 	v, err, _ := in.flight.Do(key, func() (any, error) {
 		leader = true
-		start := time.Now()
-		defer func() { in.m.decide.Observe(time.Since(start).Seconds()) }()
 		return in.decide(ctx, keyIdx, n, key, hash, now)
 	})
 	if err != nil {
@@ -255,15 +256,12 @@ func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, 
 	rec := &registry.Notification{DedupKey: key, MinerID: string(n.MinerID), Event: n.Event,
 		ICTimestamp: n.Timestamp, Data: n.Data, BodyHash: hash, ReceivedAt: now,
 		ResponseStatus: http.StatusOK, ResponseBody: acceptedBody(key)}
-	cl, err := in.store.ClaimNotification(ctx, rec, in.window)
+	cl, err := in.claim(ctx, rec)
 	if err != nil {
 		resv.cancel(now)
 		return outcome{}, err
 	}
-	if cl.Claimed {
-		in.m.claimed.Inc()
-		in.effect(&cl.Notification)
-	} else {
+	if !cl.Claimed {
 		resv.cancel(now)
 		in.m.replayedDB.Inc()
 	}

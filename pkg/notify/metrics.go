@@ -49,8 +49,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Events or refresh triggers that could not be published (the event stays replayable from the database).",
 		}),
 		decide: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "canistry_notify_decide_seconds",
-			Help:    "Time to decide a dedup key in the database (claim or replay), per coalesced group of copies.",
+			Name:    "canistry_notify_claim_batch_seconds",
+			Help:    "Time to commit one batch of claims (group commit of concurrent new notifications).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}

@@ -44,33 +44,60 @@ type NotificationCopies struct {
 // Because every write transaction holds the database's write lock, this decision is the same
 // for copies handled by different processes sharing the file.
 func (s *Store) ClaimNotification(ctx context.Context, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
-	var out NotificationClaim
-	now := ms(n.ReceivedAt)
+	out, err := s.ClaimNotifications(ctx, []*registry.Notification{n}, window)
+	if err != nil {
+		return NotificationClaim{}, err
+	}
+	return out[0], nil
+}
+
+// ClaimNotifications claims a batch, in order, in one transaction: the group commit behind a
+// busy intake. Each notification is decided exactly as by ClaimNotification; a later one with
+// the same key as an earlier one is its duplicate.
+func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notification, window time.Duration) ([]NotificationClaim, error) {
+	out := make([]NotificationClaim, len(batch))
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		out = NotificationClaim{}
-		found, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
-		if err != nil || found {
-			return err
+		for i, n := range batch {
+			c, err := claimTx(tx, n, window)
+			if err != nil {
+				return err
+			}
+			out[i] = c
 		}
-		if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
-			return err
-		}
-		row := toNotificationRow(n)
-		row.ID, row.Copies, row.Diverged = 0, 1, false
-		if err := tx.Create(&row).Error; err != nil {
-			return err
-		}
-		claim := claimRow{DedupKey: n.DedupKey, NotificationID: row.ID, ExpiresAt: now + window.Milliseconds()}
-		if err := tx.Create(&claim).Error; err != nil {
-			return err
-		}
-		out = NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(claim.ExpiresAt), Claimed: true}
 		return nil
 	})
 	if err != nil {
-		return NotificationClaim{}, fmt.Errorf("claim notification: %w", err)
+		return nil, fmt.Errorf("claim notification: %w", err)
 	}
 	return out, nil
+}
+
+func claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
+	var out NotificationClaim
+	now := ms(n.ReceivedAt)
+	found, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
+	if err != nil || found {
+		return out, err
+	}
+	if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
+		return out, err
+	}
+	row := toNotificationRow(n)
+	row.Copies, row.Diverged = 1, false
+	err = tx.Raw(`INSERT INTO notifications (dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at,
+		copies, diverged, response_status, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?) RETURNING id`,
+		row.DedupKey, row.MinerID, row.Event, row.ICTimestamp, row.Data, row.BodyHash, row.ReceivedAt,
+		row.ResponseStatus, row.ResponseBody).Scan(&row.ID).Error
+	if err != nil {
+		return out, err
+	}
+	expires := now + window.Milliseconds()
+	err = tx.Exec("INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)",
+		row.DedupKey, row.ID, expires).Error
+	if err != nil {
+		return out, err
+	}
+	return NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(expires), Claimed: true}, nil
 }
 
 // CountNotificationCopy records one more copy of the live claim of key (marking the
@@ -96,14 +123,13 @@ func (s *Store) CountNotificationCopy(ctx context.Context, key, bodyHash string,
 // countCopyTx counts a copy of the live claim of key, if there is one, and fills out.
 func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *NotificationClaim) (bool, error) {
 	var claims []claimRow
-	if err := tx.Where("dedup_key = ? AND expires_at > ?", key, now).Limit(1).Find(&claims).Error; err != nil {
+	err := tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ? AND expires_at > ?", key, now).
+		Scan(&claims).Error
+	if err != nil || len(claims) == 0 {
 		return false, err
 	}
-	if len(claims) == 0 {
-		return false, nil
-	}
 	c := claims[0]
-	err := tx.Exec(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
+	err = tx.Exec(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
 		WHERE id = ?`, bodyHash, c.NotificationID).Error
 	if err != nil {
 		return false, err

@@ -256,3 +256,19 @@ func TestStore_NotificationEvents(t *testing.T) {
 		t.Errorf("deleted notification: %v, want not_found", err)
 	}
 }
+
+func TestStore_ClaimNotifications_Batch(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	now := time.UnixMilli(1_700_000_000_000)
+	batch := []*registry.Notification{newNotification("a", "h", now), newNotification("b", "h", now), newNotification("a", "x", now)}
+	out, err := s.ClaimNotifications(t.Context(), batch, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out[0].Claimed || !out[1].Claimed || out[2].Claimed {
+		t.Fatalf("claimed %v %v %v, want true true false", out[0].Claimed, out[1].Claimed, out[2].Claimed)
+	}
+	if out[2].Notification.ID != out[0].Notification.ID || out[2].Notification.Copies != 2 || !out[2].Notification.Diverged {
+		t.Errorf("duplicate in the batch: %+v", out[2].Notification)
+	}
+}

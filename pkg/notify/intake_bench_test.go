@@ -1,0 +1,175 @@
+package notify_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"canistry/pkg/bus"
+	"canistry/pkg/notify"
+	"canistry/pkg/store"
+)
+
+// The intake benchmarks run the real handler (SQLite file, embedded NATS) and, in the same run
+// and with the same load generator, a bare net/http handler that reads the body and writes a
+// fixed JSON reply: the ratio between the two is the cost of the intake. Load stays on loopback.
+
+const (
+	benchWorkers = 32   // concurrent connections of the load generator
+	benchBatch   = 2000 // requests per measured batch
+)
+
+type benchTarget struct {
+	url    string
+	client *http.Client
+}
+
+func newBenchIntake(b *testing.B) (*notify.Intake, *store.Store) {
+	b.Helper()
+	ns, err := bus.Serve(bus.ServerConfig{URL: "nats://127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(ns.Shutdown)
+	conn, err := bus.Connect(bus.ConnectConfig{URL: ns.ClientURL(), Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(conn.Close)
+	st, err := store.Open(b.Context(), filepath.Join(b.TempDir(), "registry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := notify.New(notify.Config{Store: st, Keys: []string{testKey}, Window: 5 * time.Minute,
+		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh, StatusOf: statusOf,
+		Logger: slog.New(slog.DiscardHandler), Limits: notify.Unlimited()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = in.Close(b.Context()); _ = st.Close() })
+	return in, st
+}
+
+func serve(b *testing.B, h http.Handler) benchTarget {
+	b.Helper()
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	tr := &http.Transport{MaxIdleConnsPerHost: benchWorkers, MaxConnsPerHost: benchWorkers}
+	b.Cleanup(tr.CloseIdleConnections)
+	return benchTarget{url: srv.URL + "/miner-notifications", client: &http.Client{Transport: tr}}
+}
+
+// bareHandler is the baseline: read the body, write a fixed reply with the same headers.
+func bareHandler() http.Handler {
+	reply := []byte(acceptedBody("bare"))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header()["Date"] = nil
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(reply)
+	})
+}
+
+// load sends n requests with benchWorkers concurrent workers; body(i) is request i's body. It
+// returns the wall time and each request's latency.
+func load(b *testing.B, t benchTarget, n int, body func(i int) []byte) (time.Duration, []time.Duration) {
+	b.Helper()
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchWorkers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				req, _ := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(body(i)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", testKey)
+				t0 := time.Now()
+				resp, err := t.client.Do(req)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if resp.StatusCode != http.StatusOK {
+					failed.Store(resp.Status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if f := failed.Load(); f != nil {
+		b.Fatalf("load: %v", f)
+	}
+	return time.Since(start), lat
+}
+
+func percentile(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(p*float64(len(sorted)-1))].Microseconds()) / 1000
+}
+
+// BenchmarkIntakeDuplicates measures replayed duplicate copies per second (one key, already
+// claimed) against the bare handler. Target: ratio ≥ 0.5.
+func BenchmarkIntakeDuplicates(b *testing.B) {
+	in, _ := newBenchIntake(b)
+	intake, bare := serve(b, in), serve(b, bareHandler())
+	body := solution(1_700_000_000_000_000_000)
+	same := func(int) []byte { return body }
+	load(b, intake, 1, same) // the claim
+	var tIntake, tBare time.Duration
+	for b.Loop() {
+		d, _ := load(b, bare, benchBatch, same)
+		tBare += d
+		d, _ = load(b, intake, benchBatch, same)
+		tIntake += d
+	}
+	copies := float64(b.N * benchBatch)
+	b.ReportMetric(copies/tIntake.Seconds(), "copies/s")
+	b.ReportMetric(copies/tBare.Seconds(), "bare_req/s")
+	b.ReportMetric(tBare.Seconds()/tIntake.Seconds(), "ratio_vs_bare")
+}
+
+// BenchmarkIntakeDistinct measures distinct notifications per second (each a claim: one SQLite
+// transaction and one bus event) with latency percentiles, against the bare handler.
+// Targets: ≥ 2,000/s, p99 < 50 ms.
+func BenchmarkIntakeDistinct(b *testing.B) {
+	in, _ := newBenchIntake(b)
+	intake, bare := serve(b, in), serve(b, bareHandler())
+	var seq atomic.Uint64
+	seq.Store(1_700_000_000_000_000_000)
+	distinct := func(int) []byte { return solution(seq.Add(1)) }
+	var tIntake, tBare time.Duration
+	var latIntake, latBare []time.Duration
+	for b.Loop() {
+		d, l := load(b, bare, benchBatch, distinct)
+		tBare += d
+		latBare = append(latBare, l...)
+		d, l = load(b, intake, benchBatch, distinct)
+		tIntake += d
+		latIntake = append(latIntake, l...)
+	}
+	slices.Sort(latIntake)
+	slices.Sort(latBare)
+	n := float64(b.N * benchBatch)
+	b.ReportMetric(n/tIntake.Seconds(), "notifications/s")
+	b.ReportMetric(percentile(latIntake, 0.50), "p50_ms")
+	b.ReportMetric(percentile(latIntake, 0.99), "p99_ms")
+	b.ReportMetric(n/tBare.Seconds(), "bare_req/s")
+	b.ReportMetric(percentile(latBare, 0.99), "bare_p99_ms")
+	b.ReportMetric(tBare.Seconds()/tIntake.Seconds(), "ratio_vs_bare")
+}
