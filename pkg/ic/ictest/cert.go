@@ -49,7 +49,7 @@ type subnet struct {
 	id         principal.Principal
 	nodes      []node
 	stranger   node   // a node of no subnet, for FaultUnknownNode
-	delegation []byte // CBOR {subnet_id, certificate}
+	delegation []byte // CBOR {subnet_id, certificate}; nil for the root subnet
 
 	mu    sync.Mutex
 	cache map[certKey][]byte // certificate CBOR by tree root and signing key
@@ -67,7 +67,10 @@ func allPrincipals() [][2]principal.Principal {
 	return [][2]principal.Principal{{{Raw: []byte{0x00}}, {Raw: bytes.Repeat([]byte{0xff}, 29)}}}
 }
 
-func newSubnet(now time.Time, ranges [][2]principal.Principal) (*subnet, error) {
+// newSubnet makes the keys of the simulated IC. With root set the subnet is the root subnet
+// itself: certificates are signed by the root key, carry no delegation, and the subnet id is
+// mainnet's root subnet id, as agent-go assumes for such certificates.
+func newSubnet(now time.Time, ranges [][2]principal.Principal, root bool) (*subnet, error) {
 	s := &subnet{cache: make(map[certKey][]byte)}
 	var err error
 	if s.rootKey, s.rootDER, err = newBLSKey(); err != nil {
@@ -80,6 +83,12 @@ func newSubnet(now time.Time, ranges [][2]principal.Principal) (*subnet, error) 
 		return nil, fmt.Errorf("wrong key: %w", err)
 	}
 	s.id = principal.NewSelfAuthenticating(s.keyDER)
+	if root {
+		s.key, s.keyDER = s.rootKey, s.rootDER
+		if s.id, err = principal.Decode(certification.RootSubnetID); err != nil {
+			return nil, fmt.Errorf("root subnet id: %w", err)
+		}
+	}
 	for range nodeCount + 1 {
 		n, err := newNode()
 		if err != nil {
@@ -89,9 +98,18 @@ func newSubnet(now time.Time, ranges [][2]principal.Principal) (*subnet, error) 
 	}
 	s.stranger, s.nodes = s.nodes[nodeCount], s.nodes[:nodeCount]
 	slices.SortFunc(s.nodes, func(a, b node) int { return bytes.Compare(a.id.Raw, b.id.Raw) })
+	if root {
+		return s, nil
+	}
+	if s.delegation, err = s.delegate(now, ranges); err != nil {
+		return nil, fmt.Errorf("delegation: %w", err)
+	}
+	return s, nil
+}
 
-	// The delegation: the root subnet certifies this subnet's key and canister ranges (one
-	// shard, labelled with the first canister id).
+// delegate returns the delegation: the root subnet certifies this subnet's key and canister
+// ranges (one shard, labelled with the first canister id).
+func (s *subnet) delegate(now time.Time, ranges [][2]principal.Principal) ([]byte, error) {
 	if len(ranges) == 0 {
 		ranges = allPrincipals()
 	}
@@ -110,13 +128,9 @@ func newSubnet(now time.Time, ranges [][2]principal.Principal) (*subnet, error) 
 	inner.put(enc, "canister_ranges", string(s.id.Raw), string(ranges[0][0].Raw))
 	innerCert, err := signCertificate(inner.hashTree(), s.rootKey, nil)
 	if err != nil {
-		return nil, fmt.Errorf("delegation: %w", err)
+		return nil, err
 	}
-	s.delegation, err = cbor.Marshal(map[string][]byte{"subnet_id": s.id.Raw, "certificate": innerCert})
-	if err != nil {
-		return nil, fmt.Errorf("delegation: %w", err)
-	}
-	return s, nil
+	return cbor.Marshal(map[string][]byte{"subnet_id": s.id.Raw, "certificate": innerCert})
 }
 
 func newNode() (node, error) {

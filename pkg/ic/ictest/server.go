@@ -5,7 +5,8 @@
 //
 // The simulated IC has a random root key (clients must fetch it: FetchRootKey) and one
 // application subnet whose certificates carry a delegation from the root, so signed-query
-// verification works exactly as on mainnet. Update calls (/api/v4/.../call) are not served:
+// verification works exactly as on mainnet (Options.RootSubnet makes it the root subnet
+// instead, signing with the root key itself, as mainnet's NNS subnet does). Update calls (/api/v4/.../call) are not served:
 // nothing in canistry makes them.
 package ictest
 
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +36,11 @@ type Options struct {
 	// nil means every principal. A canister outside them exists, but certificates for it fail
 	// agent-go's range check, as they would for a canister on another subnet.
 	CanisterRanges [][2]principal.Principal
+	// RootSubnet makes the subnet the root subnet: certificates are signed by the root key
+	// without delegation and the subnet id is mainnet's root subnet id (agent-go's assumption
+	// for such certificates), as for canisters on mainnet's NNS subnet. CanisterRanges is
+	// then ignored: a root-signed certificate certifies no ranges.
+	RootSubnet bool
 }
 
 // Server is a running replica double. All methods are safe for concurrent use.
@@ -51,7 +58,8 @@ type Server struct {
 	canisters map[string]*Canister // by raw principal bytes
 	latency   time.Duration
 	fault     Fault
-	nextNode  uint64
+
+	nextNode atomic.Uint64 // round-robin signer; atomic, not under mu, which every request reads
 }
 
 // NewServer starts a double on a random loopback port and closes it when tb's test ends. It
@@ -77,7 +85,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	sn, err := newSubnet(opts.Now(), opts.CanisterRanges)
+	sn, err := newSubnet(opts.Now(), opts.CanisterRanges, opts.RootSubnet)
 	if err != nil {
 		return nil, fmt.Errorf("replica double keys: %w", err)
 	}
@@ -226,10 +234,7 @@ func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) nextSigner() node {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.nextNode++
-	return s.subnet.nodes[s.nextNode%uint64(len(s.subnet.nodes))]
+	return s.subnet.nodes[s.nextNode.Add(1)%uint64(len(s.subnet.nodes))]
 }
 
 // writeCBOR writes a self-described CBOR body.

@@ -6,6 +6,7 @@ import (
 
 	"canistry/pkg/ic/ictest"
 
+	"github.com/aviate-labs/agent-go/certification"
 	"github.com/aviate-labs/agent-go/principal"
 )
 
@@ -80,5 +81,27 @@ func TestServer_CanisterRanges(t *testing.T) {
 	}
 	if _, err := a.GetCanisterModuleHash(out); err == nil || !strings.Contains(err.Error(), "not in range") {
 		t.Fatalf("canister outside the ranges: err = %v, want not in range", err)
+	}
+}
+
+// TestServer_RootSubnet serves root-signed certificates without delegation under mainnet's
+// root subnet id, which agent-go's signed-query verification accepts.
+func TestServer_RootSubnet(t *testing.T) {
+	s, err := ictest.Start(ictest.Options{RootSubnet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if got := s.SubnetID().Encode(); got != certification.RootSubnetID {
+		t.Fatalf("subnet id = %s, want the root subnet id", got)
+	}
+	s.AddCanister(canister, make([]byte, 32)).Reply("hello", "world")
+	a := newAgent(t, s, nil)
+	var out string
+	if err := a.QueryWithContext(t.Context(), canister, "hello", nil, []any{&out}); err != nil || out != "world" {
+		t.Fatalf("query = %q, %v", out, err)
+	}
+	if _, err := a.GetCanisterModuleHash(canister); err != nil {
+		t.Fatal(err)
 	}
 }
