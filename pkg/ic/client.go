@@ -3,6 +3,12 @@
 // controllers of any canister. Every reply is a signed query (verified against the subnet's
 // node keys when VerifyQuerySignatures is set) or a BLS-certified read_state; every method
 // takes a context and returns *registry.Error values.
+//
+// Signed-query verification is as strict as agent-go's but does its expensive part once per
+// subnet instead of once per query: the subnet's node keys come from a ["subnet"] read_state
+// whose certificate agent-go's certification package verifies (root key, delegation, canister
+// range, freshness), and are cached for Config.NodeKeyTTL; each reply's Ed25519 node signature,
+// which binds it to the request id, is checked against them.
 package ic
 
 import (
@@ -19,6 +25,7 @@ import (
 
 	"github.com/aviate-labs/agent-go"
 	"github.com/aviate-labs/agent-go/candid"
+	"github.com/aviate-labs/agent-go/identity"
 )
 
 // DefaultURL is the mainnet API boundary.
@@ -34,11 +41,15 @@ type Config struct {
 	// FetchRootKey trusts the root key the endpoint serves (IC_FETCH_ROOT_KEY). Only for a
 	// local replica or the replica double; mainnet uses agent-go's built-in root key.
 	FetchRootKey bool
-	// VerifyQuerySignatures checks the node signature on every query reply against the
-	// subnet's certified node keys (one extra read_state per query). The zero value turns it
-	// off; config sets it on by default. A dfx/PocketIC replica cannot pass it (agent-go
-	// assumes a certificate without delegation comes from mainnet's root subnet).
+	// VerifyQuerySignatures checks the node signatures on every query reply against the
+	// subnet's node keys, read once per subnet through a certified read_state and cached for
+	// NodeKeyTTL. The zero value turns it off; config sets it on by default. A dfx/PocketIC
+	// replica cannot pass it (as agent-go, a certificate without delegation is taken to come
+	// from mainnet's root subnet).
 	VerifyQuerySignatures bool
+	// NodeKeyTTL is how long a subnet's certified node keys are trusted; 0 means
+	// DefaultNodeKeyTTL. A node removed from a subnet stays trusted until its entry expires.
+	NodeKeyTTL time.Duration
 	// Timeout bounds each HTTP request; 0 means DefaultTimeout. Callers bound whole calls
 	// with their context.
 	Timeout time.Duration
@@ -51,15 +62,42 @@ type Config struct {
 
 // Client reads canisters. It is safe for concurrent use; build one per process.
 type Client struct {
-	agent  *agent.Agent
-	logger *slog.Logger
-	now    func() time.Time
+	agent    *agent.Agent
+	ic       *agent.Client // agent-go's HTTP client: the agent's http.Client, host and API versions
+	identity identity.Identity
+	rootKey  []byte
+	keys     *nodeKeyCache // nil: queries go through agent-go (verification off)
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// verification selects how queries are verified.
+type verification int
+
+const (
+	verifyOff     verification = iota // no signature checks: agent-go's query, unverified
+	verifyCached                      // our node-key cache and per-reply signature checks
+	verifyAgentGo                     // agent-go's own: a ["subnet"] read_state per query (benchmarks)
+)
+
+// options are what tests may change beyond Config.
+type options struct {
+	verify   verification
+	cacheNow func() time.Time // clock of the node-key cache
 }
 
 // New builds a Client. With FetchRootKey it fetches /api/v2/status, which agent-go does without
 // a context; New returns when ctx ends even if that request is still running (the HTTP
 // client's timeout ends it).
 func New(ctx context.Context, cfg Config) (*Client, error) {
+	opts := options{verify: verifyOff, cacheNow: time.Now}
+	if cfg.VerifyQuerySignatures {
+		opts.verify = verifyCached
+	}
+	return newClient(ctx, cfg, opts)
+}
+
+func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 	if cfg.URL == "" {
 		cfg.URL = DefaultURL
 	}
@@ -73,22 +111,32 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.NodeKeyTTL <= 0 {
+		cfg.NodeKeyTTL = DefaultNodeKeyTTL
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 256
 		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	}
+	id := identity.AnonymousIdentity{}
 	acfg := agent.Config{
+		Identity:                       id,
+		IngressExpiry:                  ingressExpiry,
 		FetchRootKey:                   cfg.FetchRootKey,
-		DisableSignedQueryVerification: !cfg.VerifyQuerySignatures,
+		DisableSignedQueryVerification: opts.verify != verifyAgentGo,
 		ClientConfig:                   []agent.ClientOption{agent.WithHostURL(u), agent.WithHttpClient(hc)},
 	}
 	a, err := withoutContext(ctx, func() (*agent.Agent, error) { return agent.New(acfg) })
 	if err != nil {
 		return nil, transportError(ctx, fmt.Sprintf("connect to IC at %s", cfg.URL), err)
 	}
-	return &Client{agent: a, logger: cfg.Logger, now: time.Now}, nil
+	c := &Client{agent: a, ic: a.Client(), identity: id, rootKey: a.GetRootKey(), logger: cfg.Logger, now: time.Now}
+	if opts.verify == verifyCached {
+		c.keys = newNodeKeyCache(c.fetchSubnetKeys, cfg.NodeKeyTTL, cfg.Timeout, opts.cacheNow)
+	}
+	return c, nil
 }
 
 // withoutContext runs f, which takes no context (agent.New's status fetch, read_state helpers),
@@ -102,7 +150,7 @@ func withoutContext[T any](ctx context.Context, f func() (T, error)) (T, error) 
 	}
 	ch := make(chan result, 1)
 	go func() {
-		v, err := f()
+		v, err := recovered(f)
 		ch <- result{v, err}
 	}()
 	select {
@@ -114,9 +162,20 @@ func withoutContext[T any](ctx context.Context, f func() (T, error)) (T, error) 
 	}
 }
 
+// recovered calls f and turns a panic into an error: agent-go panics on some malformed
+// answers (a hash tree given as an empty CBOR array, a query reply with an unknown status).
+func recovered[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed answer from the IC: %v", p)
+		}
+	}()
+	return f()
+}
+
 // query calls a query method with Candid args and decodes the reply into out (pointers, one
-// per reply value). The reply is verified by agent-go before it is decoded here, so a decoding
-// failure is reported as such, naming the method and both types.
+// per reply value). The reply is verified before it is decoded here (when verification is
+// on), so a decoding failure is reported as such, naming the method and both types.
 func (c *Client) query(ctx context.Context, id registry.CanisterID, method string, args []any, out ...any) error {
 	if args == nil {
 		args = []any{}
@@ -125,18 +184,33 @@ func (c *Client) query(ctx context.Context, id registry.CanisterID, method strin
 	if err != nil {
 		return fmt.Errorf("encode %s arguments: %w", method, err)
 	}
-	req, err := c.agent.CreateRawAPIRequest(agent.RequestTypeQuery, id.Principal(), method, arg)
-	if err != nil {
-		return fmt.Errorf("build %s request: %w", method, err)
-	}
 	var raw []byte
-	if err := req.QueryWithContext(ctx, &raw, false); err != nil {
+	if c.keys != nil {
+		raw, err = c.verifiedQuery(ctx, id.Principal(), method, arg)
+	} else {
+		raw, err = recovered(func() ([]byte, error) { return c.agentQuery(ctx, id, method, arg) })
+	}
+	if err != nil {
 		return callError(ctx, id, method, err)
 	}
 	if err := candid.Unmarshal(raw, out); err != nil {
 		return decodeError(id, method, raw, out, err)
 	}
 	return nil
+}
+
+// agentQuery is a query through agent-go alone: unverified, or verified by agent-go itself
+// when the agent was built with signed-query verification (benchmarks compare against that).
+func (c *Client) agentQuery(ctx context.Context, id registry.CanisterID, method string, arg []byte) ([]byte, error) {
+	req, err := c.agent.CreateRawAPIRequest(agent.RequestTypeQuery, id.Principal(), method, arg)
+	if err != nil {
+		return nil, fmt.Errorf("build %s request: %w", method, err)
+	}
+	var raw []byte
+	if err := req.QueryWithContext(ctx, &raw, false); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }
 
 // isNotFound reports whether err says the canister or method does not exist.

@@ -2,6 +2,7 @@ package ic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -45,6 +46,9 @@ func callError(ctx context.Context, id registry.CanisterID, method string, err e
 // ErrorCode; errors.As cannot name it, so its fields are read by reflection (no string
 // parsing).
 func asReject(err error) (*registry.RejectError, bool) {
+	if rej := (*registry.RejectError)(nil); errors.As(err, &rej) {
+		return rej, true
+	}
 	for e := err; e != nil; {
 		v := reflect.ValueOf(e)
 		if v.Kind() == reflect.Pointer {
@@ -68,13 +72,15 @@ func asReject(err error) (*registry.RejectError, bool) {
 // agent-go formats non-200 HTTP answers as "(404) 404 Not Found: body".
 var httpStatusRE = regexp.MustCompile(`^\((\d{3})\) \d{3} `)
 
+// httpStatus finds agent-go's HTTP error in err's chain (it may be wrapped with context).
 func httpStatus(err error) (int, bool) {
-	m := httpStatusRE.FindStringSubmatch(err.Error())
-	if m == nil {
-		return 0, false
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if m := httpStatusRE.FindStringSubmatch(e.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n, true
+		}
 	}
-	n, _ := strconv.Atoi(m[1])
-	return n, true
+	return 0, false
 }
 
 // decodeError reports a reply that does not decode into the expected Go values, naming the

@@ -29,6 +29,7 @@ func TestClient_Faults(t *testing.T) {
 		name      string
 		setup     func() *ictest.Canister
 		ctx       func(*testing.T) context.Context
+		cold      bool // a new client, whose node-key cache is empty
 		code      string
 		reject    uint64 // IC reject code kept in the chain, 0 if none
 		errorCode string
@@ -78,7 +79,7 @@ func TestClient_Faults(t *testing.T) {
 			c := miner()
 			c.SetFault(ictest.FaultWrongKey)
 			return c
-		}, code: registry.EUNAVAILABLE, contains: "signature verification failed"},
+		}, cold: true, code: registry.EUNAVAILABLE, contains: "signature verification failed"},
 		{name: "BadNodeSignatureRefused", setup: func() *ictest.Canister {
 			c := miner()
 			c.SetFault(ictest.FaultBadNodeSignature)
@@ -106,7 +107,11 @@ func TestClient_Faults(t *testing.T) {
 			if tc.ctx != nil {
 				ctx = tc.ctx(t)
 			}
-			_, _, err := c.Miner(ctx, regID(cn.ID()))
+			client := c
+			if tc.cold {
+				client = newBenchClient(t, s)
+			}
+			_, _, err := client.Miner(ctx, regID(cn.ID()))
 			wantCode(t, err, tc.code)
 			if tc.contains != "" && !strings.Contains(err.Error(), tc.contains) {
 				t.Errorf("error %q does not contain %q", err, tc.contains)
