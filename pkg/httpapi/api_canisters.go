@@ -37,12 +37,14 @@ func (a *api) listCanisters(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
+	key := totalKey(c, f.Stale)
+	cached := a.totals.cachedTotal(key, &f.Page)
 	page, err := a.d.Store.ListCanisters(c.Request.Context(), f)
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, page.Total, f.Page.Limit,
+	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit,
 		func(r *registry.CanisterRecord) canisterJSON { return toCanisterJSON(r, before) }))
 }
 
@@ -87,6 +89,7 @@ func (a *api) createCanister(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
+	a.totals.clear()
 	out := toCanisterJSON(&rec, a.d.Now().Add(-a.d.StaleAfter))
 	a.publish(c, registry.EventCanisterRegistered, out)
 	if err := a.d.Bus.RequestRefresh(id); err != nil {
@@ -126,6 +129,7 @@ func (a *api) updateCanister(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
+	a.totals.clear()
 	out := toCanisterJSON(&rec, a.d.Now().Add(-a.d.StaleAfter))
 	a.publish(c, registry.EventCanisterUpdated, out)
 	c.JSON(http.StatusOK, out)
@@ -142,6 +146,7 @@ func (a *api) deleteCanister(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
+	a.totals.clear()
 	a.publish(c, registry.EventCanisterDeleted, toCanisterJSON(&rec, a.d.Now().Add(-a.d.StaleAfter)))
 	c.Status(http.StatusNoContent)
 }

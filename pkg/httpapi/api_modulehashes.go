@@ -25,12 +25,14 @@ func (a *api) listModuleHashes(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
+	key := totalKey(c, registry.Staleness{})
+	cached := a.totals.cachedTotal(key, &f.Page)
 	page, err := a.d.Store.ListModuleHashes(c.Request.Context(), f)
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, page.Total, f.Page.Limit, toModuleHashJSON))
+	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit, toModuleHashJSON))
 }
 
 func (a *api) createModuleHash(c *gin.Context) {
@@ -45,5 +47,6 @@ func (a *api) createModuleHash(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
+	a.totals.clear()
 	c.JSON(http.StatusCreated, toModuleHashJSON(&rec))
 }

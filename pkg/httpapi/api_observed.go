@@ -20,12 +20,14 @@ func (a *api) listTokens(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
+	key := totalKey(c, f.Stale)
+	cached := a.totals.cachedTotal(key, &f.Page)
 	page, err := a.d.Store.ListTokens(c.Request.Context(), f)
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, page.Total, f.Page.Limit,
+	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit,
 		func(t *registry.TokenRecord) tokenJSON { return toTokenJSON(t, before) }))
 }
 
@@ -74,12 +76,14 @@ func (a *api) miners(c *gin.Context, q *query, f registry.MinerFilter) {
 		a.werr(c, q.err)
 		return
 	}
+	key := totalKey(c, f.Stale)
+	cached := a.totals.cachedTotal(key, &f.Page)
 	page, err := a.d.Store.ListMiners(c.Request.Context(), f)
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, page.Total, f.Page.Limit,
+	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit,
 		func(m *registry.MinerRecord) minerJSON { return toMinerJSON(m, before) }))
 }
 

@@ -49,7 +49,7 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	r := NewEngine(d.Logger)
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
-	a := &api{d: d, werr: werr}
+	a := &api{d: d, werr: werr, totals: newTotals()}
 	admin := requireAdmin(d.AdminAPIKey, werr)
 
 	read := func(path string, h gin.HandlerFunc) {
@@ -88,6 +88,7 @@ func NewAPIHandler(d APIDeps) http.Handler {
 
 // api holds the handlers of the registry routes.
 type api struct {
-	d    APIDeps
-	werr func(*gin.Context, error)
+	d      APIDeps
+	werr   func(*gin.Context, error)
+	totals *totals
 }

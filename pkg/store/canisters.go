@@ -35,8 +35,15 @@ func scanCanister(sc scanner) (registry.CanisterRecord, error) {
 	if err != nil {
 		return registry.CanisterRecord{}, err
 	}
-	r.LastAttemptAt, r.LastSuccessAt = nullTime(attempt), nullTime(success)
-	rec := registry.CanisterRecord{Canister: r.toCanister(), Key: r.PK}
+	// Built here rather than with toCanister: lists decode up to 500 rows per request, and
+	// textList skips encoding/json for the plain lists stored in tags and controllers.
+	rec := registry.CanisterRecord{Key: r.PK, Canister: registry.Canister{
+		ID: registry.CanisterID(r.CanisterID), Kind: registry.Kind(r.Kind), Name: r.Name, Description: r.Description,
+		Tags: textList(r.Tags), ModuleHash: r.ModuleHash, Controllers: textList(r.Controllers),
+		CreatedAt: fromMs(r.CreatedAt), UpdatedAt: fromMs(r.UpdatedAt),
+		Refresh: registry.RefreshState{LastAttemptAt: fromMsPtr(nullTime(attempt)), LastSuccessAt: fromMsPtr(nullTime(success)),
+			LastError: r.LastError, ConsecutiveFailures: r.ConsecutiveFailures, NextAttemptAt: fromMs(r.NextAttemptAt)},
+	}}
 	if bName.Valid {
 		rec.Build = &registry.Build{Name: bName.String, Version: bVersion.String,
 			Kind: registry.Kind(bKind.String), SourceURL: bSrc.String}

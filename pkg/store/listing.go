@@ -98,3 +98,23 @@ func nullTime(v sql.NullInt64) *int64 {
 	}
 	return &v.Int64
 }
+
+// textList decodes a JSON array of plain strings as stored in tags and controllers. Those
+// values never need escapes (tags are [a-z0-9._-], controllers principal text), so the common
+// case is split by hand; anything else goes through encoding/json.
+func textList(s string) []string {
+	if s == "[]" || s == "" {
+		return []string{}
+	}
+	if len(s) < 4 || s[0] != '[' || s[len(s)-1] != ']' || strings.ContainsAny(s, `\ `) {
+		return parseList(s)
+	}
+	parts := strings.Split(s[1:len(s)-1], ",")
+	for i, p := range parts {
+		if len(p) < 2 || p[0] != '"' || p[len(p)-1] != '"' || strings.Contains(p[1:len(p)-1], `"`) {
+			return parseList(s)
+		}
+		parts[i] = p[1 : len(p)-1]
+	}
+	return parts
+}

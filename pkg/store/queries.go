@@ -254,7 +254,7 @@ func (s *Store) total(ctx context.Context, from string, w *where, p registry.Pag
 		return nil, nil
 	}
 	var n int64
-	if err := s.read(ctx).Raw("SELECT count(*) FROM "+from+w.sql(), w.args...).Scan(&n).Error; err != nil {
+	if err := s.read(ctx).Raw("SELECT count(*) FROM "+from+w.sql(), w.args...).Row().Scan(&n); err != nil {
 		return nil, translate(err)
 	}
 	return &n, nil
