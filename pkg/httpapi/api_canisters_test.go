@@ -6,9 +6,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aviate-labs/agent-go/principal"
 
+	"canistry/pkg/httpapi"
 	"canistry/pkg/registry"
 )
 
@@ -121,6 +123,11 @@ func TestAPI_RegisterCanister(t *testing.T) {
 					t.Fatalf("code %s", r.Body)
 				}
 			})
+		}
+		var e httpapi.ErrorBody
+		a.admin("POST", "/canisters", `{"canister_id":"`+bad+`","kind":"token"}`).JSON(t, &e)
+		if !strings.Contains(e.Error.Message, "checksum") || strings.ContainsFunc(e.Error.Message, func(r rune) bool { return r == utf8.RuneError || r < 0x20 }) {
+			t.Fatalf("checksum message %q", e.Error.Message)
 		}
 		r := a.do("POST", "/canisters", `canister_id=x`, "Authorization", "Bearer "+testAdminKey, "Content-Type", "application/x-www-form-urlencoded")
 		if r.Status != http.StatusUnsupportedMediaType || r.ErrorCode(t) != "unsupported" {

@@ -29,7 +29,10 @@ func ParseCanisterID(s string) (CanisterID, error) {
 	}
 	p, err := principal.Decode(s)
 	if err != nil {
-		return "", Errorf(EINVALID, "canister id %q is not valid principal text: %v", s, err)
+		// agent-go appends the decoded raw bytes to some errors ("invalid checksum: <bytes>");
+		// keep only the reason, which is text.
+		reason, _, _ := strings.Cut(err.Error(), ":")
+		return "", Errorf(EINVALID, "canister id %q is not valid principal text: %s", s, reason)
 	}
 	if len(p.Raw) > MaxPrincipalBytes {
 		return "", Errorf(EINVALID, "canister id %q is longer than %d bytes", s, MaxPrincipalBytes)
