@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -15,24 +16,36 @@ import (
 // replayTimeout bounds one client's whole replay.
 const replayTimeout = time.Minute
 
-// client is one WebSocket connection. The hub appends to its queue; its writer goroutine is the
-// only one that writes messages to the connection; the handler goroutine reads (control frames).
+// client is one WebSocket connection. The hub appends to its queue; at most one writer
+// goroutine per client runs at a time, started when there is something to write (messages, a
+// ping, a close) and gone when the queue is empty, so an idle client costs one goroutine (its
+// reader) and no write buffer.
 type client struct {
 	hub    *Hub
 	conn   *websocket.Conn
 	filter filter
-	wake   chan struct{} // capacity 1: "the queue or the close state changed"
-	gone   chan struct{} // closed when the reader stops
 
 	mu        sync.Mutex
-	queue     []*message
-	replaying bool  // live messages are held (up to ReplayBuffer) until the replay is done
-	seam      int64 // outcall events with id ≤ seam were replayed: skip them live
-	code      int   // when non-zero, close with code and reason after what is queued
-	reason    string
+	out       pending // what the writer has to write
+	writing   bool    // a writer goroutine is running
+	replaying bool    // live messages are held (up to ReplayBuffer) until the replay is done
+	gone      bool    // the reader has stopped: nothing more is written
+
+	deadline time.Time // the connection's write deadline (writer only)
 }
 
-// ServeHTTP upgrades GET /ws and serves the client until it or the hub goes away.
+// pending is the writer's work: messages, then a pong, a ping, the close.
+type pending struct {
+	queue  []*message
+	seam   int64  // outcall events with id ≤ seam were replayed: skip them live
+	pong   []byte // answer the latest ping with this payload
+	ping   bool
+	code   int // when non-zero, close with code and reason after the rest
+	reason string
+}
+
+// ServeHTTP upgrades GET /ws and starts the client's reader (and, for a replay, its writer).
+// It returns at once, so that net/http releases the request's buffers.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := parseRequest(r.URL.Query(), h.cfg.Replay != nil)
 	if err != nil {
@@ -43,147 +56,204 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := &client{hub: h, conn: conn, filter: req.filter, replaying: req.replay,
-		wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	c := &client{hub: h, conn: conn, filter: req.filter, replaying: req.replay, writing: req.replay}
 	if !h.add(c) {
 		_ = conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		_ = conn.Close()
 		return
 	}
-	go c.writeLoop(req)
-	c.readLoop()
+	go c.readLoop()
+	if req.replay {
+		h.wg.Add(1)
+		go c.replayThenWrite(req.since)
+	}
 }
 
 // readLoop reads until the connection fails: it processes pongs (which extend the read
-// deadline) and close frames, and discards anything else the client sends.
+// deadline), pings (answered by the writer) and close frames, and discards anything else.
+// Then it removes the client; a close from the client is answered by the writer, which closes
+// the connection after it.
 func (c *client) readLoop() {
-	defer close(c.gone)
 	cfg := &c.hub.cfg
 	c.conn.SetReadLimit(cfg.ReadLimit)
 	_ = c.conn.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(cfg.PongWait)) })
-	for {
-		if _, _, err := c.conn.NextReader(); err != nil {
-			return
-		}
+	c.conn.SetPingHandler(func(data string) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.out.pong = []byte(data)
+		c.wakeLocked()
+		return nil
+	})
+	c.conn.SetCloseHandler(func(int, string) error { return nil }) // answered below
+	var err error
+	for err == nil {
+		_, _, err = c.conn.NextReader()
 	}
-}
-
-// writeLoop replays (when asked), then writes queued messages and pings until the client goes,
-// is closed, or a write fails.
-func (c *client) writeLoop(req request) {
-	defer c.finish()
-	if req.replay {
-		if err := c.replay(req.since); err != nil {
-			c.hub.logger.Warn("websocket replay failed", "since", req.since, "err", err)
-			c.shut(websocket.CloseInternalServerErr, "replay failed; reconnect with since")
+	var ce *websocket.CloseError
+	c.mu.Lock()
+	echo := errors.As(err, &ce) && c.out.code == 0
+	if echo {
+		code := ce.Code
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
 		}
+		c.out.code, c.out.reason = code, ""
+		c.wakeLocked()
+	} else {
+		c.gone = true
 	}
-	ping := time.NewTicker(c.hub.cfg.PingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.wake:
-			if !c.flush() {
-				return
-			}
-		case <-ping.C:
-			if c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.cfg.WriteWait)) != nil {
-				return
-			}
-		case <-c.gone:
-			return
-		}
+	c.out.queue = nil
+	c.mu.Unlock()
+	if !echo {
+		_ = c.conn.Close()
 	}
-}
-
-// finish closes the connection, waits for the reader and leaves the hub.
-func (c *client) finish() {
-	_ = c.conn.Close()
-	<-c.gone
 	c.hub.remove(c)
 }
 
-// flush writes everything queued; false means the client is done (closed or failed).
-func (c *client) flush() bool {
-	c.mu.Lock()
-	batch, seam, code, reason := c.queue, c.seam, c.code, c.reason
-	c.queue = nil
-	c.mu.Unlock()
-	for _, m := range batch {
-		if m.id != 0 && m.id <= seam {
+// wakeLocked starts the writer if it is not running; c.mu is held.
+func (c *client) wakeLocked() {
+	if c.writing || c.gone {
+		return
+	}
+	c.writing = true
+	c.hub.wg.Add(1)
+	go c.writeLoop()
+}
+
+// writeLoop writes what is queued, a due pong or ping, and the close, and exits when there is
+// nothing left (or the connection failed).
+func (c *client) writeLoop() {
+	defer c.hub.wg.Done()
+	for {
+		c.mu.Lock()
+		w := c.out
+		c.out.queue, c.out.ping, c.out.pong = nil, false, nil
+		if c.gone || (len(w.queue) == 0 && w.code == 0 && !w.ping && w.pong == nil) {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if !c.flush(&w) {
+			_ = c.conn.Close() // the reader notices and cleans up
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// flush writes the messages, then a pong, a ping or the close; false means the client is done.
+func (c *client) flush(w *pending) bool {
+	for _, m := range w.queue {
+		if m.id != 0 && m.id <= w.seam {
 			continue // delivered by the replay
 		}
 		if !c.write(m) {
 			return false
 		}
 	}
-	if code != 0 {
-		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	if w.pong != nil && !c.writeRaw(controlFrame(websocket.PongMessage, w.pong)) {
 		return false
+	}
+	if w.code != 0 {
+		_ = c.writeRaw(closeFrame(w.code, w.reason))
+		return false
+	}
+	if w.ping {
+		return c.writeRaw(controlFrame(websocket.PingMessage, nil))
 	}
 	return true
 }
 
 func (c *client) write(m *message) bool {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.cfg.WriteWait))
-	if c.conn.WritePreparedMessage(m.pm) != nil {
+	if !c.writeRaw(m.frame) {
 		return false
 	}
 	c.hub.sent.Add(1)
 	return true
 }
 
-func (c *client) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// writeRaw writes one whole frame. The write deadline is renewed (to now+WriteWait) only when
+// less than half of WriteWait is left, so a write never blocks longer than WriteWait and a busy
+// connection does not reprogram its timer for every message.
+func (c *client) writeRaw(frame []byte) bool {
+	nc := c.conn.NetConn()
+	if now := time.Now(); c.deadline.Sub(now) < c.hub.cfg.WriteWait/2 {
+		c.deadline = now.Add(c.hub.cfg.WriteWait)
+		if nc.SetWriteDeadline(c.deadline) != nil {
+			return false
+		}
 	}
+	_, err := nc.Write(frame)
+	return err == nil
 }
 
 // enqueue adds m to the queue, or drops the client when the queue is full: it is closed with
 // 1008 and a reason, and nothing it failed to take is kept. It never blocks.
 func (c *client) enqueue(m *message) {
 	c.mu.Lock()
-	if c.code != 0 {
-		c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.out.code != 0 || c.gone {
 		return
 	}
 	limit := c.hub.cfg.QueueSize
 	if c.replaying {
 		limit = c.hub.cfg.ReplayBuffer
 	}
-	if len(c.queue) >= limit {
-		c.queue, c.code = nil, websocket.ClosePolicyViolation
-		c.reason = fmt.Sprintf("too slow: more than %d messages queued", limit)
-		c.mu.Unlock()
-		c.hub.dropped.Add(1)
-		c.hub.logger.Info("websocket client dropped: too slow", "remote", c.conn.RemoteAddr().String(), "queued", limit)
-		// A write blocked on this client's full socket gives up within a second.
-		_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
-		c.signal()
+	if len(c.out.queue) < limit {
+		c.out.queue = append(c.out.queue, m)
+		c.wakeLocked()
 		return
 	}
-	c.queue = append(c.queue, m)
-	c.mu.Unlock()
-	c.signal()
+	c.out.queue, c.out.code = nil, websocket.ClosePolicyViolation
+	c.out.reason = fmt.Sprintf("too slow: more than %d messages queued", limit)
+	c.hub.dropped.Add(1)
+	c.hub.logger.Info("websocket client dropped: too slow", "remote", c.conn.RemoteAddr().String(), "queued", limit)
+	// A write blocked on this client's full socket gives up within a second.
+	_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
+	c.wakeLocked()
+}
+
+// requestPing has the writer send a ping.
+func (c *client) requestPing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.out.ping = true
+	c.wakeLocked()
 }
 
 // shut asks the writer to close the connection with code and reason after what is queued.
 func (c *client) shut(code int, reason string) {
 	c.mu.Lock()
-	if c.code == 0 {
-		c.code, c.reason = code, reason
+	defer c.mu.Unlock()
+	if c.out.code == 0 {
+		c.out.code, c.out.reason = code, reason
 	}
-	c.mu.Unlock()
-	c.signal()
+	c.wakeLocked()
 }
 
 func (c *client) closing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.code != 0
+	return c.out.code != 0 || c.gone
+}
+
+// replayThenWrite is the first writer of a ?since= client: it replays, then carries on as the
+// ordinary writer (the queue holds what arrived meanwhile).
+func (c *client) replayThenWrite(since int64) {
+	if err := c.replay(since); err != nil {
+		c.hub.logger.Warn("websocket replay failed", "since", since, "err", err)
+		c.mu.Lock()
+		if c.out.code == 0 {
+			c.out.code, c.out.reason = websocket.CloseInternalServerErr, "replay failed; reconnect with since"
+		}
+		c.mu.Unlock()
+	}
+	c.writeLoop()
 }
 
 // replay writes the stored events after since, then marks the seam: live events that arrived
@@ -194,13 +264,6 @@ func (c *client) closing() bool {
 func (c *client) replay(since int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.gone:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	cfg := &c.hub.cfg
 	last := since
 	if cfg.Oldest != nil {
@@ -235,9 +298,8 @@ func (c *client) replay(since int64) error {
 		}
 	}
 	c.mu.Lock()
-	c.seam, c.replaying = last, false
+	c.out.seam, c.replaying = last, false
 	c.mu.Unlock()
-	c.signal()
 	return nil
 }
 

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gorilla/websocket"
-
 	"canistry/pkg/registry"
 )
 
@@ -22,7 +20,7 @@ type message struct {
 	token    string // data.token_id
 	miner    string // the outcall's miner_id, or data.miner_id
 	canister string // data.canister_id (registry events)
-	pm       *websocket.PreparedMessage
+	frame    []byte // the whole WebSocket frame, encoded once for every client
 }
 
 func newMessage(e registry.Event) (*message, error) {
@@ -33,17 +31,13 @@ func newMessage(e registry.Event) (*message, error) {
 	if err != nil {
 		return nil, err
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
-	if err != nil {
-		return nil, err
-	}
 	var d struct {
 		TokenID    any `json:"token_id"`
 		MinerID    any `json:"miner_id"`
 		CanisterID any `json:"canister_id"`
 	}
 	_ = json.Unmarshal(e.Data, &d) // data that is not an object simply matches no id filter
-	m := &message{id: e.ID, event: e.Event, token: str(d.TokenID), miner: e.MinerID, canister: str(d.CanisterID), pm: pm}
+	m := &message{id: e.ID, event: e.Event, token: str(d.TokenID), miner: e.MinerID, canister: str(d.CanisterID), frame: textFrame(b)}
 	if m.miner == "" {
 		m.miner = str(d.MinerID)
 	}

@@ -96,7 +96,9 @@ type Hub struct {
 	mu      sync.RWMutex
 	clients map[*client]struct{}
 	closed  bool
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // readers and writers of every client
+	stop    chan struct{}  // closed by Close: stops the ping loop
+	pinging chan struct{}  // closed when the ping loop has stopped
 
 	connected atomic.Int64
 	total     atomic.Int64
@@ -107,7 +109,8 @@ type Hub struct {
 // NewHub returns a hub with no clients.
 func NewHub(cfg Config) *Hub {
 	cfg.defaults()
-	h := &Hub{cfg: cfg, logger: cfg.Logger.With("component", "ws"), clients: map[*client]struct{}{}}
+	h := &Hub{cfg: cfg, logger: cfg.Logger.With("component", "ws"), clients: map[*client]struct{}{},
+		stop: make(chan struct{}), pinging: make(chan struct{})}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// Clients send nothing but control frames; small buffers keep a connection cheap
@@ -124,7 +127,28 @@ func NewHub(cfg Config) *Hub {
 			writeError(w, status, code, reason.Error())
 		},
 	}
+	go h.pingLoop()
 	return h
+}
+
+// pingLoop asks every client's writer for a ping each PingInterval: one timer for the hub
+// instead of one per client.
+func (h *Hub) pingLoop() {
+	defer close(h.pinging)
+	t := time.NewTicker(h.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.mu.RLock()
+			for c := range h.clients {
+				c.requestPing()
+			}
+			h.mu.RUnlock()
+		}
+	}
 }
 
 // Status returns the hub's counters.
@@ -153,6 +177,9 @@ func (h *Hub) Publish(e registry.Event) {
 // until ctx ends. New connections are refused afterwards.
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
+	if !h.closed {
+		close(h.stop)
+	}
 	h.closed = true
 	for c := range h.clients {
 		c.shut(websocket.CloseGoingAway, "server shutting down")
@@ -160,6 +187,7 @@ func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Unlock()
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
+	<-h.pinging
 	select {
 	case <-done:
 		return nil
@@ -180,7 +208,7 @@ func (h *Hub) add(c *client) bool {
 		return false
 	}
 	h.clients[c] = struct{}{}
-	h.wg.Add(1)
+	h.wg.Add(1) // the reader
 	h.connected.Add(1)
 	h.total.Add(1)
 	return true
