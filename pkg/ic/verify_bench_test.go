@@ -148,15 +148,17 @@ func measure(b *testing.B, unit string, op func(context.Context, int) error) flo
 func runConcurrently(ctx context.Context, n int, op func(context.Context, int) error) error {
 	var (
 		next     atomic.Int64
+		failed   atomic.Bool
 		wg       sync.WaitGroup
 		once     sync.Once
 		firstErr error
 	)
 	for range min(n, benchConcurrency) {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			for i := int(next.Add(1) - 1); i < n && !failed.Load(); i = int(next.Add(1) - 1) {
 				if err := op(ctx, i); err != nil {
 					once.Do(func() { firstErr = err })
+					failed.Store(true)
 					return
 				}
 			}
