@@ -1,6 +1,11 @@
 // Command notifier takes canister outcalls at POST /miner-notifications (deduplicated, with
 // byte-identical replies to every replica copy), stores them, and fans events out over
 // WebSocket at /ws, with a live page at /test.
+//
+// Events flow one way: the intake claims a notification in the database, then publishes its
+// event on the bus (canistry.events.<event>); the WebSocket hub is fed only by its subscription
+// to canistry.events.>, like every other event (api, poller). So each event reaches each client
+// exactly once, and two notifiers behind a load balancer both see everything.
 package main
 
 import (
@@ -11,8 +16,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"canistry/pkg/bus"
 	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle"
+	"canistry/pkg/notify"
+	"canistry/pkg/registry"
+	"canistry/pkg/ws"
 )
 
 func main() {
@@ -36,14 +47,86 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	metrics := httpapi.NewMetricsRegistry()
-	handler := httpapi.NewNotifierHandler(httpapi.NotifierDeps{
-		Store:  b.Store,
-		Logger: b.Logger,
-		Probes: httpapi.Probes{Ready: b.Ready, Metrics: metrics},
-	})
+	deps, err := wire(b, metrics)
+	if err != nil {
+		_ = ln.Close()
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
+	handler, err := httpapi.NewNotifierHandler(deps)
+	if err != nil {
+		_ = ln.Close()
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
 	b.StartHeartbeat(ln.Addr().String())
 	srv := httpapi.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath,
+		"local_dev", cfg.LocalDev)
 	return b.Wait(ctx, srv.Done())
+}
+
+// wire builds the hub (fed from the bus) and the intake, pushing their shutdown steps so that
+// they stop after the HTTP server: hub (clients get 1001), subscription, intake (last copy
+// counts), then the bus and the store of Base.
+func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps, error) {
+	cfg := b.Config
+	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow,
+		Publish: b.Bus.PublishEvent, Refresh: b.Bus.RequestRefresh, StatusOf: httpapi.StatusOf,
+		Logger: b.Logger, Metrics: metrics})
+	if err != nil {
+		return httpapi.NotifierDeps{}, err
+	}
+	b.Stack.Push("intake", intake.Close)
+	if len(cfg.NotifyAPIKeys) == 0 {
+		b.Logger.Warn("NOTIFY_API_KEYS is not set: every outcall is answered 401 until it is")
+	}
+
+	hub := ws.NewHub(ws.Config{Replay: b.Store.NotificationEvents, Oldest: b.Store.OldestNotificationID,
+		AllowedOrigins: cfg.WSAllowedOrigins, Logger: b.Logger})
+	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(_ string, e registry.Event) { hub.Publish(e) })
+	if err != nil {
+		return httpapi.NotifierDeps{}, err
+	}
+	b.Stack.Push("events subscription", func(context.Context) error { return sub.Unsubscribe() })
+	b.Stack.Push("websocket hub", hub.Close)
+	if err := registerHubMetrics(metrics, hub); err != nil {
+		return httpapi.NotifierDeps{}, err
+	}
+
+	key := ""
+	if len(cfg.NotifyAPIKeys) > 0 {
+		key = cfg.NotifyAPIKeys[0]
+	}
+	return httpapi.NotifierDeps{
+		Store:       b.Store,
+		Logger:      b.Logger,
+		Probes:      httpapi.Probes{Ready: b.Ready, Metrics: metrics},
+		Intake:      intake,
+		WS:          hub,
+		WSStatus:    hub.Status,
+		LocalDev:    cfg.LocalDev,
+		SimulateKey: key,
+	}, nil
+}
+
+// registerHubMetrics exports the hub's counters (the same as GET /ws-status) to /metrics.
+func registerHubMetrics(reg *prometheus.Registry, hub *ws.Hub) error {
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canistry_ws_clients", Help: "WebSocket clients connected."},
+			func() float64 { return float64(hub.Status().Clients) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_messages_sent_total", Help: "WebSocket messages written to clients."},
+			func() float64 { return float64(hub.Status().MessagesSent) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_dropped_slow_total", Help: "WebSocket clients disconnected for not keeping up."},
+			func() float64 { return float64(hub.Status().DroppedSlow) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_connections_total", Help: "WebSocket connections accepted."},
+			func() float64 { return float64(hub.Status().ConnectionsTotal) }),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register websocket metrics: %w", err)
+		}
+	}
+	return nil
 }

@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"canistry/pkg/store"
+	"canistry/pkg/ws"
 )
 
 // NotifierDeps is everything the notifier's router needs.
@@ -14,12 +18,51 @@ type NotifierDeps struct {
 	Logger *slog.Logger
 	Probes Probes
 	Now    func() time.Time
+	// Intake serves POST /miner-notifications (notify.Intake). It is mounted outside gin so
+	// that it alone decides every byte of its replies.
+	Intake http.Handler
+	// WS serves GET /ws (the ws.Hub), also outside gin: upgraded connections need nothing of it.
+	WS http.Handler
+	// WSStatus feeds GET /ws-status.
+	WSStatus func() ws.Status
+	// LocalDev adds POST /test/simulate and the page's simulation buttons.
+	LocalDev bool
+	// SimulateKey is the X-API-Key simulated outcalls carry (the first of NOTIFY_API_KEYS).
+	SimulateKey string
 }
 
 // NewNotifierHandler returns the notifier's router. Every route of the notifier is in this
-// function.
-func NewNotifierHandler(d NotifierDeps) http.Handler {
+// function:
+//
+//	POST /miner-notifications   outcall intake (byte-identical replies to every replica copy)
+//	GET  /ws                    WebSocket events (?events=, ?token=, ?miner=, ?since=)
+//	GET  /ws-status             clients connected, messages sent, clients dropped for slowness
+//	GET  /test                  the live page (and /test/app.js, /test/app.css)
+//	POST /test/simulate?event=  LOCAL_DEV only: a simulated outcall through the real intake
+//	GET  /healthz, /readyz, /metrics
+func NewNotifierHandler(d NotifierDeps) (http.Handler, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
 	r := NewEngine(d.Logger)
+	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
-	return r
+	if d.WSStatus != nil {
+		r.GET("/ws-status", func(c *gin.Context) { c.JSON(http.StatusOK, d.WSStatus()) })
+	}
+	if err := mountTestPage(r, d.LocalDev); err != nil {
+		return nil, fmt.Errorf("test page: %w", err)
+	}
+	if d.LocalDev && d.Intake != nil {
+		r.POST("/test/simulate", simulate(d.Intake, d.SimulateKey, d.Store, d.Now, werr))
+	}
+	mux := http.NewServeMux()
+	if d.Intake != nil {
+		mux.Handle("/miner-notifications", d.Intake)
+	}
+	if d.WS != nil {
+		mux.Handle("/ws", d.WS)
+	}
+	mux.Handle("/", r)
+	return mux, nil
 }

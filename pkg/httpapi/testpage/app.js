@@ -1,0 +1,207 @@
+// canistry /test page: connects to the notifier's WebSocket (same origin, also through the
+// api's proxy), shows each event as it happens, keeps running tallies per token and per miner,
+// and in LOCAL_DEV offers buttons that send simulated outcalls through the real intake.
+(function () {
+  'use strict';
+
+  var MAX_CARDS = 200;
+  var base = location.pathname.replace(/test\/?$/, ''); // the prefix the page is served under
+  var body = document.body;
+  var feed = document.getElementById('feed');
+  var ws = null;
+  var wanted = true; // reconnect when the socket drops
+  var retry = 0;
+  var lastId = 0;
+  var counts = { events: 0, solutions: 0 };
+  var tokens = new Map();
+  var miners = new Map();
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function setStatus(state, text) {
+    body.dataset.ws = state;
+    document.getElementById('status-text').textContent = text;
+    document.getElementById('connect').textContent = state === 'closed' ? 'Connect' : 'Disconnect';
+  }
+
+  function wsURL() {
+    var u = new URL(base + 'ws', location.href);
+    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (lastId > 0) u.searchParams.set('since', String(lastId)); // replay what was missed
+    return u.toString();
+  }
+
+  function connect() {
+    wanted = true;
+    setStatus('connecting', 'connecting…');
+    ws = new WebSocket(wsURL());
+    ws.onopen = function () { retry = 0; setStatus('open', 'live'); };
+    ws.onmessage = function (m) {
+      var e;
+      try { e = JSON.parse(m.data); } catch (err) { return; }
+      show(e);
+    };
+    ws.onclose = function (ev) {
+      ws = null;
+      if (!wanted) { setStatus('closed', 'disconnected'); return; }
+      var wait = Math.min(10000, 500 * Math.pow(2, retry++));
+      setStatus('connecting', 'reconnecting in ' + Math.round(wait / 1000) + ' s' + (ev.reason ? ' (' + ev.reason + ')' : ''));
+      setTimeout(function () { if (wanted && !ws) connect(); }, wait);
+    };
+  }
+
+  function disconnect() {
+    wanted = false;
+    if (ws) ws.close(1000, 'bye');
+  }
+
+  function short(id) {
+    return typeof id === 'string' && id.length > 17 ? id.slice(0, 11) + '…' + id.slice(-5) : String(id || '–');
+  }
+
+  function show(e) {
+    if (typeof e !== 'object' || e === null || typeof e.event !== 'string') return;
+    if (e.id > 0) {
+      if (e.id <= lastId) return; // already shown
+      lastId = e.id;
+      document.getElementById('last-id').textContent = String(lastId);
+    }
+    var data = (e.data && typeof e.data === 'object') ? e.data : {};
+    var miner = e.miner_id || data.miner_id || '';
+    var outcall = e.id > 0 || !!e.miner_id;
+    addCard(e, data, miner, outcall);
+    bump('count-events', ++counts.events);
+    if (e.event === 'solution_found') {
+      bump('count-solutions', ++counts.solutions);
+      celebrate(data);
+    }
+    if (outcall) tally(e.event, data, miner);
+  }
+
+  function addCard(e, data, miner, outcall) {
+    var li = el('li', 'card');
+    li.dataset.event = e.event;
+    li.dataset.id = String(e.id);
+    if (e.event === 'solution_found') li.classList.add('solution');
+    else if (!outcall && e.event !== 'replay.gap') li.classList.add('registry');
+    else if (['token_connected', 'mining_started', 'replay.gap'].indexOf(e.event) < 0) li.classList.add('unknown');
+    var top = el('div', 'top');
+    var title = e.event;
+    if (e.event === 'solution_found') title = '⛏ solution found' + (data.block_height !== undefined ? ' · block #' + data.block_height : '');
+    top.appendChild(el('span', 'name', title));
+    var when = e.timestamp ? new Date(e.timestamp).toLocaleTimeString() : '';
+    top.appendChild(el('span', 'meta', (e.id > 0 ? '#' + e.id + ' · ' : '') + when));
+    li.appendChild(top);
+    var who = [];
+    if (miner) who.push('miner ' + short(miner));
+    if (data.token_id) who.push('token ' + short(data.token_id) + (data.ticker ? ' (' + data.ticker + ')' : ''));
+    if (who.length) li.appendChild(el('div', 'meta', who.join(' · ')));
+    var json = JSON.stringify(data);
+    li.appendChild(el('pre', '', json.length > 400 ? json.slice(0, 400) + '…' : json));
+    feed.insertBefore(li, feed.firstChild);
+    while (feed.children.length > MAX_CARDS) feed.removeChild(feed.lastChild);
+  }
+
+  function bump(id, value) {
+    var span = document.getElementById(id);
+    span.textContent = String(value);
+    var box = span.parentElement;
+    box.classList.remove('bump');
+    void box.offsetWidth; // restart the animation
+    box.classList.add('bump');
+  }
+
+  function celebrate(data) {
+    var flash = document.getElementById('flash');
+    flash.classList.remove('on');
+    void flash.offsetWidth;
+    flash.classList.add('on');
+    var layer = document.getElementById('bursts');
+    var banner = el('div', 'banner', '⛏ Block' + (data.block_height !== undefined ? ' #' + data.block_height : '') + ' found!' +
+      (data.ticker ? ' · ' + data.ticker : ''));
+    layer.appendChild(banner);
+    var cx = window.innerWidth / 2, cy = window.innerHeight * 0.38;
+    for (var i = 0; i < 28; i++) {
+      var s = el('span', 'spark');
+      var angle = (Math.PI * 2 * i) / 28, dist = 120 + Math.random() * 220;
+      s.style.left = cx + 'px';
+      s.style.top = cy + 'px';
+      s.style.setProperty('--dx', Math.cos(angle) * dist + 'px');
+      s.style.setProperty('--dy', Math.sin(angle) * dist + 'px');
+      layer.appendChild(s);
+    }
+    setTimeout(function () {
+      while (layer.firstChild) layer.removeChild(layer.firstChild);
+    }, 2300);
+  }
+
+  function row(map, table, id, fields) {
+    var r = map.get(id);
+    if (!r) {
+      r = { tr: el('tr'), cells: {} };
+      var idCell = el('td', 'id', short(id));
+      idCell.title = id;
+      r.tr.appendChild(idCell);
+      fields.forEach(function (f) {
+        r.cells[f] = el('td', '', '0');
+        r.tr.appendChild(r.cells[f]);
+      });
+      r.tr.dataset.id = id;
+      document.querySelector('#' + table + ' tbody').appendChild(r.tr);
+      map.set(id, r);
+      document.getElementById('count-' + table).textContent = String(map.size);
+    }
+    return r;
+  }
+
+  function inc(r, field, value) {
+    var c = r.cells[field];
+    c.textContent = value !== undefined ? String(value) : String(Number(c.textContent) + 1);
+    c.classList.remove('changed');
+    void c.offsetWidth;
+    c.classList.add('changed');
+  }
+
+  var columns = { token_connected: 'connected', mining_started: 'started', solution_found: 'solutions' };
+
+  function tally(event, data, miner) {
+    var col = columns[event];
+    if (data.token_id) {
+      var t = row(tokens, 'tokens', data.token_id, ['connected', 'started', 'solutions', 'block']);
+      if (col) inc(t, col);
+      if (event === 'solution_found' && data.block_height !== undefined) inc(t, 'block', data.block_height);
+    }
+    if (miner) inc(row(miners, 'miners', miner, ['connected', 'started', 'solutions', 'other']), col || 'other');
+  }
+
+  function simulate(name, button) {
+    var out = document.getElementById('sim-result');
+    button.disabled = true;
+    fetch(base + 'test/simulate?event=' + encodeURIComponent(name), { method: 'POST' })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (res) {
+        if (!res.ok) throw new Error(res.j.error ? res.j.error.message : 'failed');
+        var j = res.j;
+        out.textContent = j.event + ': ' + j.copies + ' replica copies → HTTP ' + j.status + ', ' +
+          (j.identical ? 'all replies byte-identical' : 'REPLIES DIFFER') + ', stored once as #' + j.id;
+      })
+      .catch(function (err) { out.textContent = 'simulation failed: ' + err.message; })
+      .then(function () { button.disabled = false; });
+  }
+
+  document.getElementById('connect').addEventListener('click', function () {
+    if (ws || body.dataset.ws === 'connecting') disconnect(); else connect();
+  });
+  if (body.dataset.localDev === 'true') {
+    document.getElementById('sim-panel').hidden = false;
+    document.querySelectorAll('[data-sim]').forEach(function (b) {
+      b.addEventListener('click', function () { simulate(b.dataset.sim, b); });
+    });
+  }
+  connect();
+})();
