@@ -52,8 +52,11 @@ func (r *runLocal) wait() error {
 }
 
 // stop sends SIGTERM and waits for the script to exit.
-func (r *runLocal) stop() error {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+func (r *runLocal) stop() error { return r.signal(syscall.SIGTERM) }
+
+// signal sends sig and waits for the script to exit.
+func (r *runLocal) signal(sig syscall.Signal) error {
+	_ = r.cmd.Process.Signal(sig)
 	return r.wait()
 }
 
@@ -91,26 +94,29 @@ func TestRunLocal(t *testing.T) {
 	}))
 	t.Cleanup(sick.Close)
 
-	t.Run("OK", func(t *testing.T) {
-		dir := t.TempDir()
-		bin, logFile := fakeBinaries(t, dir, nil)
-		ctx, cancel := context.WithTimeout(t.Context(), scriptTimeout)
-		defer cancel()
-		run, lines := startRunLocal(ctx, t, dir, []string{"BIN_DIR=" + bin, "API_HEALTH_URL=" + healthy.URL})
-		lines.waitFor(ctx, t, "canistry is running")
-		lines.waitFor(ctx, t, "poller started")
-		lines.waitFor(ctx, t, "notifier started")
-		if !lines.contains("/system/status") || !lines.contains(":8082") {
-			t.Errorf("URLs not printed:\n%s", lines)
-		}
-		if err := run.stop(); err != nil {
-			t.Errorf("after SIGTERM: %v, want exit 0\n%s", err, lines.rest())
-		}
-		events := readLines(t, logFile)
-		if len(events) != 6 || events[0] != "api start" || events[5] != "api stop" {
-			t.Errorf("events = %q, want the api started first and stopped last", events)
-		}
-	})
+	// SIGINT is what Ctrl-C sends under make run; systemd and kill send SIGTERM.
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run("OK/"+sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			bin, logFile := fakeBinaries(t, dir, nil)
+			ctx, cancel := context.WithTimeout(t.Context(), scriptTimeout)
+			defer cancel()
+			run, lines := startRunLocal(ctx, t, dir, []string{"BIN_DIR=" + bin, "API_HEALTH_URL=" + healthy.URL})
+			lines.waitFor(ctx, t, "canistry is running")
+			lines.waitFor(ctx, t, "poller started")
+			lines.waitFor(ctx, t, "notifier started")
+			if !lines.contains("/system/status") || !lines.contains(":8082") {
+				t.Errorf("URLs not printed:\n%s", lines)
+			}
+			if err := run.signal(sig); err != nil {
+				t.Errorf("after %v: %v, want exit 0\n%s", sig, err, lines.rest())
+			}
+			events := readLines(t, logFile)
+			if len(events) != 6 || events[0] != "api start" || events[5] != "api stop" {
+				t.Errorf("events = %q, want the api started first and stopped last", events)
+			}
+		})
+	}
 
 	for _, tt := range []struct {
 		name  string
