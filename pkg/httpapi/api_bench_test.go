@@ -57,11 +57,15 @@ func BenchmarkAPI_Loopback(b *testing.B) {
 	bareSrv := httptest.NewServer(bare)
 	b.Cleanup(bareSrv.Close)
 
+	targets := []func(int) string{
+		func(int) string { return bareSrv.URL + "/bare" },
+		func(int) string { return api.URL + "/canisters?limit=100" },
+		func(i int) string { return api.URL + "/tokens/" + tokens[i%len(tokens)] },
+	}
 	b.ResetTimer()
 	for range b.N {
-		base := runLoad(b, func(int) string { return bareSrv.URL + "/bare" })
-		list := runLoad(b, func(int) string { return api.URL + "/canisters?limit=100" })
-		token := runLoad(b, func(i int) string { return api.URL + "/tokens/" + tokens[i%len(tokens)] })
+		res := benchLoads(b, targets)
+		base, list, token := res[0], res[1], res[2]
 		b.ReportMetric(base.rps, "bare_req/s")
 		b.ReportMetric(base.p99Ms, "bare_p99_ms")
 		b.ReportMetric(list.rps, "canisters_req/s")
@@ -73,62 +77,86 @@ func BenchmarkAPI_Loopback(b *testing.B) {
 	}
 }
 
-type loadResult struct {
+type benchResult struct {
 	rps, p50Ms, p99Ms float64
 }
 
-// runLoad sends benchRequests GETs (after a short warm-up) from benchClients concurrent
-// keep-alive clients and measures throughput and latency percentiles.
-func runLoad(b *testing.B, url func(i int) string) loadResult {
+// benchRounds interleaves the targets: each gets its requests in benchRounds slices taken in
+// turn, so that a change in background load during the run hits all of them alike and the
+// ratios stay comparable.
+const benchRounds = 4
+
+// runLoads sends benchRequests GETs to each target (after a short warm-up), from benchClients
+// concurrent keep-alive clients, and measures throughput and latency percentiles per target.
+func benchLoads(b *testing.B, targets []func(int) string) []benchResult {
 	b.Helper()
-	tr := &http.Transport{MaxIdleConns: benchClients, MaxIdleConnsPerHost: benchClients, DisableCompression: true}
+	tr := &http.Transport{MaxIdleConns: 4 * benchClients, MaxIdleConnsPerHost: benchClients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	get := func(ctx context.Context, u string) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		res, err := client.Do(req)
-		if err != nil {
-			return err
+	lats := make([][]time.Duration, len(targets))
+	took := make([]time.Duration, len(targets))
+	for i, url := range targets {
+		benchLoad(b, client, url, 0, make([]time.Duration, benchRequests/10))
+		lats[i] = make([]time.Duration, benchRequests)
+	}
+	per := benchRequests / benchRounds
+	for r := range benchRounds {
+		for i, url := range targets {
+			took[i] += benchLoad(b, client, url, r*per, lats[i][r*per:(r+1)*per])
 		}
-		_, err = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: status %d", u, res.StatusCode)
-		}
+	}
+	out := make([]benchResult, len(targets))
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	for i, lat := range lats {
+		slices.Sort(lat)
+		out[i] = benchResult{rps: float64(benchRequests) / took[i].Seconds(), p50Ms: ms(lat[len(lat)/2]), p99Ms: ms(lat[len(lat)*99/100])}
+	}
+	return out
+}
+
+// runLoad sends len(lat) GETs, url(first) onwards, from benchClients concurrent clients,
+// records each latency in lat, and returns the wall time.
+func benchLoad(b *testing.B, client *http.Client, url func(i int) string, first int, lat []time.Duration) time.Duration {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	start := time.Now()
+	for range benchClients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(lat) {
+					return
+				}
+				t0 := time.Now()
+				if err := benchGet(b.Context(), client, url(first+i)); err != nil {
+					once.Do(func() { b.Error(err) })
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+func benchGet(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
 		return err
 	}
-	run := func(total int, lat []time.Duration) time.Duration {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		var once sync.Once
-		start := time.Now()
-		for range benchClients {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= total {
-						return
-					}
-					t0 := time.Now()
-					if err := get(b.Context(), url(i)); err != nil {
-						once.Do(func() { b.Error(err) })
-						return
-					}
-					if lat != nil {
-						lat[i] = time.Since(t0)
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return time.Since(start)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
 	}
-	run(benchRequests/10, nil)
-	lat := make([]time.Duration, benchRequests)
-	took := run(benchRequests, lat)
-	slices.Sort(lat)
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return loadResult{rps: float64(benchRequests) / took.Seconds(), p50Ms: ms(lat[len(lat)/2]), p99Ms: ms(lat[len(lat)*99/100])}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", url, res.StatusCode)
+	}
+	return err
 }
 
 // seedBench fills the database at path with benchCanisters canisters in one transaction of
@@ -162,15 +190,15 @@ func seedBench(b *testing.B, path string) []string {
 			if i%3 == 0 {
 				mh = hash
 			}
-			sep(&can, "(?, ?, ?, '', '[\"bench\"]', ?, '[\"aaaaa-aa\"]', ?, ?, ?, ?)")
+			appendRow(&can, "(?, ?, ?, '', '[\"bench\"]', ?, '[\"aaaaa-aa\"]', ?, ?, ?, ?)")
 			canArgs = append(canArgs, id, kind, fmt.Sprintf("canister %d", i), mh, now, now, now, now)
 			switch kind {
 			case "token":
-				sep(&tok, "(?, '[\"icrc1\"]', ?, ?, 8, '10000', '100000000000000000', '[]', '{\"icrc1:fee\":\"10000\"}', ?)")
+				appendRow(&tok, "(?, '[\"icrc1\"]', ?, ?, 8, '10000', '100000000000000000', '[]', '{\"icrc1:fee\":\"10000\"}', ?)")
 				tokArgs = append(tokArgs, id, fmt.Sprintf("Token %d", i), fmt.Sprintf("T%d", i), now)
 				tokens = append(tokens, id)
 			case "miner":
-				sep(&min, "(?, ?, 1, 50, 1024, 4, ?)")
+				appendRow(&min, "(?, ?, 1, 50, 1024, 4, ?)")
 				minArgs = append(minArgs, id, tokens[len(tokens)-1], now)
 			}
 		}
@@ -200,7 +228,7 @@ func seedBench(b *testing.B, path string) []string {
 	return tokens
 }
 
-func sep(sb *strings.Builder, row string) {
+func appendRow(sb *strings.Builder, row string) {
 	if sb.Len() > 0 {
 		sb.WriteString(", ")
 	}

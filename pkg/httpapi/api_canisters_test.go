@@ -14,7 +14,7 @@ import (
 	"canistry/pkg/registry"
 )
 
-type canisterOut struct {
+type apiCanister struct {
 	CanisterID  string   `json:"canister_id"`
 	Kind        string   `json:"kind"`
 	Name        string   `json:"name"`
@@ -31,14 +31,14 @@ type canisterOut struct {
 	Stale         bool    `json:"stale"`
 }
 
-type listOut[T any] struct {
+type apiList[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 	Total      *int64  `json:"total"`
 	Limit      int     `json:"limit"`
 }
 
-func register(t *testing.T, a *testAPI, id registry.CanisterID, kind string, extra ...any) canisterOut {
+func registerCanister(t *testing.T, a *testAPI, id registry.CanisterID, kind string, extra ...any) apiCanister {
 	t.Helper()
 	body := map[string]any{"canister_id": string(id), "kind": kind}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -48,7 +48,7 @@ func register(t *testing.T, a *testAPI, id registry.CanisterID, kind string, ext
 	if r.Status != http.StatusCreated {
 		t.Fatalf("register %s: %d %s", id, r.Status, r.Body)
 	}
-	var out canisterOut
+	var out apiCanister
 	r.JSON(t, &out)
 	return out
 }
@@ -62,14 +62,14 @@ func TestAPI_RegisterCanister(t *testing.T) {
 		if r.Status != http.StatusCreated || r.Header.Get("Location") != "/canisters/"+string(idLedger) {
 			t.Fatalf("got %d %v %s", r.Status, r.Header, r.Body)
 		}
-		var c canisterOut
+		var c apiCanister
 		r.JSON(t, &c)
 		if c.CanisterID != string(idLedger) || c.Kind != "token" || c.Name != "ICP ledger" || len(c.Tags) != 2 ||
 			c.ModuleHash != nil || c.Verified || c.LastSuccessAt != nil || !c.Stale {
 			t.Fatalf("got %+v", c)
 		}
 		e := ev.nextEvent(t)
-		var data canisterOut
+		var data apiCanister
 		if err := json.Unmarshal(e.Data, &data); err != nil || e.Event != registry.EventCanisterRegistered || data.CanisterID != string(idLedger) {
 			t.Fatalf("event %+v (%v)", e, err)
 		}
@@ -83,7 +83,7 @@ func TestAPI_RegisterCanister(t *testing.T) {
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
 		a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-		register(t, a, idLedger, "token")
+		registerCanister(t, a, idLedger, "token")
 		r := a.admin("POST", "/canisters", map[string]any{"canister_id": string(idLedger), "kind": "miner"})
 		if r.Status != http.StatusConflict || r.ErrorCode(t) != "conflict" {
 			t.Fatalf("got %d %s", r.Status, r.Body)
@@ -230,14 +230,14 @@ func TestAPI_GetCanister_Errors(t *testing.T) {
 
 func TestAPI_UpdateCanister(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	register(t, a, idLedger, "token", "name", "old", "description", "keep")
+	registerCanister(t, a, idLedger, "token", "name", "old", "description", "keep")
 	ev := a.listen()
 	a.Clock.Add(60e9)
 	r := a.admin("PUT", "/canisters/"+string(idLedger), map[string]any{"canister_id": string(idLedger), "name": "new", "tags": []string{"x"}})
 	if r.Status != http.StatusOK {
 		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
-	var c canisterOut
+	var c apiCanister
 	r.JSON(t, &c)
 	if c.Name != "new" || c.Description != "keep" || len(c.Tags) != 1 || c.Kind != "token" {
 		t.Fatalf("got %+v", c)
@@ -266,7 +266,7 @@ func TestAPI_UpdateCanister(t *testing.T) {
 
 func TestAPI_DeleteCanister(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	register(t, a, idLedger, "token")
+	registerCanister(t, a, idLedger, "token")
 	ev := a.listen()
 	if r := a.admin("DELETE", "/canisters/"+string(idLedger), nil); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 		t.Fatalf("got %d %s", r.Status, r.Body)
@@ -284,7 +284,7 @@ func TestAPI_DeleteCanister(t *testing.T) {
 
 func TestAPI_Refresh(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	register(t, a, idLedger, "token")
+	registerCanister(t, a, idLedger, "token")
 	ev := a.listen()
 	r := a.admin("POST", "/canisters/"+string(idLedger)+"/refresh", nil)
 	if r.Status != http.StatusAccepted || !strings.Contains(string(r.Body), `"canister_id":"`+string(idLedger)+`"`) {
@@ -307,10 +307,10 @@ func TestAPI_Refresh(t *testing.T) {
 
 func TestAPI_ListCanisters(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	register(t, a, idLedger, "token", "name", "Internet Computer", "tags", []string{"nns"})
-	register(t, a, idMiner, "miner", "name", "Miner One")
-	register(t, a, idToken2, "token", "name", "ckBTC", "tags", []string{"ck", "nns"})
-	register(t, a, idWallet, "wallet")
+	registerCanister(t, a, idLedger, "token", "name", "Internet Computer", "tags", []string{"nns"})
+	registerCanister(t, a, idMiner, "miner", "name", "Miner One")
+	registerCanister(t, a, idToken2, "token", "name", "ckBTC", "tags", []string{"ck", "nns"})
+	registerCanister(t, a, idWallet, "wallet")
 	hash := strings.Repeat("ab", 32)
 	if r := a.admin("POST", "/module-hashes", map[string]any{"hash": hash, "name": "ledger", "version": "2.1", "kind": "token"}); r.Status != 201 {
 		t.Fatalf("module hash: %d %s", r.Status, r.Body)
@@ -328,7 +328,7 @@ func TestAPI_ListCanisters(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("GET /canisters%s: %d %s", q, r.Status, r.Body)
 		}
-		var l listOut[canisterOut]
+		var l apiList[apiCanister]
 		r.JSON(t, &l)
 		var out []string
 		for _, c := range l.Items {
@@ -363,7 +363,7 @@ func TestAPI_ListCanisters(t *testing.T) {
 		}
 	})
 	t.Run("VerifiedBuild", func(t *testing.T) {
-		var c canisterOut
+		var c apiCanister
 		a.do("GET", "/canisters/"+string(idToken2), nil).JSON(t, &c)
 		if !c.Verified || c.Build == nil || c.Build.Name != "ledger" || c.Build.Version != "2.1" || c.ModuleHash == nil || *c.ModuleHash != hash {
 			t.Fatalf("got %+v", c)
@@ -377,7 +377,7 @@ func TestAPI_ListCanisters(t *testing.T) {
 				t.Errorf("GET /canisters%s: %d %s", q, r.Status, r.Body)
 			}
 		}
-		var l listOut[canisterOut]
+		var l apiList[apiCanister]
 		a.do("GET", "/canisters?limit=1", nil).JSON(t, &l)
 		if r := a.do("GET", "/canisters?order=desc&cursor="+*l.NextCursor, nil); r.Status != 400 {
 			t.Errorf("ascending cursor with order=desc: %d", r.Status)
@@ -395,7 +395,7 @@ func TestAPI_ListCanisters_PagesUnderConcurrentInserts(t *testing.T) {
 		ids[i] = registry.CanisterID(principal.Principal{Raw: []byte{0, 0, 0, 0, 2, byte(i >> 8), byte(i), 1, 1}}.Encode())
 	}
 	for _, id := range ids[:60] {
-		register(t, a, id, "other")
+		registerCanister(t, a, id, "other")
 	}
 	var wg sync.WaitGroup
 	for w := range 3 {
@@ -420,7 +420,7 @@ func TestAPI_ListCanisters_PagesUnderConcurrentInserts(t *testing.T) {
 	q := "/canisters?limit=7"
 	pages := 0
 	for {
-		var l listOut[canisterOut]
+		var l apiList[apiCanister]
 		a.do("GET", q, nil).JSON(t, &l)
 		pages++
 		for _, c := range l.Items {

@@ -39,18 +39,18 @@ const (
 )
 
 // testClock is a settable clock shared by the store and the router.
-type testClock struct {
+type apiClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *testClock) Now() time.Time {
+func (c *apiClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *testClock) Add(d time.Duration) {
+func (c *apiClock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -63,7 +63,7 @@ type testAPI struct {
 	URL    string
 	Store  *store.Store
 	Bus    *bus.Conn
-	Clock  *testClock
+	Clock  *apiClock
 	router routers.Router
 	mu     sync.Mutex
 	seen   map[string]bool // operationId + " " + status validated
@@ -76,7 +76,7 @@ type apiOptions struct {
 
 func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
 	t.Helper()
-	clk := &testClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := &apiClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"), store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -137,14 +137,14 @@ func loadOpenAPI(t *testing.T, base string) routers.Router {
 }
 
 // reply is a read response.
-type reply struct {
+type apiReply struct {
 	Status int
 	Header http.Header
 	Body   []byte
 }
 
 // JSON decodes the body into v.
-func (r reply) JSON(t *testing.T, v any) {
+func (r apiReply) JSON(t *testing.T, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -152,7 +152,7 @@ func (r reply) JSON(t *testing.T, v any) {
 }
 
 // ErrorCode returns the code of an error body.
-func (r reply) ErrorCode(t *testing.T) string {
+func (r apiReply) ErrorCode(t *testing.T) string {
 	t.Helper()
 	var e httpapi.ErrorBody
 	r.JSON(t, &e)
@@ -161,7 +161,7 @@ func (r reply) ErrorCode(t *testing.T) string {
 
 // do sends a request (body: nil, string or JSON-encodable value) and validates the response
 // against the OpenAPI document.
-func (a *testAPI) do(method, path string, body any, header ...string) reply {
+func (a *testAPI) do(method, path string, body any, header ...string) apiReply {
 	a.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -201,11 +201,11 @@ func (a *testAPI) do(method, path string, body any, header ...string) reply {
 		a.t.Fatal(err)
 	}
 	a.validate(req, res, raw)
-	return reply{Status: res.StatusCode, Header: res.Header, Body: raw}
+	return apiReply{Status: res.StatusCode, Header: res.Header, Body: raw}
 }
 
 // admin sends a write with the admin key.
-func (a *testAPI) admin(method, path string, body any) reply {
+func (a *testAPI) admin(method, path string, body any) apiReply {
 	a.t.Helper()
 	return a.do(method, path, body, "Authorization", "Bearer "+testAdminKey)
 }
@@ -234,14 +234,14 @@ func (a *testAPI) validate(req *http.Request, res *http.Response, body []byte) {
 }
 
 // events collects what the api publishes on the bus.
-type events struct {
+type busEvents struct {
 	ev      chan registry.Event
 	refresh chan bus.RefreshRequest
 }
 
-func (a *testAPI) listen() *events {
+func (a *testAPI) listen() *busEvents {
 	a.t.Helper()
-	e := &events{ev: make(chan registry.Event, 64), refresh: make(chan bus.RefreshRequest, 64)}
+	e := &busEvents{ev: make(chan registry.Event, 64), refresh: make(chan bus.RefreshRequest, 64)}
 	s1, err := bus.Subscribe(a.Bus, bus.SubjectEventsAll, "", func(_ string, v registry.Event) { e.ev <- v })
 	if err != nil {
 		a.t.Fatal(err)
@@ -257,7 +257,7 @@ func (a *testAPI) listen() *events {
 	return e
 }
 
-func (e *events) nextEvent(t *testing.T) registry.Event {
+func (e *busEvents) nextEvent(t *testing.T) registry.Event {
 	t.Helper()
 	select {
 	case v := <-e.ev:
@@ -268,7 +268,7 @@ func (e *events) nextEvent(t *testing.T) registry.Event {
 	return registry.Event{}
 }
 
-func (e *events) nextRefresh(t *testing.T) bus.RefreshRequest {
+func (e *busEvents) nextRefresh(t *testing.T) bus.RefreshRequest {
 	t.Helper()
 	select {
 	case v := <-e.refresh:

@@ -9,25 +9,25 @@ import (
 	"canistry/pkg/registry"
 )
 
-var pngLogo = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+const apiPNGLogo = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 // seedObserved registers a PoW token, an ICRC-1 token, two miners and a wallet, and writes
 // what the poller would have read from them straight to the store.
 func seedObserved(t *testing.T, a *testAPI) {
 	t.Helper()
 	ctx := t.Context()
-	register(t, a, idLedger, "token", "name", "registered ICP")
-	register(t, a, idToken2, "token")
-	register(t, a, idMiner, "miner", "name", "rig one")
-	register(t, a, idMiner2, "miner")
-	register(t, a, idWallet, "wallet")
+	registerCanister(t, a, idLedger, "token", "name", "registered ICP")
+	registerCanister(t, a, idToken2, "token")
+	registerCanister(t, a, idMiner, "miner", "name", "rig one")
+	registerCanister(t, a, idMiner2, "miner")
+	registerCanister(t, a, idWallet, "wallet")
 	now := a.Clock.Now()
 	abt := 12.5
 	_, err := a.Store.SaveToken(ctx, registry.TokenInfo{CanisterID: idLedger, Interfaces: []string{"icrc1", "pow"},
 		Name: "Internet Computer", Symbol: "ICP", Decimals: 8, Fee: "10000",
 		TotalSupply: "340282366920938463463374607431768211456", MintingAccount: string(idNone),
 		SupportedStandards: []registry.Standard{{Name: "ICRC-1", URL: "https://github.com/dfinity/ICRC-1"}},
-		Metadata:           map[string]any{"icrc1:decimals": "8"}, Logo: pngLogo, LogoMediaType: "image/png",
+		Metadata:           map[string]any{"icrc1:decimals": "8"}, Logo: []byte(apiPNGLogo), LogoMediaType: "image/png",
 		LedgerID: string(idToken2), BlockHeight: "123", BlockReward: "5000000000", AverageBlockTime: &abt,
 		SocialLinks: []registry.SocialLink{{Platform: "x", URL: "https://x.com/icp"}}, UpdatedAt: now})
 	if err != nil {
@@ -63,7 +63,7 @@ func seedObserved(t *testing.T, a *testAPI) {
 	}
 }
 
-type tokenOut struct {
+type apiToken struct {
 	CanisterID     string         `json:"canister_id"`
 	RegisteredName string         `json:"registered_name"`
 	Symbol         string         `json:"symbol"`
@@ -89,7 +89,7 @@ func TestAPI_Tokens(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
-		var tok tokenOut
+		var tok apiToken
 		r.JSON(t, &tok)
 		if tok.Symbol != "ICP" || *tok.TotalSupply != "340282366920938463463374607431768211456" || *tok.Fee != "10000" ||
 			tok.RegisteredName != "registered ICP" || tok.Logo == nil || *tok.Logo != "/tokens/"+string(idLedger)+"/logo" ||
@@ -101,7 +101,7 @@ func TestAPI_Tokens(t *testing.T) {
 		}
 	})
 	t.Run("Staleness", func(t *testing.T) {
-		var tok tokenOut
+		var tok apiToken
 		a.do("GET", "/tokens/"+string(idToken2), nil).JSON(t, &tok)
 		if tok.LastSuccessAt != nil || tok.LastError == nil || !strings.Contains(*tok.LastError, "trapped") ||
 			tok.ConsecutiveFailures != 2 || !tok.Stale || tok.PoW != nil || tok.Logo != nil {
@@ -113,7 +113,7 @@ func TestAPI_Tokens(t *testing.T) {
 			q    string
 			want int
 		}{{"", 2}, {"?q=ckb", 1}, {"?stale=true", 1}, {"?stale=false", 1}, {"?limit=1", 1}} {
-			var l listOut[tokenOut]
+			var l apiList[apiToken]
 			r := a.do("GET", "/tokens"+tt.q, nil)
 			r.JSON(t, &l)
 			if r.Status != 200 || len(l.Items) != tt.want {
@@ -137,7 +137,7 @@ func TestAPI_Tokens(t *testing.T) {
 func TestAPI_TokenLogo(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
 	seedObserved(t, a)
-	check := func(t *testing.T, r reply, ctype string) {
+	check := func(t *testing.T, r apiReply, ctype string) {
 		t.Helper()
 		if r.Status != 200 || r.Header.Get("Content-Type") != ctype {
 			t.Fatalf("got %d %v", r.Status, r.Header)
@@ -152,7 +152,7 @@ func TestAPI_TokenLogo(t *testing.T) {
 	t.Run("PNG", func(t *testing.T) {
 		r := a.do("GET", "/tokens/"+string(idLedger)+"/logo", nil)
 		check(t, r, "image/png")
-		if string(r.Body) != string(pngLogo) {
+		if string(r.Body) != apiPNGLogo {
 			t.Fatalf("body %q", r.Body)
 		}
 		if r2 := a.do("GET", "/tokens/"+string(idLedger)+"/logo", nil, "If-None-Match", r.Header.Get("ETag")); r2.Status != http.StatusNotModified {
@@ -167,7 +167,7 @@ func TestAPI_TokenLogo(t *testing.T) {
 	for _, tt := range []struct {
 		name, declared, data, want string
 	}{
-		{"DeclaredTypeIgnored", "text/html", string(pngLogo), "image/png"},
+		{"DeclaredTypeIgnored", "text/html", apiPNGLogo, "image/png"},
 		{"JPEGDeclaredPNG", "image/png", "\xff\xd8\xff\xe0JFIF", "image/jpeg"},
 		{"SVG", "image/svg+xml", `<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`, "image/svg+xml"},
 		{"HTMLAsPNG", "image/png", `<html><script>alert(1)</script></html>`, ""},
@@ -191,7 +191,7 @@ func TestAPI_TokenLogo(t *testing.T) {
 	}
 }
 
-type minerOut struct {
+type apiMiner struct {
 	CanisterID     string  `json:"canister_id"`
 	RegisteredName string  `json:"registered_name"`
 	CurrentToken   *string `json:"current_token"`
@@ -205,7 +205,7 @@ func TestAPI_Miners(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
 	seedObserved(t, a)
 	t.Run("Get", func(t *testing.T) {
-		var m minerOut
+		var m apiMiner
 		r := a.do("GET", "/miners/"+string(idMiner), nil)
 		r.JSON(t, &m)
 		if r.Status != 200 || m.ChunkSize != "4611686018427387904" || *m.CycleBalance != "99999999999999999999" ||
@@ -225,7 +225,7 @@ func TestAPI_Miners(t *testing.T) {
 			{"/miners?q=rig", 1}, {"/miners/by-token/" + string(idLedger), 2}, {"/miners/by-token/" + string(idLedger) + "?mining=false", 1},
 			{"/miners/by-token/" + string(idToken2), 0},
 		} {
-			var l listOut[minerOut]
+			var l apiList[apiMiner]
 			r := a.do("GET", tt.path, nil)
 			r.JSON(t, &l)
 			if r.Status != 200 || len(l.Items) != tt.want || *l.Total != int64(tt.want) {
@@ -299,7 +299,7 @@ func TestAPI_MinerStats(t *testing.T) {
 
 func TestAPI_CanisterHistory(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	register(t, a, idLedger, "token")
+	registerCanister(t, a, idLedger, "token")
 	for i, h := range []string{strings.Repeat("a", 64), strings.Repeat("b", 64)} {
 		a.Clock.Add(time.Minute)
 		if _, err := a.Store.SaveCanisterState(t.Context(), idLedger, h, []string{string(idNone), string([]registry.CanisterID{idMiner, idWallet}[i])}, a.Clock.Now()); err != nil {
@@ -311,7 +311,7 @@ func TestAPI_CanisterHistory(t *testing.T) {
 		Old   any    `json:"old"`
 		New   any    `json:"new"`
 	}
-	var l listOut[change]
+	var l apiList[change]
 	r := a.do("GET", "/canisters/"+string(idLedger)+"/history?limit=3", nil)
 	r.JSON(t, &l)
 	if r.Status != 200 || len(l.Items) != 3 || l.NextCursor == nil {
@@ -320,7 +320,7 @@ func TestAPI_CanisterHistory(t *testing.T) {
 	if l.Items[0].New != strings.Repeat("b", 64) && l.Items[1].New != strings.Repeat("b", 64) {
 		t.Fatalf("not newest first: %s", r.Body)
 	}
-	var rest listOut[change]
+	var rest apiList[change]
 	a.do("GET", "/canisters/"+string(idLedger)+"/history?limit=3&cursor="+*l.NextCursor, nil).JSON(t, &rest)
 	if len(rest.Items) != 1 || rest.NextCursor != nil || rest.Items[0].Old != nil {
 		t.Fatalf("page 2: %+v", rest)
@@ -358,11 +358,11 @@ func TestAPI_ModuleHashes(t *testing.T) {
 		}
 	}
 	a.admin("POST", "/module-hashes", map[string]any{"hash": strings.Repeat("c", 64), "name": "miner", "kind": "miner"})
-	register(t, a, idLedger, "token")
+	registerCanister(t, a, idLedger, "token")
 	if _, err := a.Store.SaveCanisterState(t.Context(), idLedger, strings.ToLower(upper), nil, a.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	var l listOut[struct {
+	var l apiList[struct {
 		Hash      string `json:"hash"`
 		Canisters int64  `json:"canisters"`
 	}]

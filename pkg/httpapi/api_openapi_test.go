@@ -23,7 +23,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	}
 	down := "http://" + ln.Addr().String()
 	ln.Close()
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, down)})
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, down)})
 	seedObserved(t, a)
 	id, miner, hash := string(idLedger), string(idMiner), strings.Repeat("d", 64)
 	calls := []struct{ method, path, body string }{
@@ -73,7 +73,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 // with an undocumented field, a wrong type, or an undocumented status fails it.
 func TestOpenAPI_CatchesDrift(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	register(t, a, idLedger, "token")
+	registerCanister(t, a, idLedger, "token")
 	good := a.do("GET", "/canisters/"+string(idLedger), nil)
 	req, _ := http.NewRequest("GET", a.URL+"/canisters/"+string(idLedger), nil)
 	route, params, err := a.router.FindRoute(req)

@@ -19,18 +19,18 @@ import (
 // fakeNotifier mimics the notifier's replies: an outcall reply without Date (as the notifier
 // writes it, so that every replica gets identical bytes), a reply with no Content-Type at all,
 // a WebSocket echo, and the /test page with an asset.
-type fakeNotifier struct {
+type apiFakeNotifier struct {
 	*httptest.Server
 	mu       sync.Mutex
 	lastHost string
 	lastXFF  string
 }
 
-const outcallReply = `{"status":"ok","event":"solution_found","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai"}`
+const apiOutcallReply = `{"status":"ok","event":"solution_found","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai"}`
 
-func newFakeNotifier(t *testing.T) *fakeNotifier {
+func newAPIFakeNotifier(t *testing.T) *apiFakeNotifier {
 	t.Helper()
-	f := &fakeNotifier{}
+	f := &apiFakeNotifier{}
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /miner-notifications", func(w http.ResponseWriter, r *http.Request) {
@@ -41,9 +41,9 @@ func newFakeNotifier(t *testing.T) *fakeNotifier {
 		h := w.Header()
 		h["Date"] = nil
 		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", strconv.Itoa(len(outcallReply)))
+		h.Set("Content-Length", strconv.Itoa(len(apiOutcallReply)))
 		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, outcallReply)
+		_, _ = io.WriteString(w, apiOutcallReply)
 	})
 	mux.HandleFunc("GET /ws-status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Date"] = nil
@@ -83,7 +83,7 @@ func newFakeNotifier(t *testing.T) *fakeNotifier {
 
 // rawExchange sends raw bytes on a new TCP connection and returns everything the server
 // answers until it closes the connection.
-func rawExchange(t *testing.T, addr, request string) []byte {
+func apiRawExchange(t *testing.T, addr, request string) []byte {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -101,7 +101,7 @@ func rawExchange(t *testing.T, addr, request string) []byte {
 	return out
 }
 
-func hostOf(t *testing.T, rawURL string) string {
+func apiHost(t *testing.T, rawURL string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -111,8 +111,8 @@ func hostOf(t *testing.T, rawURL string) string {
 }
 
 func TestAPI_Proxy_ByteIdentical(t *testing.T) {
-	f := newFakeNotifier(t)
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, f.URL)})
+	f := newAPIFakeNotifier(t)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, f.URL)})
 	body := `{"event":"solution_found","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai","timestamp":1,"data":{}}`
 	for _, tt := range []struct{ name, request string }{
 		{"Outcall", "POST /miner-notifications HTTP/1.1\r\nHost: outcalls.example\r\nContent-Type: application/json\r\nX-API-Key: k\r\n" +
@@ -122,8 +122,8 @@ func TestAPI_Proxy_ByteIdentical(t *testing.T) {
 			"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			direct := rawExchange(t, hostOf(t, f.URL), tt.request)
-			proxied := rawExchange(t, hostOf(t, a.URL), tt.request)
+			direct := apiRawExchange(t, apiHost(t, f.URL), tt.request)
+			proxied := apiRawExchange(t, apiHost(t, a.URL), tt.request)
 			if !bytes.Equal(direct, proxied) {
 				t.Fatalf("proxied reply differs from the notifier's:\n--- direct\n%q\n--- proxied\n%q", direct, proxied)
 			}
@@ -140,8 +140,8 @@ func TestAPI_Proxy_ByteIdentical(t *testing.T) {
 }
 
 func TestAPI_Proxy_Routes(t *testing.T) {
-	f := newFakeNotifier(t)
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, f.URL)})
+	f := newAPIFakeNotifier(t)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, f.URL)})
 	for path, want := range map[string]string{"/test": "<html>test page</html>", "/test/app.js": "console.log(1)"} {
 		r := a.do("GET", path, nil, "Origin", "https://example.org")
 		if r.Status != 200 || string(r.Body) != want {
@@ -156,8 +156,8 @@ func TestAPI_Proxy_Routes(t *testing.T) {
 }
 
 func TestAPI_Proxy_WebSocket(t *testing.T) {
-	f := newFakeNotifier(t)
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, f.URL)})
+	f := newAPIFakeNotifier(t)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, f.URL)})
 	wsURL := "ws" + strings.TrimPrefix(a.URL, "http") + "/ws?since=0"
 	c, res, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL, http.Header{"Origin": {a.URL}})
 	if err != nil {
@@ -179,8 +179,8 @@ func TestAPI_Proxy_WebSocket(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.lastHost != hostOf(t, a.URL) {
-		t.Fatalf("notifier saw Host %q, want the api's %q (for its same-origin check)", f.lastHost, hostOf(t, a.URL))
+	if f.lastHost != apiHost(t, a.URL) {
+		t.Fatalf("notifier saw Host %q, want the api's %q (for its same-origin check)", f.lastHost, apiHost(t, a.URL))
 	}
 }
 
@@ -191,7 +191,7 @@ func TestAPI_Proxy_NotifierDown(t *testing.T) {
 	}
 	down := "http://" + ln.Addr().String()
 	ln.Close()
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: mustURL(t, down)})
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, down)})
 	for _, path := range []string{"/ws", "/ws-status", "/test", "/miner-notifications"} {
 		method := "GET"
 		if path == "/miner-notifications" {
@@ -204,7 +204,7 @@ func TestAPI_Proxy_NotifierDown(t *testing.T) {
 	}
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func apiParseURL(t *testing.T, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {
