@@ -59,10 +59,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
+	tlsConfig, err := b.TLS()
+	if err != nil {
+		_ = ln.Close()
+		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		return err
+	}
 	b.StartHeartbeat(ln.Addr().String())
-	srv := httpapi.Serve(ln, handler, nil, b.Logger)
+	srv := httpapi.Serve(ln, handler, tlsConfig, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath,
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", cfg.DatabasePath,
 		"local_dev", cfg.LocalDev)
 	return b.Wait(ctx, srv.Done())
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"canistry/pkg/config"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/tlsconfig"
 	"canistry/pkg/version"
 )
 
@@ -137,4 +139,17 @@ func (b *Base) Wait(ctx context.Context, fatal <-chan error) error {
 		return fmt.Errorf("%s: %w", b.Name, ferr)
 	}
 	return err
+}
+
+// TLS returns the TLS configuration (with certificate hot reload) when USE_HTTPS is set, and
+// nil for plain HTTP (the default, also behind a load balancer that terminates TLS).
+func (b *Base) TLS() (*tls.Config, error) {
+	if !b.Config.UseHTTPS {
+		return nil, nil
+	}
+	certs, err := tlsconfig.Load(b.Config.SSLCertPath, b.Config.SSLKeyPath, b.Config.LocalDev, b.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("USE_HTTPS: %w", err)
+	}
+	return certs.TLSConfig(), nil
 }

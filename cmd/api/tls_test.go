@@ -1,0 +1,106 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"canistry/pkg/lifecycle/runtest"
+)
+
+// writeCert writes a self-signed certificate for localhost, 127.0.0.1 and ::1 and returns the
+// paths and a pool that trusts it.
+func writeCert(t *testing.T) (certPath, keyPath string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certPath, keyPath, pool
+}
+
+func TestRun_HTTPS(t *testing.T) {
+	host := "127.0.0.1"
+	if hasIPv6Loopback() {
+		host = "[::1]"
+	}
+	certPath, keyPath, pool := writeCert(t)
+	env := baseEnv(t)
+	env["USE_HTTPS"], env["LOCAL_DEV"] = "true", "true"
+	env["SSL_CERT_PATH"], env["SSL_KEY_PATH"] = certPath, keyPath
+	p := runtest.Start(t, run, env)
+
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2: true,
+	}}
+	resp, err := client.Get("https://" + host + ":" + p.Port() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Errorf("GET /healthz over TLS = %d %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+	}
+	// Plain HTTP on the TLS port is not served.
+	if resp, err := http.Get("http://" + host + ":" + p.Port() + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP answered 200 on the HTTPS port")
+		}
+	}
+	if err := p.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRun_HTTPS_ErrMissingCertificate(t *testing.T) {
+	env := baseEnv(t)
+	env["USE_HTTPS"] = "true"
+	env["SSL_CERT_PATH"], env["SSL_KEY_PATH"] = filepath.Join(t.TempDir(), "none.pem"), filepath.Join(t.TempDir(), "none.key")
+	err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{})
+	if err == nil || !strings.Contains(err.Error(), "USE_HTTPS") {
+		t.Fatalf("run = %v, want an error about the certificate", err)
+	}
+}
