@@ -37,5 +37,10 @@ bench:
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-5} -timeout 80m ./... | tee bench/latest.txt
 
+# Everything on one machine with no internet: the replica double with demo canisters, the three
+# binaries, and simulated miners sending 13-copy outcall storms. Open the printed /test URL.
+demo:
+	@./scripts/demo.sh
+
 clean:
 	rm -rf bin bench/*.txt
