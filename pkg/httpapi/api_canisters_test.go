@@ -446,3 +446,23 @@ func TestAPI_ListCanisters_PagesUnderConcurrentInserts(t *testing.T) {
 		}
 	}
 }
+
+// TestAPI_BusDown checks that the database stays the truth when the bus is gone: writes still
+// succeed (the failed publish is only logged), and the refresh endpoints, which only publish,
+// answer 503.
+func TestAPI_BusDown(t *testing.T) {
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
+	a.Bus.Close()
+	registerCanister(t, a, idLedger, "token")
+	if r := a.admin("PUT", "/canisters/"+string(idLedger), `{"name":"x"}`); r.Status != http.StatusOK {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/canisters/" + string(idLedger) + "/refresh", "/system/refresh"} {
+		if r := a.admin("POST", path, nil); r.Status != http.StatusServiceUnavailable || r.ErrorCode(t) != "unavailable" {
+			t.Errorf("POST %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	if r := a.admin("DELETE", "/canisters/"+string(idLedger), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+}
