@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -15,12 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"canistry/pkg/registry"
 	"canistry/pkg/ws"
@@ -171,92 +166,4 @@ func parseRound(b *testing.B, line string) []time.Duration {
 		out[i] = time.Duration(us) * time.Microsecond
 	}
 	return out
-}
-
-// TestFanoutClients is the benchmark's child process, not a test: it opens the clients, says
-// "ready", and after every round of messages prints each client's latency in µs.
-func TestFanoutClients(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv(envClients))
-	if n == 0 {
-		t.Skip("runs only as BenchmarkFanout's client process")
-	}
-	var rl syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil && rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
-	}
-	dialer := websocket.Dialer{ReadBufferSize: 512, WriteBufferSize: 256, HandshakeTimeout: time.Minute}
-	conns := make([]*websocket.Conn, n)
-	sem := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	for i := range conns {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			c, _, err := dialer.Dial(os.Getenv(envURL), http.Header{})
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "dial:", err)
-				os.Exit(1)
-			}
-			conns[i] = c
-		})
-	}
-	wg.Wait()
-	type delivery struct {
-		round int
-		us    int64
-	}
-	got := make(chan delivery, n)
-	for _, c := range conns {
-		go func() {
-			buf := make([]byte, 256)
-			for {
-				_, r, err := c.NextReader()
-				if err != nil {
-					return
-				}
-				at := time.Now().UnixNano()
-				k, _ := io.ReadFull(r, buf)
-				round, sent := fieldInt(buf[:k], `"round":`), fieldInt(buf[:k], `"sent":`)
-				got <- delivery{int(round), (at - sent) / 1000}
-			}
-		}()
-	}
-	quit := make(chan struct{})
-	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(quit) }()
-	fmt.Println("ready")
-	rounds := map[int][]string{}
-	for {
-		select {
-		case <-quit:
-			for _, c := range conns {
-				_ = c.UnderlyingConn().(*net.TCPConn).SetLinger(0) // no TIME_WAIT left behind
-				_ = c.Close()
-			}
-			return
-		case d := <-got:
-			rounds[d.round] = append(rounds[d.round], strconv.FormatInt(d.us, 10))
-			if len(rounds[d.round]) == n {
-				fmt.Printf("round %d %s\n", d.round, strings.Join(rounds[d.round], " "))
-				delete(rounds, d.round)
-			}
-		}
-	}
-}
-
-// fieldInt returns the integer after name in a small JSON message (the child stays lean so that
-// it disturbs the measurement as little as possible).
-func fieldInt(b []byte, name string) int64 {
-	i := strings.Index(string(b), name)
-	if i < 0 {
-		return 0
-	}
-	var v int64
-	for _, c := range b[i+len(name):] {
-		if c < '0' || c > '9' {
-			break
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v
 }
