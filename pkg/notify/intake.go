@@ -195,11 +195,15 @@ func (in *Intake) authenticate(values []string) (int, bool) {
 
 // reject returns the deterministic error response for err; internal errors are logged here.
 func (in *Intake) reject(err error) response {
-	code := registry.ErrorCode(err)
-	in.m.rejected.WithLabelValues(code).Inc()
-	if code == registry.EINTERNAL || code == registry.EUNAVAILABLE {
+	if code := registry.ErrorCode(err); code == registry.EINTERNAL || code == registry.EUNAVAILABLE {
 		in.logger.Error("notification failed", "err", err)
 	}
+	return in.errorResponse(err)
+}
+
+// errorResponse is reject without the log, for the copies that shared a failure already logged.
+func (in *Intake) errorResponse(err error) response {
+	in.m.rejected.WithLabelValues(registry.ErrorCode(err)).Inc()
 	return response{status: in.statusOf(err), body: errorBody(err)}
 }
 
@@ -223,8 +227,11 @@ func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, 
 		leader = true
 		return in.decide(ctx, keyIdx, n, key, hash, now)
 	})
-	if err != nil {
+	if err != nil && leader {
 		return in.reject(err)
+	}
+	if err != nil {
+		return in.errorResponse(err)
 	}
 	out := v.(outcome)
 	if !leader && out.entry != nil {
