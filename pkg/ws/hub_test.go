@@ -363,3 +363,33 @@ func TestHub_Close(t *testing.T) {
 		t.Errorf("status %+v", s)
 	}
 }
+
+// TestHub_SlowClient_CloseReason overflows a client's queue while its writer is busy (here:
+// replaying) and checks that the client is told why it is closed.
+func TestHub_SlowClient_CloseReason(t *testing.T) {
+	release := make(chan struct{})
+	replay := func(ctx context.Context, _ int64, _ int) ([]registry.Event, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	}
+	hub, srv := startHub(t, ws.Config{Replay: replay, ReplayBuffer: 4})
+	c := dial(t, srv, "since=0", nil)
+	waitClients(t, hub, 1)
+	for i := int64(1); i <= 5; i++ { // one more than the client may hold
+		hub.Publish(event(i, registry.EventSolutionFound, `{}`))
+	}
+	if got := hub.Status().DroppedSlow; got != 1 {
+		t.Fatalf("dropped %d, want 1", got)
+	}
+	close(release)
+	_ = c.SetReadDeadline(time.Now().Add(patience))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "too slow") {
+		t.Fatalf("got %v, want close 1008 \"too slow…\"", err)
+	}
+	waitClients(t, hub, 0)
+}
