@@ -194,3 +194,41 @@ func TestWriterProcess(t *testing.T) {
 		t.Errorf("write failed: %v", err)
 	}
 }
+
+// DataVersion changes after a commit on another connection or in another process, and not
+// otherwise.
+func TestStore_DataVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	s, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v1, err := s.DataVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2, _ := s.DataVersion(t.Context()); v2 != v1 {
+		t.Fatalf("version changed without a write: %d → %d", v1, v2)
+	}
+	// A write through this store's own writer connection.
+	if err := s.Heartbeat(t.Context(), registry.Process{Name: "api", Instance: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	v3, _ := s.DataVersion(t.Context())
+	if v3 == v1 {
+		t.Fatal("version unchanged after this store's own write")
+	}
+	// A write through a second store on the same file (as another process would).
+	other, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Heartbeat(t.Context(), registry.Process{Name: "poller", Instance: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if v4, _ := s.DataVersion(t.Context()); v4 == v3 {
+		t.Fatal("version unchanged after another connection's write")
+	}
+}
