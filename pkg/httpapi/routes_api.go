@@ -52,12 +52,17 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	a := &api{d: d, werr: werr, totals: newTotals()}
 	admin := requireAdmin(d.AdminAPIKey, werr)
 
-	read := func(path string, h gin.HandlerFunc) {
-		r.GET(path, cors, h)
+	read := func(path string, h ...gin.HandlerFunc) {
+		r.GET(path, append([]gin.HandlerFunc{cors}, h...)...)
 		r.OPTIONS(path, cors, preflight)
 	}
 	read("/system/status", systemStatus(d.Status, werr))
 	read("/openapi.json", serveOpenAPI)
+
+	// Registry reads below answer from the read cache while the database is unchanged.
+	cache := newReadCache(d.Store.DataVersion, d.Now)
+	plain := read
+	read = func(path string, h ...gin.HandlerFunc) { plain(path, append([]gin.HandlerFunc{cache.middleware}, h...)...) }
 
 	read("/canisters", a.listCanisters)
 	read("/canisters/:id", a.getCanister)

@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// readCache keeps whole 200 replies of the public registry reads, keyed by request URI, for as
+// long as the database has not changed. "Changed" is SQLite's data_version as seen by the api,
+// which moves on every commit of any connection — the api's own writes and those of the poller
+// and the notifier processes — so a cached reply is never older than the data it came from:
+// reads stay read-your-writes. maxAge bounds the few fields that depend on the clock rather than
+// on the data (the stale flag), and maxBytes bounds memory; past it the cache starts over.
+type readCache struct {
+	version  func(ctx context.Context) (int64, error)
+	now      func() time.Time
+	maxAge   time.Duration
+	maxBytes int
+
+	mu      sync.Mutex
+	at      int64 // the data version the entries belong to
+	size    int
+	entries map[string]*cachedReply
+}
+
+type cachedReply struct {
+	header  http.Header
+	body    []byte
+	created time.Time
+}
+
+func newReadCache(version func(context.Context) (int64, error), now func() time.Time) *readCache {
+	return &readCache{version: version, now: now, maxAge: time.Second, maxBytes: 32 << 20,
+		entries: map[string]*cachedReply{}}
+}
+
+// maxCachedBody is the largest reply kept (a page of 500 canisters fits).
+const maxCachedBody = 1 << 20
+
+// middleware serves a cached reply when there is one for this URI and data version, and
+// otherwise records the handler's reply for the next request.
+func (rc *readCache) middleware(c *gin.Context) {
+	r := c.Request
+	if r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
+		c.Next()
+		return
+	}
+	v, err := rc.version(r.Context())
+	if err != nil { // the handler will meet the same problem and report it
+		c.Next()
+		return
+	}
+	key := r.URL.RequestURI()
+	if e := rc.lookup(v, key); e != nil {
+		h := c.Writer.Header()
+		for k, vals := range e.header {
+			h[k] = vals
+		}
+		c.Status(http.StatusOK)
+		_, _ = c.Writer.Write(e.body)
+		c.Abort()
+		return
+	}
+	rec := &recordingWriter{ResponseWriter: c.Writer}
+	c.Writer = rec
+	c.Next()
+	c.Writer = rec.ResponseWriter
+	if rec.Status() == http.StatusOK && !rec.tooBig {
+		rc.store(v, key, &cachedReply{header: rec.Header().Clone(), body: rec.buf.Bytes(), created: rc.now()})
+	}
+}
+
+func (rc *readCache) lookup(v int64, key string) *cachedReply {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if v != rc.at {
+		rc.at, rc.size, rc.entries = v, 0, map[string]*cachedReply{}
+		return nil
+	}
+	e := rc.entries[key]
+	if e == nil || rc.now().Sub(e.created) > rc.maxAge {
+		return nil
+	}
+	return e
+}
+
+func (rc *readCache) store(v int64, key string, e *cachedReply) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if v != rc.at { // the data moved on while the handler ran
+		return
+	}
+	if rc.size+len(e.body) > rc.maxBytes {
+		rc.size, rc.entries = 0, map[string]*cachedReply{}
+	}
+	if old := rc.entries[key]; old != nil {
+		rc.size -= len(old.body)
+	}
+	rc.entries[key] = e
+	rc.size += len(e.body)
+}
+
+// recordingWriter copies what the handler writes, up to maxCachedBody.
+type recordingWriter struct {
+	gin.ResponseWriter
+	buf    bytes.Buffer
+	tooBig bool
+}
+
+func (w *recordingWriter) Write(p []byte) (int, error) {
+	w.keep(p)
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *recordingWriter) WriteString(s string) (int, error) {
+	w.keep([]byte(s))
+	return w.ResponseWriter.WriteString(s)
+}
+
+func (w *recordingWriter) keep(p []byte) {
+	if w.tooBig || w.buf.Len()+len(p) > maxCachedBody {
+		w.tooBig = true
+		w.buf = bytes.Buffer{}
+		return
+	}
+	w.buf.Write(p)
+}
