@@ -62,7 +62,9 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	// Registry reads below answer from the read cache while the database is unchanged.
 	cache := newReadCache(d.Store.DataVersion, d.Now)
 	plain := read
-	read = func(path string, h ...gin.HandlerFunc) { plain(path, append([]gin.HandlerFunc{cache.middleware}, h...)...) }
+	read = func(path string, h ...gin.HandlerFunc) {
+		plain(path, append([]gin.HandlerFunc{cache.middleware}, h...)...)
+	}
 
 	read("/canisters", a.listCanisters)
 	read("/canisters/:id", a.getCanister)
