@@ -99,9 +99,16 @@ func TestRunLocal(t *testing.T) {
 		t.Run("OK/"+sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			bin, logFile := fakeBinaries(t, dir, nil)
+			// Healthy only once the stand-in api has really started, as the real one is.
+			apiUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "api start") {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			}))
+			t.Cleanup(apiUp.Close)
 			ctx, cancel := context.WithTimeout(t.Context(), scriptTimeout)
 			defer cancel()
-			run, lines := startRunLocal(ctx, t, dir, []string{"BIN_DIR=" + bin, "API_HEALTH_URL=" + healthy.URL})
+			run, lines := startRunLocal(ctx, t, dir, []string{"BIN_DIR=" + bin, "API_HEALTH_URL=" + apiUp.URL})
 			lines.waitFor(ctx, t, "canistry is running")
 			lines.waitFor(ctx, t, "poller started")
 			lines.waitFor(ctx, t, "notifier started")
