@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -165,4 +166,42 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// CheckRunsWithoutBus is the main_test of a binary that connects to NATS but does not host it
+// (poller, notifier): run, on port 0 via addrVar and with no NATS server listening, must start
+// and serve /healthz and /metrics, answer /readyz with 503 (bus down), stop cleanly on cancel
+// with no ERROR record, and refuse a bad addrVar naming it.
+func CheckRunsWithoutBus(t *testing.T, run RunFunc, addrVar string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsURL := "nats://" + ln.Addr().String()
+	ln.Close()
+	env := map[string]string{"DATA_DIR": t.TempDir(), addrVar: "127.0.0.1:0", "NATS_URL": natsURL, "HEARTBEAT_INTERVAL": "100ms"}
+	p := Start(t, run, env)
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/metrics": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := http.Get(p.URL(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	if err := p.Stop(t); err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+	if errs := p.Errors(); len(errs) > 0 {
+		t.Errorf("errors logged during a clean run: %v", errs)
+	}
+
+	bad := map[string]string{"DATA_DIR": t.TempDir(), addrVar: "nowhere"}
+	err = run(t.Context(), []string{"-env-file", ""}, func(k string) string { return bad[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), addrVar) {
+		t.Fatalf("run with %s=nowhere = %v, want an error naming %s", addrVar, err, addrVar)
+	}
 }
