@@ -44,6 +44,8 @@ type Config struct {
 	RefreshRate        float64
 	StatsRetention     time.Duration
 
+	NotificationsRetention time.Duration
+
 	NotifyAPIKeys    []string
 	AdminAPIKey      string
 	DedupWindow      time.Duration
@@ -89,6 +91,7 @@ var vars = []Var{
 	{"REFRESH_TIMEOUT", "30s", "deadline of one canister's refresh", durRange(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.RefreshTimeout })},
 	{"REFRESH_RATE", "100", "calls per second towards the IC (0 = unlimited)", floatRange(0, 1e6, func(c *Config) *float64 { return &c.RefreshRate })},
 	{"STATS_RETENTION", "720h", "how long miner_stats rows are kept (Go duration, or Nd for days)", durRange(time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.StatsRetention })},
+	{"NOTIFICATIONS_RETENTION", "2160h", "how long the outcall log (notifications, WebSocket replay history) is kept", durRange(24*time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.NotificationsRetention })},
 	{"NOTIFY_API_KEYS", "", "comma-separated keys accepted in X-API-Key on /miner-notifications", keyList},
 	{"ADMIN_API_KEY", "", "bearer token for REST writes; writes are refused while it is unset", adminKey},
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},

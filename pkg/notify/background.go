@@ -33,13 +33,48 @@ func (in *Intake) background(ctx context.Context, flushEvery time.Duration) {
 				failing = false
 			}
 		case <-sweep.C:
-			now := in.now()
-			in.cache.sweep(now)
-			in.limits.prune(now)
-			if _, err := in.store.DeleteExpiredClaims(ctx, now); err != nil && ctx.Err() == nil {
-				in.logger.Warn("delete expired dedup claims; will retry", "err", err)
-			}
+			in.Sweep(ctx)
 		}
+	}
+}
+
+// Sweep drops expired cache entries, idle limiters and expired dedup claims, and deletes
+// notifications older than the retention. The background loop calls it every minute.
+func (in *Intake) Sweep(ctx context.Context) {
+	now := in.now()
+	in.cache.sweep(now)
+	in.limits.prune(now)
+	if _, err := in.store.DeleteExpiredClaims(ctx, now); err != nil && ctx.Err() == nil {
+		in.logger.Warn("delete expired dedup claims; will retry", "err", err)
+	}
+	in.pruneLog(ctx, now)
+}
+
+// pruneBatch bounds one delete, so that pruning never holds the write lock for long.
+const pruneBatch = 1000
+
+// pruneLog deletes notifications older than the retention, a batch at a time, at most a few
+// batches per sweep (a backlog is worked off over the following minutes).
+func (in *Intake) pruneLog(ctx context.Context, now time.Time) {
+	if in.keep <= 0 {
+		return
+	}
+	var total int64
+	for range 10 {
+		n, err := in.store.PruneNotifications(ctx, now, in.keep, pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				in.logger.Warn("prune old notifications; will retry", "err", err)
+			}
+			return
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		in.logger.Info("pruned old notifications", "deleted", total, "retention", in.keep.String())
 	}
 }
 

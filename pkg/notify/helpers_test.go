@@ -124,9 +124,10 @@ type instance struct {
 }
 
 type opts struct {
-	clock  *clock
-	limits notify.Limits
-	window time.Duration
+	clock     *clock
+	limits    notify.Limits
+	window    time.Duration
+	retention time.Duration
 }
 
 func newInstance(t *testing.T, sh *shared, o opts) *instance {
@@ -138,7 +139,7 @@ func newInstance(t *testing.T, sh *shared, o opts) *instance {
 	conn := connect(t, sh.natsURL)
 	cfg := notify.Config{Store: st, Keys: []string{"another-key-abcdefghijkl", testKey}, Window: o.window,
 		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh, StatusOf: statusOf,
-		Logger: slog.New(slog.DiscardHandler), Limits: o.limits}
+		Logger: slog.New(slog.DiscardHandler), Limits: o.limits, Retention: o.retention}
 	if cfg.Window == 0 {
 		cfg.Window = 5 * time.Minute
 	}

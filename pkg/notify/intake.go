@@ -61,6 +61,9 @@ type Config struct {
 	Limits Limits
 	// Now is the clock of dedup windows and rate limits; nil means time.Now.
 	Now func() time.Time
+	// Retention is how long notifications are kept as the event log (NOTIFICATIONS_RETENTION);
+	// older ones are deleted by the minute sweep. 0 keeps them forever.
+	Retention time.Duration
 	// FlushInterval is how often copy counts answered from memory are written; 0 means 200ms.
 	FlushInterval time.Duration
 }
@@ -71,6 +74,7 @@ type Intake struct {
 	store    *store.Store
 	keys     [][sha256.Size]byte
 	window   time.Duration
+	keep     time.Duration // notifications retention; 0 = forever
 	publish  func(registry.Event) error
 	refresh  func(registry.CanisterID) error
 	statusOf func(error) int
@@ -110,7 +114,7 @@ func New(cfg Config) (*Intake, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Intake{store: cfg.Store, window: cfg.Window, publish: cfg.Publish, refresh: cfg.Refresh,
+	in := &Intake{store: cfg.Store, window: cfg.Window, keep: cfg.Retention, publish: cfg.Publish, refresh: cfg.Refresh,
 		statusOf: cfg.StatusOf, logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
 		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
 		m: m, claims: make(chan claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}

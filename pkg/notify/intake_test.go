@@ -268,3 +268,26 @@ func TestIntake_Effects(t *testing.T) {
 		t.Errorf("stored data %s, want %s unchanged", row.Data, unknownData)
 	}
 }
+
+// TestIntake_Retention: the sweep deletes notifications older than the retention and keeps the
+// recent ones.
+func TestIntake_Retention(t *testing.T) {
+	sh := newShared(t)
+	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	inst := newInstance(t, sh, opts{clock: clk, window: time.Minute, retention: 24 * time.Hour})
+	ts := uint64(1_700_000_000_000_000_000)
+	if _, err := send(inst.addr, rawRequest(inst.addr, jsonHeaders(), solution(ts))); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(25 * time.Hour)
+	if _, err := send(inst.addr, rawRequest(inst.addr, jsonHeaders(), solution(ts+1))); err != nil {
+		t.Fatal(err)
+	}
+	inst.intake.Sweep(t.Context())
+	if got := rowCount(t, inst.store); got != 1 {
+		t.Fatalf("%d rows after the sweep, want 1 (the day-old one pruned)", got)
+	}
+	if _, err := inst.store.NotificationByKey(t.Context(), keyOf(ts+1, registry.EventSolutionFound)); err != nil {
+		t.Fatalf("the recent notification was pruned: %v", err)
+	}
+}

@@ -179,6 +179,25 @@ func (s *Store) DeleteExpiredClaims(ctx context.Context, now time.Time) (int64, 
 	return n, nil
 }
 
+// PruneNotifications deletes up to limit notifications received more than keep before now,
+// oldest first, and returns how many it deleted. Small batches keep the write lock short; call
+// it again while it returns limit. A notification whose dedup claim is still live at now is kept.
+func (s *Store) PruneNotifications(ctx context.Context, now time.Time, keep time.Duration, limit int) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM notifications WHERE id IN (
+			SELECT n.id FROM notifications n WHERE n.received_at < ?
+			AND NOT EXISTS (SELECT 1 FROM notification_claims c WHERE c.notification_id = n.id AND c.expires_at > ?)
+			ORDER BY n.id LIMIT ?)`, ms(now.Add(-keep)), ms(now), limit)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune notifications: %w", err)
+	}
+	return n, nil
+}
+
 // Notification returns the notification with the given id.
 func (s *Store) Notification(ctx context.Context, id int64) (registry.Notification, error) {
 	var row notificationRow

@@ -272,3 +272,38 @@ func TestStore_ClaimNotifications_Batch(t *testing.T) {
 		t.Errorf("duplicate in the batch: %+v", out[2].Notification)
 	}
 }
+
+func TestStore_PruneNotifications(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000)
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	old := now.Add(-48 * time.Hour)
+	for _, n := range []struct {
+		key    string
+		at     time.Time
+		window time.Duration
+	}{
+		{"old-1", old, time.Minute},
+		{"old-2", old.Add(time.Second), time.Minute},
+		{"old-live-claim", old, 72 * time.Hour}, // its dedup window has not ended: kept
+		{"recent", now.Add(-time.Hour), time.Minute},
+	} {
+		if _, err := s.ClaimNotification(t.Context(), newNotification(n.key, "h", n.at), n.window); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []int64{1, 1, 0} { // batches of one, until nothing is left to prune
+		n, err := s.PruneNotifications(t.Context(), now, 24*time.Hour, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Fatalf("pass %d pruned %d, want %d", i, n, want)
+		}
+	}
+	for key, want := range map[string]bool{"old-1": false, "old-2": false, "old-live-claim": true, "recent": true} {
+		_, err := s.NotificationByKey(t.Context(), key)
+		if got := err == nil; got != want {
+			t.Errorf("%s kept = %v, want %v (err %v)", key, got, want, err)
+		}
+	}
+}
