@@ -157,8 +157,8 @@ func (p *Poller) Start() error {
 	}
 	p.sub = sub
 	p.cron.Start()
-	p.logger.Info("poller started", "schedule", p.cfg.Schedule, "concurrency", p.cfg.Concurrency,
-		"timeout", p.cfg.Timeout.String(), "spread", max(p.cfg.Spread, 0).String())
+	p.logger.Info("poller started", "schedule", p.cfg.Schedule, "period", p.period.String(),
+		"concurrency", p.cfg.Concurrency, "timeout", p.cfg.Timeout.String(), "spread", max(p.cfg.Spread, 0).String())
 	return nil
 }
 

@@ -69,7 +69,7 @@ func (p *Poller) sweep(ctx context.Context, trigger string) (SweepResult, error)
 	if trigger == triggerSchedule {
 		spread = max(p.cfg.Spread, 0)
 	}
-	t := p.runSweep(ctx, due, ledgers, start, spread)
+	t := p.runSweep(ctx, due, ledgers, began, spread)
 	res := t.result(len(due))
 	res.Duration = time.Since(began)
 	p.metrics.sweepDuration.WithLabelValues(trigger).Observe(res.Duration.Seconds())
@@ -90,9 +90,10 @@ func (p *Poller) prune(ctx context.Context, now time.Time) (int64, error) {
 }
 
 // runSweep refreshes due through Concurrency workers. With spread > 0 canister i is handed
-// to a worker no earlier than start + Offset(i, spread); when every worker is busy, hand-out
-// waits for one, so a large registry degrades to "as fast as the pool allows".
-func (p *Poller) runSweep(ctx context.Context, due []registry.Canister, ledgers []registry.CanisterID, start time.Time, spread time.Duration) *tally {
+// to a worker no earlier than began + Offset(i, spread); when every worker is busy, hand-out
+// waits for one, so a large registry degrades to "as fast as the pool allows". began is read
+// from the real clock, not Config.Now: spreading paces real calls.
+func (p *Poller) runSweep(ctx context.Context, due []registry.Canister, ledgers []registry.CanisterID, began time.Time, spread time.Duration) *tally {
 	t := &tally{errs: map[string]int{}}
 	if spread > 0 {
 		due = slices.Clone(due)
@@ -110,8 +111,8 @@ func (p *Poller) runSweep(ctx context.Context, due []registry.Canister, ledgers 
 		})
 	}
 	for i, c := range due {
-		if !p.waitUntil(ctx, start.Add(Offset(c.ID, spread))) {
-			t.skip(due[i:])
+		if !waitUntil(ctx, began.Add(Offset(c.ID, spread))) {
+			p.skipRest(t, due[i:])
 			break
 		}
 		select {
@@ -119,7 +120,7 @@ func (p *Poller) runSweep(ctx context.Context, due []registry.Canister, ledgers 
 			continue
 		case <-ctx.Done():
 		}
-		t.skip(due[i:])
+		p.skipRest(t, due[i:])
 		break
 	}
 	close(work)
@@ -127,9 +128,17 @@ func (p *Poller) runSweep(ctx context.Context, due []registry.Canister, ledgers 
 	return t
 }
 
-// waitUntil waits until the clock reads at; it reports false if ctx ended first.
-func (p *Poller) waitUntil(ctx context.Context, at time.Time) bool {
-	d := at.Sub(p.now())
+// skipRest counts the canisters a stopped sweep never handed out.
+func (p *Poller) skipRest(t *tally, rest []registry.Canister) {
+	t.skip(len(rest))
+	for _, c := range rest {
+		p.metrics.skipped.WithLabelValues(string(c.Kind)).Inc()
+	}
+}
+
+// waitUntil waits until the real clock reaches at; it reports false if ctx ended first.
+func waitUntil(ctx context.Context, at time.Time) bool {
+	d := time.Until(at)
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
@@ -180,10 +189,10 @@ func (t *tally) add(r result) {
 	}
 }
 
-func (t *tally) skip(cs []registry.Canister) {
+func (t *tally) skip(n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.skipped += len(cs)
+	t.skipped += n
 }
 
 func (t *tally) result(due int) SweepResult {
@@ -196,6 +205,11 @@ func (p *Poller) logSweep(trigger string, res SweepResult, t *tally, pruned int6
 	p.logger.Info("sweep done", "trigger", trigger, "due", res.Due, "refreshed", res.Refreshed,
 		"failed", res.Failed, "skipped", res.Skipped, "changed", res.Changed,
 		"took", res.Duration.Round(time.Millisecond).String(), "miner_stats_pruned", pruned)
+	if res.Duration > p.period {
+		p.logger.Warn("sweep took longer than the schedule's period; ticks are being skipped "+
+			"(raise REFRESH_CONCURRENCY or REFRESH_RATE, or lengthen REFRESH_SCHEDULE)",
+			"took", res.Duration.Round(time.Second).String(), "period", p.period.String(), "due", res.Due)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.failed > 0 {

@@ -213,8 +213,10 @@ func TestStore_SaveBalances(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantChanged(t, changed, "balance:"+string(l2))
-	if n := count(t, s, "wallet_balances", "wallet_id = ? AND ledger_id = ? AND amount = ?", w, l2, "18446744073709551616"); n != 1 {
-		t.Fatal("balance not stored")
+	got, err := s.WalletBalances(ctx, w)
+	if err != nil || len(got) != 2 || got[0].Ledger != l1 || got[0].Amount != "100" ||
+		got[1].Ledger != l2 || got[1].Amount != "18446744073709551616" || !got[1].UpdatedAt.Equal(t0) {
+		t.Fatalf("WalletBalances = %+v, %v", got, err)
 	}
 	_, err = s.SaveBalances(ctx, testID(99), []registry.Balance{bal(l1, "1")})
 	wantCode(t, err, registry.ENOTFOUND)
