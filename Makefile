@@ -32,10 +32,11 @@ depcheck:
 test: vet fmt-check depcheck
 	$(GO) test -race -timeout 20m ./...
 
-# Benchmarks: every Benchmark* in the tree, several runs each; figures go in README "Performance".
+# Benchmarks: every Benchmark* in the tree, several runs each, one package at a time (-p 1) so
+# that no two benchmarks share the two cores; figures go in README "Performance".
 bench:
 	@mkdir -p bench
-	$(GO) test -run '^$$' -bench . -benchmem -count $${COUNT:-5} -timeout 80m ./... | tee bench/latest.txt
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count $${COUNT:-5} -timeout 80m ./... | tee bench/latest.txt
 
 # Everything on one machine with no internet: the replica double with demo canisters, the three
 # binaries, and simulated miners sending 13-copy outcall storms. Open the printed /test URL.
