@@ -26,7 +26,7 @@ type pollerEnv struct {
 func startPollerEnv(t *testing.T, refreshTimeout string) *pollerEnv {
 	t.Helper()
 	e := &pollerEnv{double: ictest.NewServer(t)}
-	ns, err := bus.Serve(bus.ServerConfig{URL: "nats://127.0.0.1:0"})
+	ns, err := bus.Serve(bus.ServerConfig{URL: "nats://127.0.0.1:0", ReadyTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

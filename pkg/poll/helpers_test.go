@@ -92,7 +92,8 @@ func newFixture(t *testing.T, tune func(*poll.Config)) *fixture {
 
 func (f *fixture) startNATS(url string) {
 	f.t.Helper()
-	ns, err := bus.Serve(bus.ServerConfig{URL: url})
+	// A generous readiness wait: on a loaded 2-core machine under -race, 10 s was once too short.
+	ns, err := bus.Serve(bus.ServerConfig{URL: url, ReadyTimeout: time.Minute})
 	if err != nil {
 		f.t.Fatal(err)
 	}
