@@ -31,6 +31,8 @@ func TestPoller_Faults(t *testing.T) {
 			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "503"},
 		{"Stalled", func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultStall) },
 			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "unavailable"},
+		{"Timeout", func(f *fixture, w *world) { minerCanister(f, w).SetLatency(time.Minute) },
+			func(f *fixture, w *world) { minerCanister(f, w).SetLatency(0) }, "unavailable"},
 		{"Malformed", func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultMalformedReply) },
 			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "get_info"},
 		{"Missing", func(f *fixture, w *world) { f.double.RemoveCanister(w.miner.Principal()) },
