@@ -39,6 +39,10 @@ func newReadCache(version func(context.Context) (int64, error), now func() time.
 		entries: map[string]*cachedReply{}}
 }
 
+// dataVersionKey is the gin context key under which the middleware leaves the data version
+// the request is answered at.
+const dataVersionKey = "canistry.data_version"
+
 // maxCachedBody is the largest reply kept (a page of 500 canisters fits).
 const maxCachedBody = 1 << 20
 
@@ -55,6 +59,7 @@ func (rc *readCache) middleware(c *gin.Context) {
 		c.Next()
 		return
 	}
+	c.Set(dataVersionKey, v) // list totals key on it too (totalKey)
 	key := r.URL.RequestURI()
 	if e := rc.lookup(v, key); e != nil {
 		h := c.Writer.Header()

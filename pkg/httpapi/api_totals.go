@@ -10,12 +10,12 @@ import (
 	"canistry/pkg/registry"
 )
 
-// Totals of lists are cached briefly. Counting every row that matches a filter is the one part
-// of a list request whose cost grows with the table (100,000 canisters and a q filter scan
-// them all), while a total a second or two old is as useful to a client as an exact one. The
-// api's own writes clear the cache, so a client sees its own registration counted at once;
-// writes by the poller (refresh state, module hashes) show in totals within totalsTTL. Pages
-// themselves are never cached.
+// Totals of lists are cached. Counting every row that matches a filter is the one part of a
+// list request whose cost grows with the table (100,000 canisters and a q filter scan them all).
+// An entry is keyed by the database's data version (set by the read cache, see totalKey), so a
+// total is recomputed as soon as any process commits; totalsTTL bounds entries whose filter
+// depends on the clock (stale) and requests answered without a data version. Pages are cached
+// by the read cache, under the same version.
 const (
 	totalsTTL        = 2 * time.Second
 	totalsMaxEntries = 1024
@@ -69,6 +69,9 @@ func totalKey(c *gin.Context, stale registry.Staleness) string {
 	}
 	if stale.Want != nil {
 		q.Set("stale_before", strconv.FormatInt(stale.Before.Unix(), 10))
+	}
+	if v, ok := c.Get(dataVersionKey); ok {
+		q.Set("data_version", strconv.FormatInt(v.(int64), 10))
 	}
 	return c.Request.URL.Path + "?" + q.Encode()
 }
