@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -37,35 +38,14 @@ func (a *api) listCanisters(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
-	key := totalKey(c, f.Stale)
-	cached := a.totals.cachedTotal(key, &f.Page)
-	page, err := a.d.Store.ListCanisters(c.Request.Context(), f)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit,
-		func(r *registry.CanisterRecord) canisterJSON { return toCanisterJSON(r, before) }))
+	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.CanisterRecord, *registry.Cursor, *int64, error) {
+		page, err := a.d.Store.ListCanisters(ctx, f)
+		return page.Items, page.Next, page.Total, err
+	}, func(r *registry.CanisterRecord) canisterJSON { return toCanisterJSON(r, before) })
 }
 
 func (a *api) getCanister(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	q := newQuery(c, "stale_after")
-	_, before := q.staleness(a.d.Now(), a.d.StaleAfter)
-	if q.err != nil {
-		a.werr(c, q.err)
-		return
-	}
-	rec, err := a.d.Store.GetCanister(c.Request.Context(), id)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, toCanisterJSON(&rec, before))
+	replyOne(a, c, a.d.Store.GetCanister, toCanisterJSON)
 }
 
 func (a *api) createCanister(c *gin.Context) {

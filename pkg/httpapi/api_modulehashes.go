@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -25,14 +26,10 @@ func (a *api) listModuleHashes(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
-	key := totalKey(c, registry.Staleness{})
-	cached := a.totals.cachedTotal(key, &f.Page)
-	page, err := a.d.Store.ListModuleHashes(c.Request.Context(), f)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit, toModuleHashJSON))
+	replyPage(a, c, &f.Page, registry.Staleness{}, func(ctx context.Context) ([]registry.ModuleHashRecord, *registry.Cursor, *int64, error) {
+		page, err := a.d.Store.ListModuleHashes(ctx, f)
+		return page.Items, page.Next, page.Total, err
+	}, toModuleHashJSON)
 }
 
 func (a *api) createModuleHash(c *gin.Context) {

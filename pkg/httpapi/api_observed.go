@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -20,35 +21,14 @@ func (a *api) listTokens(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
-	key := totalKey(c, f.Stale)
-	cached := a.totals.cachedTotal(key, &f.Page)
-	page, err := a.d.Store.ListTokens(c.Request.Context(), f)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit,
-		func(t *registry.TokenRecord) tokenJSON { return toTokenJSON(t, before) }))
+	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.TokenRecord, *registry.Cursor, *int64, error) {
+		page, err := a.d.Store.ListTokens(ctx, f)
+		return page.Items, page.Next, page.Total, err
+	}, func(t *registry.TokenRecord) tokenJSON { return toTokenJSON(t, before) })
 }
 
 func (a *api) getToken(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	q := newQuery(c, "stale_after")
-	_, before := q.staleness(a.d.Now(), a.d.StaleAfter)
-	if q.err != nil {
-		a.werr(c, q.err)
-		return
-	}
-	t, err := a.d.Store.GetToken(c.Request.Context(), id)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, toTokenJSON(&t, before))
+	replyOne(a, c, a.d.Store.GetToken, toTokenJSON)
 }
 
 func (a *api) listMiners(c *gin.Context) {
@@ -76,35 +56,14 @@ func (a *api) miners(c *gin.Context, q *query, f registry.MinerFilter) {
 		a.werr(c, q.err)
 		return
 	}
-	key := totalKey(c, f.Stale)
-	cached := a.totals.cachedTotal(key, &f.Page)
-	page, err := a.d.Store.ListMiners(c.Request.Context(), f)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), f.Page.Limit,
-		func(m *registry.MinerRecord) minerJSON { return toMinerJSON(m, before) }))
+	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.MinerRecord, *registry.Cursor, *int64, error) {
+		page, err := a.d.Store.ListMiners(ctx, f)
+		return page.Items, page.Next, page.Total, err
+	}, func(m *registry.MinerRecord) minerJSON { return toMinerJSON(m, before) })
 }
 
 func (a *api) getMiner(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	q := newQuery(c, "stale_after")
-	_, before := q.staleness(a.d.Now(), a.d.StaleAfter)
-	if q.err != nil {
-		a.werr(c, q.err)
-		return
-	}
-	m, err := a.d.Store.GetMiner(c.Request.Context(), id)
-	if err != nil {
-		a.werr(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, toMinerJSON(&m, before))
+	replyOne(a, c, a.d.Store.GetMiner, toMinerJSON)
 }
 
 // statsReply is the body of GET /miners/{id}/stats: the latest observation, and with from or

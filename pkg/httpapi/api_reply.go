@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"canistry/pkg/registry"
+)
+
+// replyPage answers one page of a list: it asks the store for a total only when the totals
+// cache has none for this list and data version, fetches the page (fetch reads *p, which
+// cachedTotal has just updated), and writes items converted by toJSON.
+func replyPage[R, J any](a *api, c *gin.Context, p *registry.Page, stale registry.Staleness,
+	fetch func(ctx context.Context) (items []R, next *registry.Cursor, total *int64, err error), toJSON func(*R) J) {
+	key := totalKey(c, stale)
+	cached := a.totals.cachedTotal(key, p)
+	items, next, total, err := fetch(c.Request.Context())
+	if err != nil {
+		a.werr(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, newList(items, next, a.totals.remember(key, cached, total), p.Limit, toJSON))
+}
+
+// replyOne answers GET of one canister-keyed record: the id from the path, ?stale_after=, the
+// record from get, written by toJSON with the staleness threshold.
+func replyOne[R, J any](a *api, c *gin.Context, get func(ctx context.Context, id registry.CanisterID) (R, error),
+	toJSON func(r *R, staleBefore time.Time) J) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.werr(c, err)
+		return
+	}
+	q := newQuery(c, "stale_after")
+	_, before := q.staleness(a.d.Now(), a.d.StaleAfter)
+	if q.err != nil {
+		a.werr(c, q.err)
+		return
+	}
+	rec, err := get(c.Request.Context(), id)
+	if err != nil {
+		a.werr(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toJSON(&rec, before))
+}
