@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -50,6 +51,7 @@ type Config struct {
 	AdminAPIKey      string
 	DedupWindow      time.Duration
 	WSAllowedOrigins []string
+	TrustedProxies   []netip.Prefix
 
 	UseHTTPS    bool
 	SSLCertPath string
@@ -71,6 +73,17 @@ type Var struct {
 
 // Vars returns the table of every variable, in documentation order.
 func Vars() []Var { return vars }
+
+// secrets are the variables whose values are never printed, not even in an error.
+var secrets = map[string]bool{"NATS_TOKEN": true, "NOTIFY_API_KEYS": true, "ADMIN_API_KEY": true}
+
+// urlVars may carry a user or password inside the URL; errors show them redacted.
+var urlVars = map[string]bool{"NATS_URL": true, "NOTIFIER_URL": true, "IC_URL": true}
+
+// Secret reports whether the variable holds a secret: its value never appears in an error.
+// URLs (NATS_URL, NOTIFIER_URL, IC_URL) are not secret as a whole, but any user or password in
+// them is redacted.
+func (v Var) Secret() bool { return secrets[v.Name] }
 
 var vars = []Var{
 	{"DATA_DIR", "./data", "directory of the SQLite database", func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
@@ -96,6 +109,7 @@ var vars = []Var{
 	{"ADMIN_API_KEY", "", "bearer token for REST writes; writes are refused while it is unset", adminKey},
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
 	{"WS_ALLOWED_ORIGINS", "", "comma-separated origins allowed on /ws; empty = same host only; * = any", originList},
+	{"TRUSTED_PROXIES", "127.0.0.0/8,::1", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers the notifier believes (the api's proxy connects from loopback); none = trust no proxy", proxyList},
 	{"USE_HTTPS", "false", "serve TLS on the api and the notifier", boolVar(func(c *Config) *bool { return &c.UseHTTPS })},
 	{"SSL_CERT_PATH", "", "certificate chain (PEM), required with USE_HTTPS", func(c *Config, v string) error { c.SSLCertPath = v; return nil }},
 	{"SSL_KEY_PATH", "", "private key (PEM), required with USE_HTTPS", func(c *Config, v string) error { c.SSLKeyPath = v; return nil }},
@@ -118,14 +132,21 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		resolved[v.Name] = val
 		if err := v.set(&c, val); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, val, err))
+			switch {
+			case v.Secret():
+				errs = append(errs, fmt.Errorf("%s (value not shown): %w", v.Name, err))
+			case urlVars[v.Name]:
+				errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, redactURLs(val), err))
+			default:
+				errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, val, err))
+			}
 		}
 	}
 	if c.UseHTTPS && (c.SSLCertPath == "" || c.SSLKeyPath == "") {
 		errs = append(errs, errors.New("USE_HTTPS=true needs SSL_CERT_PATH and SSL_KEY_PATH"))
 	}
 	if c.NATSEmbed && c.NATSToken == "" && !loopbackURL(c.NATSURL) {
-		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on %s (not loopback)", c.NATSURL))
+		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on NATS_URL=%s (not loopback)", redactURLs(c.NATSURL)))
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
@@ -198,6 +219,26 @@ func natsURL(c *Config, v string) error {
 		}
 	}
 	return nil
+}
+
+// redactURLs returns a comma-separated list of URLs with any user and password replaced by
+// "REDACTED"; an entry that does not parse is replaced whole, since it may hold a credential.
+func redactURLs(v string) string {
+	parts := strings.Split(v, ",")
+	for i, s := range parts {
+		s = strings.TrimSpace(s)
+		u, err := url.Parse(s)
+		switch {
+		case err != nil:
+			parts[i] = "(unparsable, not shown)"
+		case u.User != nil:
+			u.User = url.User("REDACTED")
+			parts[i] = u.String()
+		default:
+			parts[i] = s
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func loopbackURL(v string) bool {
@@ -320,6 +361,26 @@ func originList(c *Config, v string) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 			return fmt.Errorf("origin %q must look like https://example.com (scheme and host, no path) or *", o)
 		}
+	}
+	return nil
+}
+
+func proxyList(c *Config, v string) error {
+	c.TrustedProxies = nil
+	if strings.EqualFold(v, "none") {
+		return nil
+	}
+	for _, s := range splitList(v) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1)", s)
+		}
+		a = a.WithZone("")
+		c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return nil
 }

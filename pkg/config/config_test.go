@@ -47,6 +47,7 @@ func TestLoad_Defaults(t *testing.T) {
 		{"AdminAPIKey", c.AdminAPIKey, ""},
 		{"DedupWindow", c.DedupWindow, 5 * time.Minute},
 		{"WSAllowedOrigins", len(c.WSAllowedOrigins), 0},
+		{"TrustedProxies", len(c.TrustedProxies), 2},
 		{"UseHTTPS", c.UseHTTPS, false},
 		{"LocalDev", c.LocalDev, false},
 		{"LogLevel", c.LogLevel, slog.LevelInfo},
