@@ -205,12 +205,15 @@ func (r *Reloader) describe(cert *tls.Certificate, msg string) {
 		"cert", r.opts.CertPath)
 }
 
-// selfSigned reports whether leaf is its own issuer and signed by its own key.
+// selfSigned reports whether leaf is its own issuer and signed by its own key. The signature is
+// checked directly rather than with CheckSignatureFrom, which also demands that the parent be a
+// CA allowed to sign certificates: a development leaf such as generate_cert.sh makes
+// (keyUsage=digitalSignature, no certSign) is self-signed all the same.
 func selfSigned(leaf *x509.Certificate) bool {
 	if !bytes.Equal(leaf.RawIssuer, leaf.RawSubject) {
 		return false
 	}
-	return leaf.CheckSignatureFrom(leaf) == nil
+	return leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil
 }
 
 // loadPair reads and parses a certificate chain and its key; the result has Leaf set.
