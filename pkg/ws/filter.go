@@ -120,7 +120,7 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 	if strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
-	if fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); fwd != "" && strings.EqualFold(u.Host, strings.TrimSpace(fwd)) {
+	if fwd := forwardedHost(r); fwd != "" && strings.EqualFold(u.Host, fwd) { // only from TRUSTED_PROXIES
 		return true
 	}
 	for _, a := range h.cfg.AllowedOrigins {
