@@ -95,7 +95,7 @@ var vars = []Var{
 	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test and /miner-notifications", httpURL(func(c *Config) *string { return &c.NotifierURL })},
 	{"NATS_URL", "nats://127.0.0.1:4222", "NATS server; the embedded server listens on its host and port", natsURL},
 	{"NATS_EMBED", "true", "the api runs the NATS server itself", boolVar(func(c *Config) *bool { return &c.NATSEmbed })},
-	{"NATS_TOKEN", "", "NATS auth token (required when the embedded server listens beyond loopback)", func(c *Config, v string) error { c.NATSToken = v; return nil }},
+	{"NATS_TOKEN", "", "NATS auth token (required when the embedded server listens beyond loopback); unset: generated once per data directory into nats.token beside the database (0600)", func(c *Config, v string) error { c.NATSToken = v; return nil }},
 	{"IC_URL", "https://icp-api.io", "IC API boundary node or local replica", httpURL(func(c *Config) *string { return &c.ICURL })},
 	{"IC_FETCH_ROOT_KEY", "false", "fetch the root key from IC_URL (only for a local replica or the double)", boolVar(func(c *Config) *bool { return &c.ICFetchRootKey })},
 	{"IC_VERIFY_QUERY_SIGNATURES", "true", "verify replica node signatures on query replies", boolVar(func(c *Config) *bool { return &c.ICVerifyQuerySignatures })},

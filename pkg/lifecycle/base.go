@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -86,21 +87,45 @@ func (b *Base) open(ctx context.Context, opts Options) error {
 	b.Store = st
 	b.Stack.Push("store", func(context.Context) error { return st.Close() })
 
+	token, err := b.natsToken()
+	if err != nil {
+		return err
+	}
 	if opts.EmbedNATS && cfg.NATSEmbed {
-		ns, err := bus.Serve(bus.ServerConfig{URL: cfg.NATSURL, Token: cfg.NATSToken, Logger: b.Logger})
+		ns, err := bus.Serve(bus.ServerConfig{URL: cfg.NATSURL, Token: token, Logger: b.Logger})
 		if err != nil {
 			return err
 		}
 		b.NATS, b.NATSURL = ns, ns.ClientURL()
 		b.Stack.PushFunc("nats server", ns.Shutdown)
 	}
-	conn, err := bus.Connect(bus.ConnectConfig{URL: b.NATSURL, Token: cfg.NATSToken, Name: "canistry-" + b.Name, Logger: b.Logger})
+	conn, err := bus.Connect(bus.ConnectConfig{URL: b.NATSURL, Token: token, Name: "canistry-" + b.Name, Logger: b.Logger})
 	if err != nil {
 		return err
 	}
 	b.Bus = conn
 	b.Stack.PushFunc("bus", conn.Close)
 	return nil
+}
+
+// natsToken is NATS_TOKEN, or, when it is unset and the api embeds the server, the token
+// generated once per data directory and kept beside the database (DATA_DIR/nats.token, mode
+// 0600), which the three binaries read alike: the embedded server never runs without
+// authentication. With an external server (NATS_EMBED=false) and no NATS_TOKEN, none is sent.
+func (b *Base) natsToken() (string, error) {
+	cfg := b.Config
+	if cfg.NATSToken != "" || !cfg.NATSEmbed {
+		return cfg.NATSToken, nil
+	}
+	path := filepath.Join(filepath.Dir(cfg.DatabasePath), bus.TokenFile)
+	token, fixed, err := bus.DataDirToken(path)
+	if err != nil {
+		return "", err
+	}
+	if fixed {
+		b.Logger.Warn("NATS token file was readable by others; its mode is now 0600 (consider removing it to rotate the token)", "file", path)
+	}
+	return token, nil
 }
 
 // StartHeartbeat writes this process's heartbeat row every HeartbeatInterval until shutdown.
