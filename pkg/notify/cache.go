@@ -16,6 +16,7 @@ const maxCached = 200_000
 // a copy without the database.
 type entry struct {
 	id        int64
+	refused   bool   // a refusal (rate limited): no notification, copies are not counted
 	bodyHash  string // the first copy's body hash
 	resp      response
 	expiresAt time.Time
@@ -44,7 +45,7 @@ func (c *cache) get(key string, now time.Time) (*entry, bool) {
 // put remembers the claim of key and returns its entry.
 func (c *cache) put(key string, cl store.NotificationClaim, now time.Time) *entry {
 	n := &cl.Notification
-	e := &entry{id: n.ID, bodyHash: n.BodyHash, expiresAt: cl.ExpiresAt,
+	e := &entry{id: n.ID, refused: cl.Refused, bodyHash: n.BodyHash, expiresAt: cl.ExpiresAt,
 		resp: response{status: n.ResponseStatus, body: n.ResponseBody}}
 	c.mu.Lock()
 	defer c.mu.Unlock()

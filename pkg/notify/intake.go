@@ -39,6 +39,12 @@ import (
 // that happens to lead: the copies waiting for it must not fail because that one hung up.
 const decideTimeout = 15 * time.Second
 
+// refusalHold is how long a rate-limit refusal of a dedup key stands. Replicas send their copies
+// of one outcall within seconds of each other; for this long, every copy of a refused key gets
+// the same 429, in any notifier process, even after tokens refill. A later retry of the key
+// (the canister's own retry, after the hold) is decided anew like a new notification.
+const refusalHold = 60 * time.Second
+
 // Config configures New.
 type Config struct {
 	Store *store.Store
@@ -214,7 +220,7 @@ func (in *Intake) errorResponse(err error) response {
 // outcome is the result of deciding a dedup key, shared by the copies coalesced with it.
 type outcome struct {
 	resp  response
-	entry *entry // nil when the key was not stored (rate limited)
+	entry *entry // nil when the decision failed
 }
 
 // accept answers a valid copy: from the cache, or by deciding the key once for all the copies
@@ -252,17 +258,13 @@ func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, 
 	defer cancel()
 	resv, ok := in.limits.reserve(keyIdx, string(n.MinerID), now)
 	if !ok {
-		// Over the limit: a copy of a stored key still gets its reply; a new key does not.
-		cl, err := in.store.CountNotificationCopy(ctx, key, hash, now)
-		if registry.ErrorCode(err) == registry.ENOTFOUND {
-			in.m.limited.Inc()
-			return outcome{resp: in.reject(registry.Errorf(registry.ETOOMANY, "too many notifications for this key or miner; retry later"))}, nil
-		}
+		// Over the limit: a copy of a stored key still gets its reply; a new key is refused, and
+		// the refusal is stored so that every later copy of the key gets the same 429.
+		cl, err := in.store.RefuseNotification(ctx, key, hash, in.tooMany(), now, refusalHold)
 		if err != nil {
 			return outcome{}, err
 		}
-		in.m.replayedDB.Inc()
-		return outcome{resp: stored(&cl), entry: in.remember(key, hash, cl, now)}, nil
+		return in.decided(key, hash, cl, now), nil
 	}
 	rec := &registry.Notification{DedupKey: key, MinerID: string(n.MinerID), Event: n.Event,
 		ICTimestamp: n.Timestamp, Data: n.Data, BodyHash: hash, ReceivedAt: now,
@@ -274,16 +276,34 @@ func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, 
 	}
 	if !cl.Claimed {
 		resv.cancel(now)
-		in.m.replayedDB.Inc()
 	}
-	return outcome{resp: stored(&cl), entry: in.remember(key, hash, cl, now)}, nil
+	return in.decided(key, hash, cl, now), nil
 }
 
-// remember caches the claim of key. A copy decided in the database (counted there) whose body
-// differs from the first is a divergence, logged here, once per key.
+// tooMany is the stored reply of a rate-limited key.
+func (in *Intake) tooMany() store.Refusal {
+	err := registry.Errorf(registry.ETOOMANY, "too many notifications for this key or miner; retry later")
+	return store.Refusal{Status: in.statusOf(err), Body: errorBody(err)}
+}
+
+// decided turns the database's decision for key into the outcome every coalesced copy shares,
+// and caches it for the later copies.
+func (in *Intake) decided(key, hash string, cl store.NotificationClaim, now time.Time) outcome {
+	switch {
+	case cl.Refused:
+		in.m.limited.Inc()
+		in.m.rejected.WithLabelValues(registry.ETOOMANY).Inc()
+	case !cl.Claimed:
+		in.m.replayedDB.Inc()
+	}
+	return outcome{resp: stored(&cl), entry: in.remember(key, hash, cl, now)}
+}
+
+// remember caches the decision of key. A copy decided in the database (counted there) whose
+// body differs from the first is a divergence, logged here, once per key.
 func (in *Intake) remember(key, hash string, cl store.NotificationClaim, now time.Time) *entry {
 	e := in.cache.put(key, cl, now)
-	if hash != e.bodyHash {
+	if !e.refused && hash != e.bodyHash {
 		in.diverged(e, key)
 	}
 	return e
@@ -319,8 +339,13 @@ func (in *Intake) effect(n *registry.Notification) {
 	}
 }
 
-// countCopy records a copy answered from memory; it is written by the next flush.
+// countCopy records a copy answered from memory; it is written by the next flush. Copies of a
+// refused key have no notification to count on.
 func (in *Intake) countCopy(e *entry, key, hash string) {
+	if e.refused {
+		in.m.rejected.WithLabelValues(registry.ETOOMANY).Inc()
+		return
+	}
 	diverged := hash != e.bodyHash
 	in.copies.add(e.id, 1, diverged)
 	if diverged {

@@ -20,6 +20,10 @@ type NotificationClaim struct {
 	// Claimed is true when this call inserted the notification: its caller has the effect
 	// (fan-out, refresh triggers). It is false for a copy of an already claimed key.
 	Claimed bool
+	// Refused is true when the key holds a live refusal (RefuseNotification): nothing is stored,
+	// Notification carries only DedupKey, ResponseStatus and ResponseBody, and ExpiresAt is when
+	// the refusal ends. Every copy of a refused key replays that reply until then.
+	Refused bool
 }
 
 // NotificationCopies adds Copies copies to the notification ID (and marks it diverged when
@@ -38,6 +42,8 @@ type NotificationCopies struct {
 //   - An expired claim of the key (expires_at ≤ now) is deleted first.
 //   - If a live claim exists, n is a duplicate: the stored notification's copies is incremented
 //     and diverged is set when n.BodyHash differs from the stored one; Claimed is false.
+//   - If a live refusal of the key exists (RefuseNotification), nothing is written and the
+//     refusal is returned with Refused set: a key refused for one copy is refused for all.
 //   - Otherwise n is inserted with copies = 1, and so is the claim, whose PRIMARY KEY on the
 //     dedup key makes a second claim impossible even if two writers raced: Claimed is true.
 //
@@ -79,6 +85,9 @@ func claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (Notif
 	if err != nil || found {
 		return out, err
 	}
+	if found, err := refusalTx(tx, n.DedupKey, now, &out); err != nil || found {
+		return out, err
+	}
 	if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
 		return out, err
 	}
@@ -100,24 +109,70 @@ func claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (Notif
 	return NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(expires), Claimed: true}, nil
 }
 
-// CountNotificationCopy records one more copy of the live claim of key (marking the
-// notification diverged when bodyHash differs from the stored one) and returns it. It never
-// inserts: it returns ENOTFOUND when no unexpired claim exists. The intake uses it for a copy it
-// may not turn into a new notification (rate limited), which must still get the stored reply.
-func (s *Store) CountNotificationCopy(ctx context.Context, key, bodyHash string, now time.Time) (NotificationClaim, error) {
+// Refusal is the reply every copy of a refused dedup key gets while the refusal lasts.
+type Refusal struct {
+	Status int
+	Body   []byte
+}
+
+// RefuseNotification decides, in one write transaction, the fate of a copy the intake may not
+// turn into a new notification (its rate limit is spent):
+//
+//   - a live claim of key wins: the copy is counted on it (as by ClaimNotification) and the
+//     stored notification is returned, so a stored notification's copies are never limited;
+//   - else a live refusal of key is returned unchanged (Refused set);
+//   - else ref is stored as the key's refusal until now+hold and returned (Refused set).
+//
+// Claims and refusals of one key are decided under the same write lock, each checking the
+// other first, so a key is never both: every copy of it, in any process, gets one answer.
+func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash string, ref Refusal, now time.Time, hold time.Duration) (NotificationClaim, error) {
 	var out NotificationClaim
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		out = NotificationClaim{}
-		found, err := countCopyTx(tx, key, bodyHash, ms(now), &out)
-		if err == nil && !found {
-			err = registry.Errorf(registry.ENOTFOUND, "no live claim for this dedup key")
+		at := ms(now)
+		if found, err := countCopyTx(tx, key, bodyHash, at, &out); err != nil || found {
+			return err
 		}
-		return err
+		if found, err := refusalTx(tx, key, at, &out); err != nil || found {
+			return err
+		}
+		if err := tx.Exec("DELETE FROM notification_refusals WHERE dedup_key = ?", key).Error; err != nil {
+			return err
+		}
+		expires := at + hold.Milliseconds()
+		err := tx.Exec("INSERT INTO notification_refusals (dedup_key, response_status, response_body, expires_at) VALUES (?, ?, ?, ?)",
+			key, ref.Status, ref.Body, expires).Error
+		if err != nil {
+			return err
+		}
+		out = refusedClaim(key, ref.Status, ref.Body, expires)
+		return nil
 	})
 	if err != nil {
-		return NotificationClaim{}, fmt.Errorf("count notification copy: %w", err)
+		return NotificationClaim{}, fmt.Errorf("refuse notification: %w", err)
 	}
 	return out, nil
+}
+
+// refusalTx fills out with the live refusal of key, if there is one.
+func refusalTx(tx *gorm.DB, key string, now int64, out *NotificationClaim) (bool, error) {
+	var rows []struct {
+		ResponseStatus int
+		ResponseBody   []byte
+		ExpiresAt      int64
+	}
+	err := tx.Raw("SELECT response_status, response_body, expires_at FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?", key, now).
+		Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return false, err
+	}
+	*out = refusedClaim(key, rows[0].ResponseStatus, rows[0].ResponseBody, rows[0].ExpiresAt)
+	return true, nil
+}
+
+func refusedClaim(key string, status int, body []byte, expires int64) NotificationClaim {
+	return NotificationClaim{Notification: registry.Notification{DedupKey: key, ResponseStatus: status, ResponseBody: body},
+		ExpiresAt: fromMs(expires), Refused: true}
 }
 
 // countCopyTx counts a copy of the live claim of key, if there is one, and fills out.
@@ -164,13 +219,18 @@ func (s *Store) AddNotificationCopies(ctx context.Context, batch []NotificationC
 	return nil
 }
 
-// DeleteExpiredClaims removes every claim whose window ended at or before now and returns how
-// many. The notifications themselves stay: they are the event log.
+// DeleteExpiredClaims removes every claim and refusal whose window ended at or before now and
+// returns how many. The notifications themselves stay: they are the event log.
 func (s *Store) DeleteExpiredClaims(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("DELETE FROM notification_claims WHERE expires_at <= ?", ms(now))
+		if res.Error != nil {
+			return res.Error
+		}
 		n = res.RowsAffected
+		res = tx.Exec("DELETE FROM notification_refusals WHERE expires_at <= ?", ms(now))
+		n += res.RowsAffected
 		return res.Error
 	})
 	if err != nil {

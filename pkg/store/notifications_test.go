@@ -130,32 +130,83 @@ func TestStore_ClaimNotification_TwoWriters(t *testing.T) {
 	}
 }
 
-func TestStore_CountNotificationCopy(t *testing.T) {
-	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+func TestStore_RefuseNotification(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_000)
-	t.Run("ErrNotFound", func(t *testing.T) {
-		_, err := s.CountNotificationCopy(t.Context(), "missing", "h", now)
-		if got := registry.ErrorCode(err); got != registry.ENOTFOUND {
-			t.Fatalf("got %v (%s), want not_found", err, got)
-		}
-	})
-	t.Run("OK", func(t *testing.T) {
-		first, err := s.ClaimNotification(t.Context(), newNotification("k", "h", now), time.Minute)
-		if err != nil {
+	ref := store.Refusal{Status: 429, Body: []byte(`{"error":{"code":"too_many","message":"slow down"}}`)}
+	other := store.Refusal{Status: 429, Body: []byte(`{"error":{"code":"too_many","message":"other"}}`)}
+	for _, tc := range []struct {
+		name string
+		// steps run in order on one key; each is checked against want.
+		steps []func(s *store.Store) (store.NotificationClaim, error)
+		want  []string // "refused", "claimed", "copy"
+	}{
+		{"RefusedKeyStaysRefusedForEveryCopy", []func(*store.Store) (store.NotificationClaim, error){
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.RefuseNotification(t.Context(), "k", "h", ref, now, time.Minute)
+			},
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.ClaimNotification(t.Context(), newNotification("k", "h", now.Add(10*time.Second)), 5*time.Minute)
+			},
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.RefuseNotification(t.Context(), "k", "h", other, now.Add(59*time.Second), time.Minute)
+			},
+		}, []string{"refused", "refused", "refused"}},
+		{"ClaimedKeyIsNeverRefused", []func(*store.Store) (store.NotificationClaim, error){
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.ClaimNotification(t.Context(), newNotification("k", "h", now), 5*time.Minute)
+			},
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.RefuseNotification(t.Context(), "k", "h", ref, now.Add(time.Second), time.Minute)
+			},
+		}, []string{"claimed", "copy"}},
+		{"RefusalEndsAfterHold", []func(*store.Store) (store.NotificationClaim, error){
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.RefuseNotification(t.Context(), "k", "h", ref, now, time.Minute)
+			},
+			func(s *store.Store) (store.NotificationClaim, error) {
+				return s.ClaimNotification(t.Context(), newNotification("k", "h", now.Add(time.Minute)), 5*time.Minute)
+			},
+		}, []string{"refused", "claimed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+			for i, step := range tc.steps {
+				c, err := step(s)
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				var got string
+				switch {
+				case c.Refused:
+					got = "refused"
+					if c.Notification.ResponseStatus != ref.Status || string(c.Notification.ResponseBody) != string(ref.Body) {
+						t.Errorf("step %d: reply %d %s, want the first refusal's", i, c.Notification.ResponseStatus, c.Notification.ResponseBody)
+					}
+					if c.Notification.ID != 0 || c.Claimed {
+						t.Errorf("step %d: a refusal has a stored notification: %+v", i, c)
+					}
+				case c.Claimed:
+					got = "claimed"
+				default:
+					got = "copy"
+					if c.Notification.Copies != 2 {
+						t.Errorf("step %d: copies %d, want 2", i, c.Notification.Copies)
+					}
+				}
+				if got != tc.want[i] {
+					t.Errorf("step %d: %s, want %s", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+	t.Run("ExpiredRefusalsAreDeleted", func(t *testing.T) {
+		s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+		if _, err := s.RefuseNotification(t.Context(), "k", "h", ref, now, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.CountNotificationCopy(t.Context(), "k", "h", now.Add(time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Claimed || c.Notification.ID != first.Notification.ID || c.Notification.Copies != 2 {
-			t.Errorf("got %+v, want the first notification with 2 copies", c)
-		}
-	})
-	t.Run("ErrExpired", func(t *testing.T) {
-		_, err := s.CountNotificationCopy(t.Context(), "k", "h", now.Add(time.Minute))
-		if got := registry.ErrorCode(err); got != registry.ENOTFOUND {
-			t.Fatalf("got %v, want not_found once the window ended", err)
+		n, err := s.DeleteExpiredClaims(t.Context(), now.Add(time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("deleted %d, %v; want the one refusal", n, err)
 		}
 	})
 }

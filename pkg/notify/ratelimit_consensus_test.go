@@ -1,0 +1,141 @@
+package notify_test
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"canistry/pkg/notify"
+	"canistry/pkg/registry"
+)
+
+// TestIntake_RateLimitConsensus: once a key is refused for its rate limit, every copy of it gets
+// the same 429, whichever notifier answers and even after the bucket refills, for the whole
+// refusal hold; a retry after the hold is decided anew. All at the raw-TCP level.
+func TestIntake_RateLimitConsensus(t *testing.T) {
+	limits := notify.Limits{PerKey: 1000, PerKeyBurst: 1000, PerMiner: 5, PerMinerBurst: 1} // one token per 200 ms
+	ts := uint64(1_700_000_000_000_000_000)
+	for _, tc := range []struct {
+		name      string
+		instances int
+	}{{"OneNotifier", 1}, {"TwoNotifiers", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sh := newShared(t)
+			clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+			var addrs []string
+			var inst0 *instance
+			for i := range tc.instances {
+				in := newInstance(t, sh, opts{clock: clk, limits: limits})
+				addrs = append(addrs, in.addr)
+				if i == 0 {
+					inst0 = in
+				}
+			}
+			// Spend instance 0's only token; a second instance still has its own.
+			if r, _ := send(addrs[0], rawRequest(addrs[0], jsonHeaders(), solution(ts))); !bytes.HasPrefix(r, []byte("HTTP/1.1 200")) {
+				t.Fatalf("spending the token: %q", r)
+			}
+			// 13 copies of a new notification, 200 ms apart (the bucket refills meanwhile), the
+			// first to the empty bucket, the rest alternating between notifiers.
+			var resps [][]byte
+			for i := range 13 {
+				addr := addrs[i%len(addrs)]
+				r, err := send(addr, rawRequest(addr, jsonHeaders(), solution(ts+1)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resps = append(resps, r)
+				clk.Advance(200 * time.Millisecond)
+			}
+			checkIdentical(t, resps, "429 Too Many Requests")
+			if n := rowCount(t, inst0.store); n != 1 {
+				t.Errorf("%d rows, want only the first notification", n)
+			}
+			// Until the hold ends (60 s after the refusal) copies are still refused.
+			clk.Advance(55*time.Second - 13*200*time.Millisecond)
+			r, _ := send(addrs[len(addrs)-1], rawRequest(addrs[len(addrs)-1], jsonHeaders(), solution(ts+1)))
+			if !bytes.Equal(r, resps[0]) {
+				t.Errorf("copy within the hold: %q, want the refusal", r)
+			}
+			// After the hold the canister's retry of the same key is a new decision, with tokens.
+			clk.Advance(6 * time.Second)
+			retry := storm(t, addrs, func(addr string, _ int) []byte { return rawRequest(addr, jsonHeaders(), solution(ts+1)) }, 13)
+			checkIdentical(t, retry, "200 OK")
+			if !bytes.HasSuffix(retry[0], []byte(acceptedBody(keyOf(ts+1, registry.EventSolutionFound)))) {
+				t.Errorf("retry after the hold: %q", retry[0])
+			}
+		})
+	}
+}
+
+// TestIntake_RateLimitStormsAtTheEdge runs many concurrent 13-copy storms of distinct keys
+// across two notifiers while the clock moves and the buckets hover around empty: each storm's
+// copies are all 200 or all 429, never mixed, and exactly the 200 storms are stored.
+func TestIntake_RateLimitStormsAtTheEdge(t *testing.T) {
+	sh := newShared(t)
+	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	limits := notify.Limits{PerKey: 1000, PerKeyBurst: 1000, PerMiner: 20, PerMinerBurst: 3}
+	a := newInstance(t, sh, opts{clock: clk, limits: limits})
+	b := newInstance(t, sh, opts{clock: clk, limits: limits})
+	addrs := []string{a.addr, b.addr}
+	ts := uint64(1_700_000_000_000_000_000)
+	const storms = 40
+	results := make([][][]byte, storms)
+	var wg sync.WaitGroup
+	for s := range storms {
+		wg.Go(func() {
+			results[s] = stormNoFatal(addrs, func(addr string, _ int) []byte {
+				// The buckets refill while the copies arrive: 520 copies move the clock 520 ms,
+				// about 10 tokens, far fewer than the 40 storms need.
+				clk.Advance(time.Millisecond)
+				return rawRequest(addr, jsonHeaders(), solution(ts+uint64(s)))
+			}, 13)
+		})
+	}
+	wg.Wait()
+	accepted, refused := 0, 0
+	for s, resps := range results {
+		for i, r := range resps {
+			if !bytes.Equal(r, resps[0]) {
+				t.Fatalf("storm %d: copy %d differs:\n%q\nvs copy 0:\n%q", s, i, r, resps[0])
+			}
+		}
+		switch {
+		case bytes.HasPrefix(resps[0], []byte("HTTP/1.1 200 ")):
+			accepted++
+			stored(t, a, keyOf(ts+uint64(s), registry.EventSolutionFound))
+		case bytes.HasPrefix(resps[0], []byte("HTTP/1.1 429 ")):
+			refused++
+		default:
+			t.Fatalf("storm %d: %q", s, resps[0])
+		}
+	}
+	if n := rowCount(t, a.store); n != int64(accepted) {
+		t.Errorf("%d rows for %d accepted storms", n, accepted)
+	}
+	if refused == 0 || accepted == 0 {
+		t.Errorf("accepted %d, refused %d: the storms never reached the edge of the limit", accepted, refused)
+	}
+	t.Logf("storms: %d accepted, %d refused, all copies identical within each", accepted, refused)
+}
+
+// stormNoFatal is storm for use off the test goroutine: a failed copy becomes its error text,
+// which then differs from the other copies and fails the comparison.
+func stormNoFatal(addrs []string, reqFor func(addr string, i int) []byte, n int) [][]byte {
+	out := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			addr := addrs[i%len(addrs)]
+			r, err := send(addr, reqFor(addr, i))
+			if err != nil {
+				r = fmt.Appendf(nil, "error: %v", err)
+			}
+			out[i] = r
+		})
+	}
+	wg.Wait()
+	return out
+}
