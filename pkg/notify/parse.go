@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"canistry/pkg/registry"
 )
@@ -32,8 +33,13 @@ type Notification struct {
 // ParseNotification decodes and validates a notification body. Every error is an EINVALID
 // *registry.Error whose message depends only on body, so that every replica copy of a bad
 // request gets the same answer. Unknown top-level fields are ignored (newer miners may add
-// some); unknown events are accepted and passed through.
+// some); unknown events are accepted and passed through. A body that is not valid UTF-8 is
+// refused (RFC 8259 §8.1): its bytes would be stored and sent in WebSocket text frames, which
+// browsers close the connection over.
 func ParseNotification(body []byte) (Notification, error) {
+	if off := invalidUTF8(body); off >= 0 {
+		return Notification{}, registry.Errorf(registry.EINVALID, "body is not valid UTF-8 (invalid byte at offset %d)", off)
+	}
 	var raw struct {
 		Event     json.RawMessage `json:"event"`
 		MinerID   json.RawMessage `json:"miner_id"`
@@ -62,6 +68,23 @@ func ParseNotification(body []byte) (Notification, error) {
 		return Notification{}, err
 	}
 	return n, nil
+}
+
+// invalidUTF8 returns the offset of the first byte that is not part of a valid UTF-8 sequence,
+// or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 func missing(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" }

@@ -48,6 +48,13 @@ func TestParseNotification(t *testing.T) {
 		{"HugeTimestamp", `{"event":"e",` + m + `,"timestamp":9223372036854775808}`, "1 to 2^63-1", "", 0, ""},
 		{"DataArray", `{"event":"e",` + m + `,"timestamp":1,"data":[1]}`, "data must be a JSON object", "", 0, ""},
 		{"DataString", `{"event":"e",` + m + `,"timestamp":1,"data":"x"}`, "data must be a JSON object", "", 0, ""},
+		{"UTF8MultiByte", `{"event":"e",` + m + `,"timestamp":1,"data":{"n":"€ 𝄞 ü"}}`, "", "e", 1, `{"n":"€ 𝄞 ü"}`},
+		{"UTF8EscapedSurrogate", `{"event":"e",` + m + `,"timestamp":1,"data":{"n":"\ud800"}}`, "", "e", 1, `{"n":"\ud800"}`},
+		{"InvalidUTF8Bytes", "{\"event\":\"e\"," + m + ",\"timestamp\":1,\"data\":{\"n\":\"\xff\xfe\"}}", "not valid UTF-8 (invalid byte at offset 81)", "", 0, ""},
+		{"InvalidUTF8Truncated", "{\"event\":\"e\"," + m + ",\"timestamp\":1,\"data\":{\"n\":\"\xe2\x82\"}}", "not valid UTF-8 (invalid byte at offset 81)", "", 0, ""},
+		{"InvalidUTF8Overlong", "{\"event\":\"e\"," + m + ",\"timestamp\":1,\"data\":{\"n\":\"\xc0\xaf\"}}", "not valid UTF-8 (invalid byte at offset 81)", "", 0, ""},
+		{"InvalidUTF8Surrogate", "{\"event\":\"e\"," + m + ",\"timestamp\":1,\"data\":{\"n\":\"\xed\xa0\x80\"}}", "not valid UTF-8 (invalid byte at offset 81)", "", 0, ""},
+		{"InvalidUTF8InEvent", "{\"event\":\"\x80\"," + m + ",\"timestamp\":1}", "not valid UTF-8 (invalid byte at offset 10)", "", 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,10 @@
 package ws
 
 import (
+	"bytes"
 	"encoding/binary"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 )
@@ -29,8 +32,14 @@ func appendFrame(b []byte, opcode int, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-// textFrame is a whole text message.
+// textFrame is a whole text message. A text frame must be valid UTF-8 (RFC 6455 §8.1) or the
+// browser fails the connection, so invalid bytes (a row stored before the intake refused them)
+// are replaced by U+FFFD: the hub cannot send an invalid text frame. In the hub's JSON such
+// bytes can only sit inside strings, so the message stays valid JSON.
 func textFrame(payload []byte) []byte {
+	if !utf8.Valid(payload) {
+		payload = bytes.ToValidUTF8(payload, []byte("\uFFFD"))
+	}
 	return appendFrame(make([]byte, 0, len(payload)+10), websocket.TextMessage, payload)
 }
 
@@ -42,8 +51,13 @@ func controlFrame(opcode int, payload []byte) []byte {
 
 // closeFrame carries a close code and a reason (cut to fit a control frame).
 func closeFrame(code int, reason string) []byte {
+	reason = strings.ToValidUTF8(reason, "\uFFFD") // a close reason is UTF-8 too
 	if len(reason) > maxControlPayload-2 {
-		reason = reason[:maxControlPayload-2]
+		cut := maxControlPayload - 2
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut]
 	}
 	return controlFrame(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
 }
