@@ -72,7 +72,7 @@ func newNotifierProxy(target *url.URL, logger *slog.Logger) http.Handler {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.WriteHeader(http.StatusBadGateway)
 			_ = json.NewEncoder(w).Encode(NewErrorBody(registry.Errorf(registry.EUNAVAILABLE,
-				"the notifier at %s is unreachable", target.Redacted())))
+				"the notifier is unreachable; try again later")))
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -56,21 +59,50 @@ type StatusDeps struct {
 	// AliveWithin is how recent a heartbeat must be for its process to count as alive.
 	AliveWithin time.Duration
 	Now         func() time.Time
+	// AdminAPIKey unlocks the detail (Authorization: Bearer <key>): database path and size,
+	// row counts, the NATS URL and client count, and each process's instance (host:pid),
+	// version, address and times. Without it, or while it is empty, the reply shows health
+	// only and the withheld fields are empty, zero or null.
+	AdminAPIKey string
+}
+
+// statusDetail reports whether r may see the detail: false without an Authorization header or
+// while no admin key is configured (nothing can unlock it then), true with the admin key, and
+// an error with any other credential.
+func statusDetail(key string, r *http.Request) (bool, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" || key == "" {
+		return false, nil
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	want, got := sha256.Sum256([]byte(key)), sha256.Sum256([]byte(token))
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return false, registry.Errorf(registry.EFORBIDDEN, "the bearer token is not the admin key; omit Authorization for the public status")
+	}
+	return true, nil
 }
 
 func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		now := d.Now().UTC()
+		detail, err := statusDetail(d.AdminAPIKey, c.Request)
+		if err != nil {
+			writeErr(c, err)
+			return
+		}
 		schema, err := d.Store.SchemaVersion(ctx)
 		if err != nil {
 			writeErr(c, err)
 			return
 		}
-		counts, err := d.Store.Counts(ctx)
-		if err != nil {
-			writeErr(c, err)
-			return
+		var counts []store.Count
+		if detail {
+			if counts, err = d.Store.Counts(ctx); err != nil {
+				writeErr(c, err)
+				return
+			}
 		}
 		procs, err := d.Store.Processes(ctx)
 		if err != nil {
@@ -107,7 +139,15 @@ func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerF
 				}
 			}
 			rep.AllAlive = rep.AllAlive && sp.Alive
+			if !detail {
+				sp.Instance, sp.Version, sp.Addr, sp.StartedAt, sp.HeartbeatAt = "", "", "", nil, nil
+			}
 			rep.Processes = append(rep.Processes, sp)
+		}
+		c.Writer.Header().Add("Vary", "Authorization")
+		if !detail {
+			rep.Database.Path, rep.Database.SizeBytes = "", 0
+			rep.NATS.URL, rep.NATS.Clients = "", nil
 		}
 		c.JSON(http.StatusOK, rep)
 	}
