@@ -32,7 +32,7 @@ func TestIntake_TwoProcesses(t *testing.T) {
 			t.Errorf("notifier %s: %d solution_found messages, want 1", name, n)
 		}
 	}
-	// Rejections come from the real wiring too (httpapi.StatusOf).
+	// Rejections come from the real wiring too (httperror.Status).
 	rej := storm(t, []string{a.addr, b.addr}, "wrong-key-0123456789abc", solutionBody(ts), 13)
 	checkIdentical(t, rej, "401 Unauthorized")
 

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps, error) {
 	cfg := b.Config
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
-		Publish: b.Bus.PublishEvent, Refresh: b.Bus.RequestRefresh, StatusOf: httpapi.StatusOf,
+		Publish: b.Bus.PublishEvent, Refresh: b.Bus.RequestRefresh,
 		Logger: b.Logger, Metrics: metrics})
 	if err != nil {
 		return httpapi.NotifierDeps{}, err

@@ -36,17 +36,6 @@ const (
 	patience = 20 * time.Second
 )
 
-// statusOf mirrors httpapi.StatusOf for the codes the intake produces (cmd/notifier's tests run
-// the real wiring).
-func statusOf(err error) int {
-	statuses := map[string]int{registry.EINVALID: 400, registry.EUNAUTHORIZED: 401, registry.ETOOLARGE: 413,
-		registry.EUNSUPPORTED: 415, registry.ETOOMANY: 429, registry.EUNAVAILABLE: 503}
-	if s, ok := statuses[registry.ErrorCode(err)]; ok {
-		return s
-	}
-	return 500
-}
-
 // clock is an injectable clock.
 type clock struct {
 	mu  sync.Mutex
@@ -138,7 +127,7 @@ func newInstance(t *testing.T, sh *shared, o opts) *instance {
 	}
 	conn := connect(t, sh.natsURL)
 	cfg := notify.Config{Store: st, Keys: []string{"another-key-abcdefghijkl", testKey}, Window: o.window,
-		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh, StatusOf: statusOf,
+		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh,
 		Logger: slog.New(slog.DiscardHandler), Limits: o.limits, Retention: o.retention}
 	if cfg.Window == 0 {
 		cfg.Window = 5 * time.Minute

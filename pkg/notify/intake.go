@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -58,9 +59,7 @@ type Config struct {
 	Publish func(registry.Event) error
 	// Refresh asks the poller to refresh a canister (bus.Conn.RequestRefresh).
 	Refresh func(registry.CanisterID) error
-	// StatusOf maps an error to its HTTP status (httpapi.StatusOf, the one map).
-	StatusOf func(error) int
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// Metrics, when set, receives the intake's Prometheus metrics.
 	Metrics prometheus.Registerer
 	// Limits are the rate limits; the zero value means DefaultLimits.
@@ -77,20 +76,19 @@ type Config struct {
 // Intake is the http.Handler of POST /miner-notifications. Close it to stop its background
 // work and write the last copy counts.
 type Intake struct {
-	store    *store.Store
-	keys     [][sha256.Size]byte
-	window   time.Duration
-	keep     time.Duration // notifications retention; 0 = forever
-	publish  func(registry.Event) error
-	refresh  func(registry.CanisterID) error
-	statusOf func(error) int
-	logger   *slog.Logger
-	now      func() time.Time
-	limits   *limiters
-	cache    *cache
-	copies   *copyCounter
-	flight   singleflight.Group
-	m        *metrics
+	store   *store.Store
+	keys    [][sha256.Size]byte
+	window  time.Duration
+	keep    time.Duration // notifications retention; 0 = forever
+	publish func(registry.Event) error
+	refresh func(registry.CanisterID) error
+	logger  *slog.Logger
+	now     func() time.Time
+	limits  *limiters
+	cache   *cache
+	copies  *copyCounter
+	flight  singleflight.Group
+	m       *metrics
 
 	claims     chan claimReq
 	claimsDone chan struct{}
@@ -101,8 +99,8 @@ type Intake struct {
 
 // New returns a running intake.
 func New(cfg Config) (*Intake, error) {
-	if cfg.Store == nil || cfg.Publish == nil || cfg.Refresh == nil || cfg.StatusOf == nil || cfg.Logger == nil {
-		return nil, errors.New("notify: Store, Publish, Refresh, StatusOf and Logger are required")
+	if cfg.Store == nil || cfg.Publish == nil || cfg.Refresh == nil || cfg.Logger == nil {
+		return nil, errors.New("notify: Store, Publish, Refresh and Logger are required")
 	}
 	if cfg.Window <= 0 {
 		return nil, fmt.Errorf("notify: dedup window %s must be positive", cfg.Window)
@@ -121,7 +119,7 @@ func New(cfg Config) (*Intake, error) {
 		return nil, err
 	}
 	in := &Intake{store: cfg.Store, window: cfg.Window, keep: cfg.Retention, publish: cfg.Publish, refresh: cfg.Refresh,
-		statusOf: cfg.StatusOf, logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
+		logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
 		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
 		m: m, claims: make(chan claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
 	for _, k := range cfg.Keys {
@@ -141,7 +139,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
 	if r.Method != http.MethodPost {
-		resp := in.reject(registry.Errorf(registry.EINVALID, "method %s is not allowed; use POST", r.Method))
+		resp := in.reject(httperror.MethodError(r.Method, http.MethodPost))
 		resp.status, resp.allow = http.StatusMethodNotAllowed, true
 		return resp
 	}
@@ -214,7 +212,7 @@ func (in *Intake) reject(err error) response {
 // errorResponse is reject without the log, for the copies that shared a failure already logged.
 func (in *Intake) errorResponse(err error) response {
 	in.m.rejected.WithLabelValues(registry.ErrorCode(err)).Inc()
-	return response{status: in.statusOf(err), body: errorBody(err)}
+	return response{status: httperror.Status(err), body: errorBody(err)}
 }
 
 // outcome is the result of deciding a dedup key, shared by the copies coalesced with it.
@@ -283,7 +281,7 @@ func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, 
 // tooMany is the stored reply of a rate-limited key.
 func (in *Intake) tooMany() store.Refusal {
 	err := registry.Errorf(registry.ETOOMANY, "too many notifications for this key or miner; retry later")
-	return store.Refusal{Status: in.statusOf(err), Body: errorBody(err)}
+	return store.Refusal{Status: httperror.Status(err), Body: errorBody(err)}
 }
 
 // decided turns the database's decision for key into the outcome every coalesced copy shares,

@@ -49,7 +49,7 @@ func newBenchIntake(b *testing.B) (*notify.Intake, *store.Store) {
 		b.Fatal(err)
 	}
 	in, err := notify.New(notify.Config{Store: st, Keys: []string{testKey}, Window: 5 * time.Minute,
-		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh, StatusOf: statusOf,
+		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh,
 		Logger: slog.New(slog.DiscardHandler), Limits: notify.Unlimited()})
 	if err != nil {
 		b.Fatal(err)

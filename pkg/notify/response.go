@@ -3,16 +3,11 @@ package notify
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
-	"canistry/pkg/registry"
+	"canistry/pkg/httperror"
 )
-
-// maxMessageLen caps an error message so that every response stays far below the miner's
-// max_response_bytes of 1024 (headers included).
-const maxMessageLen = 300
 
 // response is everything the intake sends back. Its bytes on the wire depend on status and
 // body only: the headers are always exactly Content-Length and Content-Type (plus Allow on a
@@ -51,26 +46,6 @@ func acceptedBody(key string) []byte {
 	return append(b, `"}`...)
 }
 
-// errorBody is the one error shape, {"error":{"code":"…","message":"…"}}, with the message
-// capped so that the whole response stays under 1024 bytes.
-func errorBody(err error) []byte {
-	msg := registry.ErrorMessage(err)
-	if len(msg) > maxMessageLen {
-		cut := maxMessageLen
-		for cut > 0 && msg[cut]&0xc0 == 0x80 { // do not split a UTF-8 sequence
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	b, mErr := json.Marshal(struct {
-		Error detail `json:"error"`
-	}{detail{registry.ErrorCode(err), msg}})
-	if mErr != nil {
-		return []byte(`{"error":{"code":"internal","message":"internal error"}}`)
-	}
-	return b
-}
+// errorBody is the one error shape (httperror), capped so that the whole response stays under
+// 1024 bytes.
+func errorBody(err error) []byte { return httperror.Encode(err) }

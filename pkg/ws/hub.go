@@ -11,7 +11,6 @@ package ws
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -222,9 +222,8 @@ func (h *Hub) remove(c *client) {
 	h.wg.Done()
 }
 
+// writeError answers a request that did not become a WebSocket in the one error shape
+// (httperror). status is the map's for code, except 405 and gorilla's handshake statuses.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	b, _ := json.Marshal(map[string]map[string]string{"error": {"code": code, "message": message}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httperror.WriteStatus(w, status, registry.Errorf(code, "%s", message))
 }

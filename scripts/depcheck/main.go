@@ -1,6 +1,6 @@
 // Command depcheck enforces the dependency direction of STYLE.md:
 //
-//	cmd/* → poll, notify, httpapi, lifecycle → store, ic, bus, ws, tlsconfig → registry, config, version
+//	cmd/* → poll, notify, httpapi, lifecycle → store, ic, bus, ws, tlsconfig → httperror → registry, config, version
 //
 // A package may import only canistry packages of a strictly lower layer (never sideways, never
 // up). Test files are not checked. Run from the module root: go run ./scripts/depcheck
@@ -21,7 +21,8 @@ const module = "canistry"
 var layers = map[string]int{
 	"poll": 1, "notify": 1, "httpapi": 1, "lifecycle": 1,
 	"store": 2, "ic": 2, "bus": 2, "ws": 2, "tlsconfig": 2,
-	"registry": 3, "config": 3, "version": 3,
+	"httperror": 3,
+	"registry": 4, "config": 4, "version": 4,
 }
 
 type pkg struct {
