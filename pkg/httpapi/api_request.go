@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +33,7 @@ func cors(c *gin.Context) {
 // preflight answers a CORS preflight of a public read.
 func preflight(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "Accept, Content-Type, If-None-Match")
 	h.Set("Access-Control-Max-Age", "86400")
 	c.AbortWithStatus(http.StatusNoContent)
@@ -130,16 +133,35 @@ type query struct {
 	err error
 }
 
+// newQuery rejects parameters not in allowed and repeated ones. A query string that does not
+// decode (?q=%zz, a ';' separator) is an error too: URL.Query drops such pairs silently, which
+// would answer an unfiltered list. Problems are reported in a fixed order (by parameter name),
+// so one request always gets one answer.
 func newQuery(c *gin.Context, allowed ...string) *query {
 	q := &query{c: c}
-	for name, vals := range c.Request.URL.Query() {
+	vals, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		q.fail("the query string is malformed: %s", queryProblem(err))
+		return q
+	}
+	for _, name := range slices.Sorted(maps.Keys(vals)) {
 		if !containsString(allowed, name) {
 			q.fail("unknown query parameter %q (allowed: %s)", name, strings.Join(allowed, ", "))
-		} else if len(vals) > 1 {
-			q.fail("query parameter %q is given %d times", name, len(vals))
+		} else if n := len(vals[name]); n > 1 {
+			q.fail("query parameter %q is given %d times", name, n)
 		}
 	}
 	return q
+}
+
+// queryProblem describes a url.ParseQuery error without Go's package prefix (the same words
+// as /ws uses).
+func queryProblem(err error) string {
+	var esc url.EscapeError
+	if errors.As(err, &esc) {
+		return fmt.Sprintf("invalid percent-encoding %q", string(esc))
+	}
+	return err.Error()
 }
 
 func containsString(list []string, s string) bool {

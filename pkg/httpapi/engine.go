@@ -16,7 +16,8 @@ import (
 )
 
 // NewEngine returns a gin engine with JSON panic recovery, JSON 404/405 and a structured
-// access log (debug level; errors ≥500 at warn).
+// access log (debug level; errors ≥500 at warn). Register routes through [withHEAD] so that
+// every GET route answers HEAD too.
 func NewEngine(logger *slog.Logger) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -24,13 +25,33 @@ func NewEngine(logger *slog.Logger) *gin.Engine {
 	r.ContextWithFallback = true
 	r.Use(accessLog(logger), recovery(logger))
 	r.NoRoute(func(c *gin.Context) {
-		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s", c.Request.URL.Path)) // for any method (else 405): HEAD and GET alike
 	})
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed",
 			Message: fmt.Sprintf("method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path)}})
 	})
 	return r
+}
+
+// withHEAD returns r with a GET that also registers HEAD on the same path and handlers, as
+// RFC 9110 (9.3.2) expects wherever GET is served. The handlers run as for GET; net/http
+// discards the body of a HEAD reply but keeps its status and headers, Content-Length
+// included, so HEAD and GET answer alike.
+func withHEAD(r gin.IRoutes) gin.IRoutes {
+	if h, ok := r.(headRoutes); ok {
+		return h
+	}
+	return headRoutes{r}
+}
+
+type headRoutes struct{ gin.IRoutes }
+
+// GET registers path for GET and HEAD.
+func (h headRoutes) GET(path string, handlers ...gin.HandlerFunc) gin.IRoutes {
+	h.IRoutes.GET(path, handlers...)
+	h.IRoutes.HEAD(path, handlers...)
+	return h
 }
 
 func recovery(logger *slog.Logger) gin.HandlerFunc {
@@ -69,8 +90,9 @@ type Probes struct {
 	Metrics *prometheus.Registry
 }
 
-// mountProbes adds GET /healthz (alive), /readyz (ready) and /metrics.
+// mountProbes adds GET (and HEAD) /healthz (alive), /readyz (ready) and /metrics.
 func mountProbes(r gin.IRoutes, p Probes, logger *slog.Logger) {
+	r = withHEAD(r)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		if p.Ready != nil {

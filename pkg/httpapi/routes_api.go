@@ -37,6 +37,15 @@ const DefaultStaleAfter = 3 * time.Minute
 // Reads are public and carry CORS headers; writes need the admin key. The notifier's routes are
 // proxied before gin sees them, so that nothing of the api touches those replies.
 func NewAPIHandler(d APIDeps) http.Handler {
+	engine := newAPIEngine(d)
+	if d.NotifierURL == nil {
+		return engine
+	}
+	return withNotifierProxy(engine, newNotifierProxy(d.NotifierURL, d.Logger))
+}
+
+// newAPIEngine is the api's router without the proxy in front of it.
+func newAPIEngine(d APIDeps) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -46,7 +55,8 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	if d.StaleAfter <= 0 {
 		d.StaleAfter = DefaultStaleAfter
 	}
-	r := NewEngine(d.Logger)
+	engine := NewEngine(d.Logger)
+	r := withHEAD(engine) // every GET route answers HEAD too
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
 	a := &api{d: d, werr: werr, totals: newTotals()}
@@ -87,10 +97,7 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	read("/module-hashes", a.listModuleHashes)
 	r.POST("/module-hashes", admin, a.createModuleHash)
 
-	if d.NotifierURL == nil {
-		return r
-	}
-	return withNotifierProxy(r, newNotifierProxy(d.NotifierURL, d.Logger))
+	return engine
 }
 
 // api holds the handlers of the registry routes.

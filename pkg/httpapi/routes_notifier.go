@@ -40,11 +40,31 @@ type NotifierDeps struct {
 //	GET  /test                  the live page (and /test/app.js, /test/app.css)
 //	POST /test/simulate?event=  LOCAL_DEV only: a simulated outcall through the real intake
 //	GET  /healthz, /readyz, /metrics
+//
+// Every GET route answers HEAD alike, without a body; HEAD /ws never upgrades (ws.Hub).
 func NewNotifierHandler(d NotifierDeps) (http.Handler, error) {
+	engine, err := newNotifierEngine(d)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	if d.Intake != nil {
+		mux.Handle("/miner-notifications", d.Intake)
+	}
+	if d.WS != nil {
+		mux.Handle("/ws", d.WS)
+	}
+	mux.Handle("/", engine)
+	return mux, nil
+}
+
+// newNotifierEngine is the notifier's gin router: every route but the intake and /ws.
+func newNotifierEngine(d NotifierDeps) (*gin.Engine, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	r := NewEngine(d.Logger)
+	engine := NewEngine(d.Logger)
+	r := withHEAD(engine) // every GET route answers HEAD too
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
 	if d.WSStatus != nil {
@@ -56,13 +76,5 @@ func NewNotifierHandler(d NotifierDeps) (http.Handler, error) {
 	if d.LocalDev && d.Intake != nil {
 		r.POST("/test/simulate", simulate(d.Intake, d.SimulateKey, d.Store, d.Now, werr))
 	}
-	mux := http.NewServeMux()
-	if d.Intake != nil {
-		mux.Handle("/miner-notifications", d.Intake)
-	}
-	if d.WS != nil {
-		mux.Handle("/ws", d.WS)
-	}
-	mux.Handle("/", r)
-	return mux, nil
+	return engine, nil
 }

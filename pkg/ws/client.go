@@ -44,12 +44,38 @@ type pending struct {
 	reason string
 }
 
+// allowedMethods is the Allow header of /ws.
+const allowedMethods = "GET, HEAD, OPTIONS"
+
 // ServeHTTP upgrades GET /ws and starts the client's reader (and, for a replay, its writer).
 // It returns at once, so that net/http releases the request's buffers.
+//
+// Before any upgrade the query is validated (parseRequest: 400 like the REST api). OPTIONS
+// answers 204 with Allow and no CORS headers: browsers never preflight a WebSocket, whose
+// origin is checked here instead. Other methods but GET and HEAD are 405 with Allow. A HEAD,
+// or a GET that is not a WebSocket handshake, gets the same 400 (HEAD without its body):
+// HEAD never upgrades.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := parseRequest(r.URL.Query(), h.cfg.Replay != nil)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.Header().Set("Allow", allowedMethods)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		w.Header().Set("Allow", allowedMethods)
+		writeError(w, http.StatusMethodNotAllowed, registry.EINVALID,
+			fmt.Sprintf("method %s is not allowed on /ws (allowed: %s)", r.Method, allowedMethods))
+		return
+	}
+	req, err := parseRequest(r.URL.RawQuery, h.cfg.Replay != nil)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, registry.ErrorCode(err), registry.ErrorMessage(err))
+		return
+	}
+	if r.Method == http.MethodHead || !websocket.IsWebSocketUpgrade(r) {
+		writeError(w, http.StatusBadRequest, registry.EINVALID,
+			"/ws is a WebSocket endpoint: connect with a WebSocket client (GET with Connection: Upgrade and Upgrade: websocket)")
 		return
 	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)

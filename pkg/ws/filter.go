@@ -2,16 +2,17 @@ package ws
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
 	"canistry/pkg/registry"
 )
-
-// maxFilterLen caps a filter value (a principal is at most 63 characters).
-const maxFilterLen = 100
 
 // message is one event, encoded once for all clients, with the fields filters look at.
 type message struct {
@@ -78,22 +79,63 @@ type request struct {
 	replay bool
 }
 
-func parseRequest(q url.Values, replayable bool) (request, error) {
-	var r request
-	if v := q.Get("events"); v != "" {
-		r.filter.events = map[string]bool{}
-		for _, e := range strings.Split(v, ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				r.filter.events[e] = true
-			}
+// queryParams are the parameters /ws understands; any other is a 400, as on the REST api.
+var queryParams = []string{"events", "token", "miner", "since"}
+
+// maxEventLen is the longest event name the intake accepts (notify.MaxEventLen).
+const maxEventLen = 64
+
+// parseRequest validates a /ws query as the REST api validates its own: the raw query must
+// decode (no invalid percent-encoding), every parameter must be known and given once, and
+// every value must be well formed: events a comma-separated list of event names, token and
+// miner canister ids, since an event id. Problems are reported in a fixed order (by parameter
+// name), so the same query always gets the same answer.
+func parseRequest(rawQuery string, replayable bool) (request, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return request{}, registry.Errorf(registry.EINVALID, "the query string is malformed: %s", queryProblem(err))
+	}
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !slices.Contains(queryParams, name) {
+			return request{}, registry.Errorf(registry.EINVALID, "unknown query parameter %q (allowed: %s)", name, strings.Join(queryParams, ", "))
+		}
+		if n := len(q[name]); n > 1 {
+			return request{}, registry.Errorf(registry.EINVALID, "query parameter %q is given %d times", name, n)
 		}
 	}
-	r.filter.token, r.filter.miner = q.Get("token"), q.Get("miner")
-	if len(r.filter.token) > maxFilterLen || len(r.filter.miner) > maxFilterLen {
-		return request{}, registry.Errorf(registry.EINVALID, "token and miner must be canister ids")
+	var r request
+	if v, ok := q["events"]; ok {
+		r.filter.events = map[string]bool{}
+		for _, e := range strings.Split(v[0], ",") {
+			e = strings.TrimSpace(e)
+			if !validEventName(e) {
+				return request{}, registry.Errorf(registry.EINVALID,
+					"events must be a comma-separated list of event names (dot-separated words of letters, digits, '_' and '-', at most %d characters), not %q", maxEventLen, v[0])
+			}
+			r.filter.events[e] = true
+		}
 	}
-	if v := q.Get("since"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
+	for _, p := range []struct {
+		name string
+		to   *string
+	}{{"miner", &r.filter.miner}, {"token", &r.filter.token}} {
+		v, ok := q[p.name]
+		if !ok {
+			continue
+		}
+		id, err := registry.ParseCanisterID(v[0])
+		if err != nil {
+			return request{}, registry.Errorf(registry.EINVALID, "%s: %s", p.name, registry.ErrorMessage(err))
+		}
+		*p.to = string(id)
+	}
+	if v, ok := q["since"]; ok {
+		n, err := strconv.ParseInt(v[0], 10, 64)
 		if err != nil || n < 0 {
 			return request{}, registry.Errorf(registry.EINVALID, "since must be an event id (a whole number ≥ 0)")
 		}
@@ -103,6 +145,34 @@ func parseRequest(q url.Values, replayable bool) (request, error) {
 		r.since, r.replay = n, true
 	}
 	return r, nil
+}
+
+// queryProblem describes a url.ParseQuery error without Go's package prefix.
+func queryProblem(err error) string {
+	var esc url.EscapeError
+	if errors.As(err, &esc) {
+		return fmt.Sprintf("invalid percent-encoding %q", string(esc))
+	}
+	return err.Error()
+}
+
+// validEventName accepts what the intake accepts as an event: dot-separated words of letters,
+// digits, '_' and '-'.
+func validEventName(s string) bool {
+	if s == "" || len(s) > maxEventLen {
+		return false
+	}
+	for _, word := range strings.Split(s, ".") {
+		if word == "" {
+			return false
+		}
+		for _, c := range []byte(word) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkOrigin accepts requests without Origin (not a browser), the server's own host (also as
