@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // Listen opens a TCP listener on addr. "[::]:port" is dual-stack (IPv4 and IPv6) unless
@@ -27,37 +30,112 @@ func Listen(ctx context.Context, addr string, ipv6Only bool) (net.Listener, erro
 	return ln, nil
 }
 
-// Server is an HTTP(S) server on a listener, with production timeouts.
-type Server struct {
-	srv    *http.Server
-	ln     net.Listener
-	done   chan error
-	logger *slog.Logger
+// Limits bound what one client can hold of a server: time to send the request header and the
+// whole request, time to take the reply (a client that stops reading is cut off), time a
+// keep-alive connection may sit idle, header and body sizes. Hijacked connections (WebSockets)
+// are not subject to them: net/http clears the deadlines on hijack and pkg/ws sets its own.
+type Limits struct {
+	ReadHeaderTimeout time.Duration // request line and header
+	ReadTimeout       time.Duration // whole request, body included
+	WriteTimeout      time.Duration // from the end of the request header to the end of the reply
+	IdleTimeout       time.Duration // keep-alive connection without a request
+	HandshakeTimeout  time.Duration // TLS handshake
+	MaxHeaderBytes    int           // request line and header; larger is 431
+	MaxBodyBytes      int64         // request body; larger is 413 and the connection closes
 }
 
-// Serve starts serving h on ln (TLS when tlsConfig is not nil) in the background.
-func Serve(ln net.Listener, h http.Handler, tlsConfig *tls.Config, logger *slog.Logger) *Server {
-	srv := &http.Server{
-		Handler:           h,
+// DefaultLimits are the limits of every server unless Serve is given WithLimits. The body
+// limit is the api's (MaxBodyBytes); the notifier's intake checks its own, smaller limit first
+// (notify.MaxBodyBytes), so that its 413 reply stays the intake's.
+func DefaultLimits() Limits {
+	return Limits{
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		HandshakeTimeout:  10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		TLSConfig:         tlsConfig,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		MaxBodyBytes:      MaxBodyBytes,
 	}
-	s := &Server{srv: srv, ln: ln, done: make(chan error, 1), logger: logger}
+}
+
+// ServeOption changes how Serve serves.
+type ServeOption func(*Limits)
+
+// WithLimits replaces the default limits.
+func WithLimits(l Limits) ServeOption { return func(dst *Limits) { *dst = l } }
+
+// WithMaxBodyBytes sets the largest request body the server takes.
+func WithMaxBodyBytes(n int64) ServeOption { return func(dst *Limits) { dst.MaxBodyBytes = n } }
+
+// Server is an HTTP(S) server on a listener, with production limits (Limits), JSON errors for
+// malformed requests (wire.go) and a drain that never changes a reply's bytes (Shutdown).
+type Server struct {
+	srv    *http.Server
+	h2     *http2.Server
+	h2stop *http.Server // carries h2's graceful-shutdown hook (GOAWAY), see Shutdown
+	ln     net.Listener // the TCP listener, for Addr
+	accept net.Listener // what srv accepts from: wire-wrapped, TLS done
+	done   chan error
+	logger *slog.Logger
+
+	mu         sync.Mutex
+	conns      map[net.Conn]http.ConnState
+	draining   bool
+	drained    chan struct{} // closed once draining and no connection is left
+	onShutdown []func()
+}
+
+// Serve starts serving h on ln (TLS when tlsConfig is not nil; HTTP/2 when it offers "h2") in
+// the background.
+func Serve(ln net.Listener, h http.Handler, tlsConfig *tls.Config, logger *slog.Logger, opts ...ServeOption) *Server {
+	limits := DefaultLimits()
+	for _, o := range opts {
+		o(&limits)
+	}
+	s := &Server{ln: ln, done: make(chan error, 1), logger: logger,
+		conns: make(map[net.Conn]http.ConnState), drained: make(chan struct{})}
+	s.srv = &http.Server{
+		Handler:           guard(h, limits.MaxBodyBytes),
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
+		ConnState:         s.connState,
+		ConnContext:       withWireConn,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// TLS is terminated by s.accept (HTTP/1.1 goes on to srv, h2 to s.h2), so that net/http
+		// writes its own rejections to a wireConn that can turn them into JSON.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	s.h2 = &http2.Server{IdleTimeout: limits.IdleTimeout}
+	s.h2stop = &http.Server{}
+	if err := http2.ConfigureServer(s.h2stop, s.h2); err != nil {
+		logger.Warn("http2 graceful shutdown unavailable", "err", err)
+	}
 	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
+		s.accept = newTLSListener(ln, tlsConfig, limits.HandshakeTimeout, s.serveH2, logger)
+	} else {
+		s.accept = wireListener{ln}
 	}
 	go func() {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
+		err := s.srv.Serve(s.accept)
+		s.mu.Lock()
+		draining := s.draining
+		s.mu.Unlock()
+		if errors.Is(err, http.ErrServerClosed) || (draining && errors.Is(err, net.ErrClosed)) {
 			err = nil
 		}
 		s.done <- err
 	}()
 	return s
+}
+
+// serveH2 serves one TLS connection that negotiated h2, until it closes.
+func (s *Server) serveH2(c *tls.Conn) {
+	s.h2.ServeConn(c, &http2.ServeConnOpts{BaseConfig: s.srv, Handler: s.srv.Handler})
+	s.connState(c, http.StateClosed)
 }
 
 // Addr is the listening address.
@@ -67,14 +145,84 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 func (s *Server) Done() <-chan error { return s.done }
 
 // RegisterOnShutdown adds a function called when Shutdown starts (to close hijacked
-// connections such as WebSockets, which http.Server does not track).
-func (s *Server) RegisterOnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }
+// connections such as WebSockets, which the server does not track).
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onShutdown = append(s.onShutdown, f)
+}
 
-// Shutdown stops accepting, waits for in-flight requests until ctx ends, then closes the rest.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		_ = s.srv.Close()
+// connState tracks every connection (HTTP/1.1 and h2) and, while draining, closes each one as
+// soon as it has no request in flight.
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	if st == http.StateHijacked {
+		if wc, ok := c.(*wireConn); ok {
+			wc.hijack()
+		}
 	}
-	return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch st {
+	case http.StateHijacked, http.StateClosed:
+		delete(s.conns, c)
+	default:
+		s.conns[c] = st
+		if s.draining && st != http.StateActive {
+			go c.Close()
+		}
+	}
+	s.noteDrainedLocked()
+}
+
+func (s *Server) noteDrainedLocked() {
+	if s.draining && len(s.conns) == 0 {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
+}
+
+// Shutdown drains the server so that no reply's bytes depend on it. net/http's own Shutdown
+// (and SetKeepAlivesEnabled(false)) make every reply written afterwards carry
+// "Connection: close", so that copies of one outcall answered before and after would differ.
+// Instead: the listener closes first (new connections are refused at the TCP level), idle
+// connections close at once, requests in flight finish with their normal bytes and their
+// connection closes when it goes idle; h2 connections get a GOAWAY and close when their
+// streams are done. What is left when ctx ends is closed hard.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	var idle []net.Conn
+	for c, st := range s.conns {
+		if st != http.StateActive {
+			idle = append(idle, c)
+		}
+	}
+	hooks := append([]func(){}, s.onShutdown...)
+	s.noteDrainedLocked()
+	s.mu.Unlock()
+
+	_ = s.accept.Close()
+	for _, c := range idle {
+		_ = c.Close()
+	}
+	for _, f := range hooks {
+		go f()
+	}
+	go func() { _ = s.h2stop.Shutdown(context.Background()) }() // GOAWAY to every h2 connection
+
+	select {
+	case <-s.drained:
+		return nil
+	case <-ctx.Done():
+		_ = s.srv.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
 }

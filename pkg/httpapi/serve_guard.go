@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"canistry/pkg/registry"
+)
+
+// guard runs ahead of every handler of a Server:
+//
+//   - a request that had both Content-Length and Transfer-Encoding (request smuggling behind a
+//     proxy) is answered 400 and its connection closed, so nothing after it is served;
+//   - any other HTTP/1.x request with a Transfer-Encoding is served, and its connection closed
+//     after the reply (wireConn follows the framing only up to that request);
+//   - a declared Content-Length over maxBody is answered 413 at once, before a byte of the body
+//     is read, and the connection closed; a chunked body is cut off at maxBody (the handler's
+//     read fails with *http.MaxBytesError and net/http closes the connection);
+//   - HTTP/1.1 over TLS gets its Request.TLS back (TLS is terminated before net/http, wire.go).
+func guard(next http.Handler, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wc := wireConnOf(r)
+		if wc != nil && wc.tlsState != nil && r.TLS == nil {
+			r = r.WithContext(r.Context())
+			r.TLS = wc.tlsState
+		}
+		if wc != nil && len(r.TransferEncoding) > 0 {
+			seen, both := wc.teFraming()
+			if !seen || both {
+				refuse(w, r, http.StatusBadRequest, registry.Errorf(registry.EINVALID,
+					"a request may not have both Content-Length and Transfer-Encoding"))
+				return
+			}
+			w.Header().Set("Connection", "close")
+		}
+		if maxBody > 0 && r.ContentLength > maxBody {
+			refuse(w, r, http.StatusRequestEntityTooLarge, registry.Errorf(registry.ETOOLARGE,
+				"the body is larger than %d bytes", maxBody))
+			return
+		}
+		if maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuse answers err without reading the body and closes the connection. Closing the body
+// first tells net/http it was abandoned, so that it shuts the connection down gracefully
+// (FIN, then a short wait) and the client can read the reply before the reset.
+func refuse(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	js, _ := json.Marshal(NewErrorBody(err))
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(js)))
+	h.Set("Connection", "close")
+	w.WriteHeader(status)
+	_, _ = w.Write(js)
+}

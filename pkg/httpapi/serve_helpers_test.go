@@ -1,0 +1,144 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"canistry/pkg/httpapi"
+)
+
+// patience bounds every wait of these tests; it is a failure deadline, never a measurement.
+const patience = 20 * time.Second
+
+// startServer serves h on a fresh loopback port and shuts it down at cleanup.
+func startServer(t *testing.T, h http.Handler, tlsConfig *tls.Config, opts ...httpapi.ServeOption) *httpapi.Server {
+	t.Helper()
+	ln, err := httpapi.Listen(t.Context(), "127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.Serve(ln, h, tlsConfig, slog.New(slog.DiscardHandler), opts...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return srv
+}
+
+// testCert returns a server TLS config (h2 and http/1.1) with a fresh self-signed certificate
+// for 127.0.0.1, and a pool that trusts it.
+func testCert(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
+		NextProtos:   []string{"h2", "http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+	}
+	return cfg, pool
+}
+
+// dialRaw opens a raw connection to srv, over TLS (HTTP/1.1 only) when pool is not nil.
+func dialRaw(t *testing.T, srv *httpapi.Server, pool *x509.CertPool) net.Conn {
+	t.Helper()
+	var c net.Conn
+	var err error
+	if pool != nil {
+		c, err = tls.Dial("tcp", srv.Addr().String(), &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	} else {
+		c, err = net.Dial("tcp", srv.Addr().String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(patience))
+	return c
+}
+
+// errorReply is the one JSON error shape.
+type errorReply struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// readJSONError reads one reply from br and checks that it is a JSON error with a correct
+// Content-Length; it returns the status and the error code.
+func readJSONError(t *testing.T, br *bufio.Reader) (int, string) {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	if got := res.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
+		t.Errorf("Content-Length %q, body has %d bytes", got, len(body))
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type %q, body %q", ct, body)
+	}
+	var e errorReply
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Errorf("body %q is not the JSON error shape (%v)", body, err)
+	}
+	return res.StatusCode, e.Error.Code
+}
+
+// expectClosed checks that nothing more arrives on br and that the server closed the
+// connection.
+func expectClosed(t *testing.T, br *bufio.Reader) {
+	t.Helper()
+	extra, err := io.ReadAll(br)
+	if len(extra) > 0 {
+		t.Errorf("bytes after the reply: %q", extra)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("connection still open after the reply")
+	}
+}
