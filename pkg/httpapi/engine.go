@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -28,8 +29,10 @@ func NewEngine(logger *slog.Logger) *gin.Engine {
 		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s", c.Request.URL.Path)) // for any method (else 405): HEAD and GET alike
 	})
 	r.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed",
-			Message: fmt.Sprintf("method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path)}})
+		// The one 405 of every binary: code invalid, Allow as gin computed it.
+		c.Abort()
+		httperror.WriteStatus(c.Writer, http.StatusMethodNotAllowed, registry.Errorf(registry.EINVALID,
+			"method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
 	return r
 }
