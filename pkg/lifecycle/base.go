@@ -137,8 +137,13 @@ func (b *Base) StartHeartbeat(addr string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Heartbeat(ctx, b.Config.HeartbeatInterval, b.Logger, func(ctx context.Context) error {
-			return b.Store.Heartbeat(ctx, p)
+		interval := b.Config.HeartbeatInterval
+		// Each beat gets its own generous deadline (HeartbeatWriteTimeout) instead of Heartbeat's
+		// one interval, so that a busy database delays a beat instead of failing it.
+		Heartbeat(ctx, interval, b.Logger, func(context.Context) error {
+			wctx, cancel := context.WithTimeout(ctx, HeartbeatWriteTimeout(interval))
+			defer cancel()
+			return b.Store.Heartbeat(wctx, p)
 		})
 	}()
 	b.Stack.PushFunc("heartbeat", func() { cancel(); <-done })

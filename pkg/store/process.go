@@ -21,11 +21,13 @@ type processRow struct {
 
 func (processRow) TableName() string { return "processes" }
 
-// Heartbeat records that process p is alive now.
+// Heartbeat records that process p is alive now. The time is taken inside the write
+// transaction, once the write lock is held: a beat that waited for a busy database records when
+// it was written, not when it was asked for, so the row is fresh as soon as the lock frees.
 func (s *Store) Heartbeat(ctx context.Context, p registry.Process) error {
-	row := processRow{Name: p.Name, Instance: p.Instance, Version: p.Version, Addr: p.Addr,
-		StartedAt: ms(p.StartedAt), HeartbeatAt: ms(s.now())}
 	err := s.write(ctx, func(tx *gorm.DB) error {
+		row := processRow{Name: p.Name, Instance: p.Instance, Version: p.Version, Addr: p.Addr,
+			StartedAt: ms(p.StartedAt), HeartbeatAt: ms(s.now())}
 		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
 	})
 	if err != nil {
