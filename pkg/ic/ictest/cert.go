@@ -41,24 +41,44 @@ type node struct {
 // whose certificates carry a delegation signed by the root key, the subnet's nodes, and a
 // stranger key used to sign certificates on purpose wrongly.
 type subnet struct {
-	rootKey    *bls.SecretKey
-	rootDER    []byte
-	key        *bls.SecretKey
-	keyDER     []byte
-	wrongKey   *bls.SecretKey
-	id         principal.Principal
-	nodes      []node
-	stranger   node   // a node of no subnet, for FaultUnknownNode
-	delegation []byte // CBOR {subnet_id, certificate}; nil for the root subnet
+	rootKey  *bls.SecretKey
+	rootDER  []byte
+	key      *bls.SecretKey
+	keyDER   []byte
+	wrongKey *bls.SecretKey
+	id       principal.Principal
+	nodes    []node
+	stranger node   // a node of no subnet, for FaultUnknownNode
+	ranges   []byte // self-described CBOR of the canister ranges, as certified
+	// delegations are the CBOR {subnet_id, certificate} the root signed for this subnet, by
+	// layout of the canister ranges in them; nil for the root subnet.
+	delegations [layouts][]byte
 
 	mu    sync.Mutex
-	cache map[certKey][]byte // certificate CBOR by tree root and signing key
+	cache map[certKey][]byte // certificate CBOR by tree root, signing key and layout
 	epoch int64              // certWindow the cache belongs to
 }
 
+// layout is where a certificate's delegation certifies the subnet's canister ranges. The IC
+// moved them from one leaf per subnet to a sharded subtree and certifies each layout on its
+// own API versions (agent-go's certification/certificate.go and agent-js's certificate.js
+// document the split): a client is answered in the layout its endpoint promises.
+type layout int
+
+const (
+	// layoutLegacy is /subnet/<subnet_id>/canister_ranges: /api/v2 read_state (and /api/v3
+	// call).
+	layoutLegacy layout = iota
+	// layoutSharded is /canister_ranges/<subnet_id>/<shard>: /api/v3 read_state (and /api/v4
+	// call).
+	layoutSharded
+	layouts
+)
+
 type certKey struct {
-	root  [32]byte
-	wrong bool
+	root   [32]byte
+	wrong  bool
+	layout layout
 }
 
 // allPrincipals is the default delegated canister range: every principal from 0x00 to 29
@@ -98,21 +118,26 @@ func newSubnet(now time.Time, ranges [][2]principal.Principal, root bool) (*subn
 	}
 	s.stranger, s.nodes = s.nodes[nodeCount], s.nodes[:nodeCount]
 	slices.SortFunc(s.nodes, func(a, b node) int { return bytes.Compare(a.id.Raw, b.id.Raw) })
+	if len(ranges) == 0 || root {
+		ranges = allPrincipals()
+	}
+	if s.ranges, err = encodeRanges(ranges); err != nil {
+		return nil, err
+	}
 	if root {
 		return s, nil
 	}
-	if s.delegation, err = s.delegate(now, ranges); err != nil {
-		return nil, fmt.Errorf("delegation: %w", err)
+	for l := range layouts {
+		if s.delegations[l], err = s.delegate(now, ranges[0][0], l); err != nil {
+			return nil, fmt.Errorf("delegation: %w", err)
+		}
 	}
 	return s, nil
 }
 
-// delegate returns the delegation: the root subnet certifies this subnet's key and canister
-// ranges (one shard, labelled with the first canister id).
-func (s *subnet) delegate(now time.Time, ranges [][2]principal.Principal) ([]byte, error) {
-	if len(ranges) == 0 {
-		ranges = allPrincipals()
-	}
+// encodeRanges is the certified form of canister ranges: a self-described CBOR array of
+// [from, to] principal byte pairs.
+func encodeRanges(ranges [][2]principal.Principal) ([]byte, error) {
 	raw := make([][][]byte, len(ranges))
 	for i, r := range ranges {
 		raw[i] = [][]byte{r[0].Raw, r[1].Raw}
@@ -121,11 +146,22 @@ func (s *subnet) delegate(now time.Time, ranges [][2]principal.Principal) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("canister ranges: %w", err)
 	}
-	enc = append(slices.Clone(selfDescribed), enc...)
+	return append(slices.Clone(selfDescribed), enc...), nil
+}
+
+// delegate returns the delegation in layout l: the root subnet certifies this subnet's key and
+// canister ranges, either as the legacy leaf or as one shard labelled with the first canister
+// id of the ranges.
+func (s *subnet) delegate(now time.Time, first principal.Principal, l layout) ([]byte, error) {
+	sid := string(s.id.Raw)
 	inner := newTree()
 	inner.put(leb(uint64(now.UnixNano())), "time")
-	inner.put(s.keyDER, "subnet", string(s.id.Raw), "public_key")
-	inner.put(enc, "canister_ranges", string(s.id.Raw), string(ranges[0][0].Raw))
+	inner.put(s.keyDER, "subnet", sid, "public_key")
+	if l == layoutSharded {
+		inner.put(s.ranges, "canister_ranges", sid, string(first.Raw))
+	} else {
+		inner.put(s.ranges, "subnet", sid, "canister_ranges")
+	}
 	innerCert, err := signCertificate(inner.hashTree(), s.rootKey, nil)
 	if err != nil {
 		return nil, err
@@ -157,20 +193,23 @@ func newBLSKey() (*bls.SecretKey, []byte, error) {
 }
 
 // addSubnetState puts what a ["subnet"] read_state of this subnet reveals: its public key,
-// its canister ranges (legacy layout) and each node's Ed25519 key.
+// its canister ranges (/subnet/<id>/canister_ranges, the leaf every subnet's state tree
+// carries; agent-js 3.x checks the canister against it before trusting the node keys) and
+// each node's Ed25519 key.
 func (s *subnet) addSubnetState(t *tree) {
 	sid := string(s.id.Raw)
 	t.put(s.keyDER, "subnet", sid, "public_key")
+	t.put(s.ranges, "subnet", sid, "canister_ranges")
 	for _, n := range s.nodes {
 		t.put(n.der, "subnet", sid, "node", string(n.id.Raw), "public_key")
 	}
 }
 
 // certificate returns the CBOR certificate over t, signed with the subnet key (or the stranger
-// key when wrong is set) and carrying the delegation. Identical trees within one certWindow are
-// signed once.
-func (s *subnet) certificate(t hashtree.Node, wrong bool, now time.Time) ([]byte, error) {
-	k := certKey{root: t.Reconstruct(), wrong: wrong}
+// key when wrong is set) and carrying the delegation in layout l. Identical trees within one
+// certWindow are signed once.
+func (s *subnet) certificate(t hashtree.Node, wrong bool, l layout, now time.Time) ([]byte, error) {
+	k := certKey{root: t.Reconstruct(), wrong: wrong, layout: l}
 	epoch := now.UnixNano() / int64(certWindow)
 	s.mu.Lock()
 	if s.epoch != epoch {
@@ -185,7 +224,7 @@ func (s *subnet) certificate(t hashtree.Node, wrong bool, now time.Time) ([]byte
 	if wrong {
 		key = s.wrongKey
 	}
-	c, err := signCertificate(t, key, s.delegation)
+	c, err := signCertificate(t, key, s.delegations[l])
 	if err != nil {
 		return nil, err
 	}

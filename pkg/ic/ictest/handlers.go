@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aviate-labs/agent-go/certification"
@@ -15,7 +16,9 @@ import (
 // malformedCandid is what FaultMalformedReply answers: the magic and a type table cut short.
 var malformedCandid = []byte("DIDL\x01\x6c\x02")
 
-// handleStatus serves GET /api/v2/status with the root key.
+// handleStatus serves GET /api/v2/status as a replica answers it: a self-described CBOR map
+// with the interface version, the implementation, the health, the last certified height and
+// the root key (which only a development instance serves; mainnet's is built into agents).
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	s.count(RequestStatus)
 	body, err := cbor.Marshal(map[string]any{
@@ -23,6 +26,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		"ic_api_version":        "0.18.0",
 		"impl_version":          "canistry-ictest",
 		"replica_health_status": "healthy",
+		"certified_height":      uint64(s.now().UnixNano() / int64(certWindow)),
 	})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -31,7 +35,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	writeCBOR(w, body)
 }
 
-// handleQuery serves POST /api/v2/canister/{id}/query: it runs the method and answers with a
+// handleQuery serves POST /api/v{2,3}/canister/{id}/query (agent-js 3.x and agent-go use v2,
+// @icp-sdk/core 6.x v3; the request and the signed reply are the same on both): it runs the method and answers with a
 // reply or reject signed by one of the subnet's nodes.
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	s.count(RequestQuery)
@@ -126,7 +131,8 @@ func (s *Server) queryResponse(rid [32]byte, arg []byte, rej *Reject, now time.T
 
 // handleReadState serves POST /api/v{2,3}/canister/{id}/read_state: a certificate over /time
 // and the requested paths, pruned to what was asked, signed by the subnet key with the root
-// delegation attached.
+// delegation attached — on v2 the delegation certifies the canister ranges in the legacy
+// layout, on v3 in the sharded one, as the IC does.
 func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	s.count(RequestReadState)
 	ecid, err := pathID(r)
@@ -170,7 +176,11 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	cert, err := s.subnet.certificate(state.prune(paths).hashTree(), fault == FaultWrongKey, now)
+	l := layoutSharded
+	if strings.HasPrefix(r.URL.Path, "/api/v2/") {
+		l = layoutLegacy
+	}
+	cert, err := s.subnet.certificate(state.prune(paths).hashTree(), fault == FaultWrongKey, l, now)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

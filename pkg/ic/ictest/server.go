@@ -1,6 +1,8 @@
 // Package ictest is a replica double: an HTTP server that speaks the Internet Computer's HTTP
-// interface as agent-go v0.9.2 uses it (status, signed queries, certified read_state), backed
-// by programmable canisters. Tests point the real agent-go client at it, so CBOR, Candid, request
+// interface as agent-go v0.9.2 and DFINITY's JavaScript agents (@dfinity/agent 3.x,
+// @icp-sdk/core 6.x) use it — /api/v2/status, signed queries on /api/v2 and /api/v3, certified
+// read_state on /api/v2 (legacy canister ranges in the delegation) and /api/v3 (sharded) —
+// backed by programmable canisters. Tests point the real agent-go client at it, so CBOR, Candid, request
 // ids, node signatures, BLS certificates and the subnet delegation are all exercised for real.
 //
 // The simulated IC has a random root key (clients must fetch it: FetchRootKey) and one
@@ -104,6 +106,7 @@ func Start(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v2/status", s.handleStatus)
 	mux.HandleFunc("POST /api/v2/canister/{id}/query", s.handleQuery)
+	mux.HandleFunc("POST /api/v3/canister/{id}/query", s.handleQuery)
 	mux.HandleFunc("POST /api/v2/canister/{id}/read_state", s.handleReadState)
 	mux.HandleFunc("POST /api/v3/canister/{id}/read_state", s.handleReadState)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
