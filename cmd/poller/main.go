@@ -38,8 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
-	metrics := httpapi.NewMetricsRegistry()
-	handler := httpapi.NewProbeHandler(httpapi.Probes{Ready: b.Ready, Metrics: metrics}, b.Logger)
+	metrics := lifecycle.NewMetricsRegistry()
+	handler := lifecycle.ProbeHandler(lifecycle.Probes{Ready: b.Ready, Metrics: metrics}, b.Logger)
 	b.StartHeartbeat(ln.Addr().String())
 	srv := httpapi.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,10 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"canistry/pkg/httperror"
+	"canistry/pkg/lifecycle"
 	"canistry/pkg/registry"
 )
 
@@ -77,44 +75,21 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// NewMetricsRegistry returns a Prometheus registry with the Go runtime and process collectors.
-// Each binary owns one; nothing registers globally.
-func NewMetricsRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
+// NewMetricsRegistry returns a binary's Prometheus registry (lifecycle.NewMetricsRegistry).
+func NewMetricsRegistry() *prometheus.Registry { return lifecycle.NewMetricsRegistry() }
 
-// Probes are the checks behind /healthz, /readyz and /metrics.
-type Probes struct {
-	// Ready reports whether the binary can do its work (database and bus reachable). It gets
-	// the request's context, never the pooled *gin.Context.
-	Ready   func(ctx context.Context) error
-	Metrics *prometheus.Registry
-}
+// Probes are the checks behind /healthz, /readyz and /metrics (lifecycle.Probes).
+type Probes = lifecycle.Probes
 
-// mountProbes adds GET (and HEAD) /healthz (alive), /readyz (ready) and /metrics.
+// mountProbes adds GET (and HEAD) /healthz, /readyz and /metrics: lifecycle's probe handler,
+// the same one the poller serves alone.
 func mountProbes(r gin.IRoutes, p Probes, logger *slog.Logger) {
+	h := gin.WrapH(lifecycle.ProbeHandler(p, logger))
 	r = withHEAD(r)
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", func(c *gin.Context) {
-		if p.Ready != nil {
-			if err := p.Ready(c.Request.Context()); err != nil {
-				writeError(c, logger, registry.WrapError(registry.EUNAVAILABLE, "not ready: "+err.Error(), err))
-				return
-			}
+	for _, path := range lifecycle.ProbePaths {
+		if path == "/metrics" && p.Metrics == nil {
+			continue
 		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
-	if p.Metrics != nil {
-		h := promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{Registry: p.Metrics})
-		r.GET("/metrics", gin.WrapH(h))
+		r.GET(path, h)
 	}
-}
-
-// NewProbeHandler is the poller's whole HTTP surface: probes and metrics.
-func NewProbeHandler(p Probes, logger *slog.Logger) http.Handler {
-	r := NewEngine(logger)
-	mountProbes(r, p, logger)
-	return r
 }

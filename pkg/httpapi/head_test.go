@@ -162,15 +162,6 @@ func TestHEAD_EveryGETRoute(t *testing.T) {
 	}
 }
 
-// TestHEAD_ProbeHandler: the poller's probes answer HEAD too.
-func TestHEAD_ProbeHandler(t *testing.T) {
-	srv := httptest.NewServer(httpapi.NewProbeHandler(httpapi.Probes{Metrics: httpapi.NewMetricsRegistry()}, slog.New(slog.DiscardHandler)))
-	t.Cleanup(srv.Close)
-	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
-		checkHEADLikeGET(t, strings.TrimPrefix(srv.URL, "http://"), p)
-	}
-}
-
 // TestHEAD_NotAGETRoute: HEAD where only POST is served is a 405 like any other method, and
 // Allow names HEAD wherever it names GET.
 func TestHEAD_NotAGETRoute(t *testing.T) {
