@@ -316,15 +316,14 @@ func (l *tlsListener) acceptLoop() {
 }
 
 func (l *tlsListener) handshake(raw net.Conn) {
-	defer func() {
-		l.mu.Lock()
-		delete(l.shaken, raw)
-		l.mu.Unlock()
-	}()
 	tc := tls.Server(raw, l.cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	defer cancel()
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	l.mu.Lock()
+	delete(l.shaken, raw)
+	l.mu.Unlock()
+	if err != nil {
 		var re tls.RecordHeaderError
 		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
 			_ = raw.SetWriteDeadline(time.Now().Add(time.Second))
