@@ -158,3 +158,46 @@ func TestWire_Smuggling(t *testing.T) {
 		expectClosed(t, br)
 	})
 }
+
+// TestWire_TLS checks what terminating TLS ahead of net/http must keep: handlers see
+// Request.TLS over HTTP/1.1 and h2, and plain HTTP sent to the TLS port gets the JSON error.
+func TestWire_TLS(t *testing.T) {
+	cfg, pool := testCert(t)
+	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || !r.TLS.HandshakeComplete {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		_, _ = io.WriteString(w, r.Proto)
+	}), cfg)
+	t.Run("HTTP1", func(t *testing.T) {
+		c := dialRaw(t, srv, pool)
+		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body, _ := io.ReadAll(res.Body); res.StatusCode != http.StatusOK || string(body) != "HTTP/1.1" {
+			t.Errorf("got %d %q, want 200 HTTP/1.1 with Request.TLS set", res.StatusCode, body)
+		}
+	})
+	t.Run("HTTP2", func(t *testing.T) {
+		client := h2Client(pool)
+		defer client.CloseIdleConnections()
+		res, err := client.Get("https://" + srv.Addr().String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body, _ := io.ReadAll(res.Body); res.StatusCode != http.StatusOK || string(body) != "HTTP/2.0" {
+			t.Errorf("got %d %q, want 200 HTTP/2.0 with Request.TLS set", res.StatusCode, body)
+		}
+	})
+	t.Run("PlainHTTP", func(t *testing.T) {
+		c := dialRaw(t, srv, nil)
+		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		if status, code := readJSONError(t, br); status != http.StatusBadRequest || code != "invalid" {
+			t.Errorf("got %d %s, want 400 invalid", status, code)
+		}
+		expectClosed(t, br)
+	})
+}
