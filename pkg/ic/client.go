@@ -66,9 +66,12 @@ type Client struct {
 	ic       *agent.Client // agent-go's HTTP client: the agent's http.Client, host and API versions
 	identity identity.Identity
 	rootKey  []byte
-	keys     *nodeKeyCache // nil: queries go through agent-go (verification off)
-	logger   *slog.Logger
-	now      func() time.Time
+	certs    *certVerifier // read_state certificates: verified delegations cached
+	// agentGoCerts has Canister's read_state verified by agent-go instead (benchmark baseline).
+	agentGoCerts bool
+	keys         *nodeKeyCache // nil: queries go through agent-go (verification off)
+	logger       *slog.Logger
+	now          func() time.Time
 }
 
 // verification selects how queries are verified.
@@ -84,6 +87,7 @@ const (
 type options struct {
 	verify   verification
 	cacheNow func() time.Time // clock of the node-key cache
+	certNow  func() time.Time // clock certificates' /time is checked against; nil: time.Now
 }
 
 // New builds a Client. With FetchRootKey it fetches /api/v2/status, which agent-go does without
@@ -133,6 +137,13 @@ func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 		return nil, transportError(ctx, fmt.Sprintf("connect to IC at %s", cfg.URL), err)
 	}
 	c := &Client{agent: a, ic: a.Client(), identity: id, rootKey: a.GetRootKey(), logger: cfg.Logger, now: time.Now}
+	if opts.certNow == nil {
+		opts.certNow = time.Now
+	}
+	if c.certs, err = newCertVerifier(c.rootKey, ingressExpiry, DefaultDelegationTTL, opts.certNow); err != nil {
+		return nil, registry.WrapError(registry.EINVALID, fmt.Sprintf("IC at %s: %v", cfg.URL, err), err)
+	}
+	c.agentGoCerts = opts.verify == verifyAgentGo
 	if opts.verify == verifyCached {
 		c.keys = newNodeKeyCache(c.fetchSubnetKeys, cfg.NodeKeyTTL, cfg.Timeout, opts.cacheNow)
 	}

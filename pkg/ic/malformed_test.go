@@ -69,6 +69,6 @@ func TestClient_MalformedAnswers(t *testing.T) {
 	}
 	t.Run("MalformedCanisterCertificate", func(t *testing.T) {
 		_, err := client(true).Canister(t.Context(), regID(id))
-		wantRefused(t, err, "malformed answer")
+		wantRefused(t, err, "malformed certificate")
 	})
 }

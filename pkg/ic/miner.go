@@ -109,18 +109,15 @@ func (c *Client) Wallet(ctx context.Context, id registry.CanisterID, ledgers []r
 	return out, errors.Join(errs...)
 }
 
-// Canister reads the certified module hash and controllers of id in one read_state. agent-go's
-// read_state helpers take no context, so the call runs on its own goroutine and Canister returns
-// as soon as ctx ends; the abandoned request is bounded by the HTTP client's timeout. A canister
-// without a /canister/<id>/controllers entry does not exist (not_found); one without a module
-// hash is empty (ModuleHash "").
+// Canister reads the certified module hash and controllers of id in one read_state, whose
+// certificate the client's certVerifier checks (its signature every time, the subnet delegation
+// once per distinct delegation). A canister without a /canister/<id>/controllers entry does not
+// exist (not_found); one without a module hash is empty (ModuleHash "").
 func (c *Client) Canister(ctx context.Context, id registry.CanisterID) (registry.CanisterState, error) {
 	p := id.Principal()
 	mhPath := []hashtree.Label{hashtree.Label("canister"), p.Raw, hashtree.Label("module_hash")}
 	ctrlPath := []hashtree.Label{hashtree.Label("canister"), p.Raw, hashtree.Label("controllers")}
-	root, err := withoutContext(ctx, func() (hashtree.Node, error) {
-		return c.agent.ReadStateCertificate(p, [][]hashtree.Label{mhPath, ctrlPath})
-	})
+	root, err := c.canisterState(ctx, p, [][]hashtree.Label{mhPath, ctrlPath})
 	if err != nil {
 		return registry.CanisterState{}, transportError(ctx, fmt.Sprintf("canister %s: read_state", id), err)
 	}
@@ -149,4 +146,19 @@ func (c *Client) Canister(ctx context.Context, id registry.CanisterID) (registry
 		st.Controllers[i] = principal.Principal{Raw: b}.Encode()
 	}
 	return st, nil
+}
+
+// canisterState reads paths of canister p and returns the root of the verified tree. A client
+// built for agent-go's verification (benchmarks' baseline) reads it through agent-go, whose
+// read_state helpers take no context: the call then runs on its own goroutine and returns as
+// soon as ctx ends, the abandoned request bounded by the HTTP client's timeout.
+func (c *Client) canisterState(ctx context.Context, p principal.Principal, paths [][]hashtree.Label) (hashtree.Node, error) {
+	if c.agentGoCerts {
+		return withoutContext(ctx, func() (hashtree.Node, error) { return c.agent.ReadStateCertificate(p, paths) })
+	}
+	cert, err := c.readState(ctx, p, paths)
+	if err != nil {
+		return nil, err
+	}
+	return cert.tree.Root, nil
 }

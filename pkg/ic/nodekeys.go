@@ -193,15 +193,35 @@ func certifiedNodeKeys(tree hashtree.HashTree, sid principal.Principal) (map[str
 }
 
 // fetchSubnetKeys reads the ["subnet"] subtree through ecid's read_state endpoint and checks
-// the certificate as agent-go checks the one it fetches for every signed query: freshness
-// (Certificate.VerifyTime) and certification.VerifyCertificate, i.e. the BLS signature under
-// the root key or under a subnet key that a root-signed delegation certifies for a range
-// holding ecid. The subnet is the delegation's, or without delegation agent-go's root subnet.
+// the certificate as agent-go checks the one it fetches for every signed query (freshness, the
+// BLS signature under the root key or under a subnet key that a root-signed delegation
+// certifies for a range holding ecid), through the client's certVerifier, which verifies each
+// distinct delegation once. The subnet is the delegation's, or without delegation agent-go's
+// root subnet.
 func (c *Client) fetchSubnetKeys(ctx context.Context, ecid principal.Principal) (*subnetKeys, error) {
+	cert, err := c.readState(ctx, ecid, [][]hashtree.Label{{hashtree.Label("subnet")}})
+	if err != nil {
+		return nil, err
+	}
+	k := &subnetKeys{via: ecid, rootSigned: cert.delegation == nil}
+	if d := cert.delegation; d != nil {
+		k.id, k.ranges = d.id, d.ranges
+	} else if k.id, err = principal.Decode(certification.RootSubnetID); err != nil {
+		return nil, fmt.Errorf("root subnet id: %w", err)
+	}
+	if k.nodes, err = certifiedNodeKeys(cert.tree, k.id); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// readState reads paths through ecid's read_state endpoint and returns the verified
+// certificate.
+func (c *Client) readState(ctx context.Context, ecid principal.Principal, paths [][]hashtree.Label) (*verifiedCertificate, error) {
 	_, body, err := c.envelope(agent.Request{
 		Type:          agent.RequestTypeReadState,
 		Sender:        c.identity.Sender(),
-		Paths:         [][]hashtree.Label{{hashtree.Label("subnet")}},
+		Paths:         paths,
 		IngressExpiry: c.expiry(),
 	})
 	if err != nil {
@@ -215,44 +235,19 @@ func (c *Client) fetchSubnetKeys(ctx context.Context, ecid principal.Principal) 
 	if err != nil {
 		return nil, err
 	}
-	if err := cert.VerifyTime(ingressExpiry); err != nil {
-		return nil, err
-	}
-	if err := certification.VerifyCertificate(cert, ecid, c.rootKey); err != nil {
-		return nil, err
-	}
-	k := &subnetKeys{via: ecid, rootSigned: cert.Delegation == nil}
-	if cert.Delegation != nil {
-		k.id = cert.Delegation.SubnetId
-		if k.ranges, err = certification.LookupCanisterRanges(cert.Delegation.Certificate.Tree, k.id); err != nil {
-			return nil, fmt.Errorf("canister ranges of subnet %s: %w", k.id, err)
-		}
-	} else if k.id, err = principal.Decode(certification.RootSubnetID); err != nil {
-		return nil, fmt.Errorf("root subnet id: %w", err)
-	}
-	if k.nodes, err = certifiedNodeKeys(cert.Tree, k.id); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return c.certs.verify(cert, ecid)
 }
 
-// decodeCertificate decodes a read_state reply {certificate}. agent-go's hash-tree decoder
-// indexes into the CBOR it is given without checking its length, so a malformed tree from the
-// network would panic; that panic is turned into an error here.
-func decodeCertificate(raw []byte) (cert certification.Certificate, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("malformed certificate: %v", p)
-		}
-	}()
+// decodeCertificate returns the certificate of a read_state reply {certificate}.
+func decodeCertificate(raw []byte) ([]byte, error) {
 	var resp struct {
 		Certificate []byte `cbor:"certificate"`
 	}
 	if err := cbor.Unmarshal(raw, &resp); err != nil {
-		return cert, fmt.Errorf("decode read_state reply: %w", err)
+		return nil, fmt.Errorf("decode read_state reply: %w", err)
 	}
-	if err := cbor.Unmarshal(resp.Certificate, &cert); err != nil {
-		return cert, fmt.Errorf("decode certificate: %w", err)
+	if len(resp.Certificate) == 0 {
+		return nil, errors.New("read_state reply has no certificate")
 	}
-	return cert, nil
+	return resp.Certificate, nil
 }
