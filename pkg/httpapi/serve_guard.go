@@ -1,10 +1,9 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -28,14 +27,14 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 		if wc != nil && len(r.TransferEncoding) > 0 {
 			seen, both := wc.teFraming()
 			if !seen || both {
-				refuse(w, r, http.StatusBadRequest, registry.Errorf(registry.EINVALID,
+				refuse(w, r, registry.Errorf(registry.EINVALID,
 					"a request may not have both Content-Length and Transfer-Encoding"))
 				return
 			}
 			w.Header().Set("Connection", "close")
 		}
 		if maxBody > 0 && r.ContentLength > maxBody {
-			refuse(w, r, http.StatusRequestEntityTooLarge, registry.Errorf(registry.ETOOLARGE,
+			refuse(w, r, registry.Errorf(registry.ETOOLARGE,
 				"the body is larger than %d bytes", maxBody))
 			return
 		}
@@ -49,15 +48,10 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 // refuse answers err without reading the body and closes the connection. Closing the body
 // first tells net/http it was abandoned, so that it shuts the connection down gracefully
 // (FIN, then a short wait) and the client can read the reply before the reset.
-func refuse(w http.ResponseWriter, r *http.Request, status int, err error) {
+func refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Body != nil {
 		_ = r.Body.Close()
 	}
-	js, _ := json.Marshal(NewErrorBody(err))
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(js)))
-	h.Set("Connection", "close")
-	w.WriteHeader(status)
-	_, _ = w.Write(js)
+	w.Header().Set("Connection", "close")
+	httperror.Write(w, err)
 }

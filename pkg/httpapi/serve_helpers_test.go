@@ -119,7 +119,7 @@ func readJSONError(t *testing.T, br *bufio.Reader) (int, string) {
 	if got := res.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
 		t.Errorf("Content-Length %q, body has %d bytes", got, len(body))
 	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, body %q", ct, body)
 	}
 	var e errorReply

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -227,13 +227,14 @@ func cannedJSON(code int, text string) []byte {
 	case code >= 500:
 		code = http.StatusBadRequest
 	}
-	return rawJSONReply(code, NewErrorBody(registry.Errorf(errCode, "malformed request: %s", msg)))
+	return rawJSONReply(code, registry.Errorf(errCode, "malformed request: %s", msg))
 }
 
-// rawJSONReply is a complete HTTP/1.1 reply carrying body as JSON, closing the connection.
-func rawJSONReply(code int, body ErrorBody) []byte {
-	js, _ := json.Marshal(body)
-	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+// rawJSONReply is a complete HTTP/1.1 reply with status code and err in the one JSON error
+// shape (the headers httperror.Write sets), closing the connection.
+func rawJSONReply(code int, err error) []byte {
+	js := httperror.Encode(err)
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		code, http.StatusText(code), len(js), js)
 }
 
@@ -327,8 +328,8 @@ func (l *tlsListener) handshake(raw net.Conn) {
 		var re tls.RecordHeaderError
 		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
 			_ = raw.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = raw.Write(rawJSONReply(http.StatusBadRequest, NewErrorBody(registry.Errorf(registry.EINVALID,
-				"this server speaks HTTPS only: use https://"))))
+			_, _ = raw.Write(rawJSONReply(http.StatusBadRequest, registry.Errorf(registry.EINVALID,
+				"this server speaks HTTPS only: use https://")))
 		}
 		l.logger.Debug("tls handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
 		_ = raw.Close()

@@ -14,7 +14,7 @@ import (
 // okHandler reads the whole body and answers 200 with a small JSON body.
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.ReadAll(r.Body); err != nil {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		_, _ = io.WriteString(w, `{"error":{"code":"too_large","message":"body"}}`)
 		return
