@@ -106,7 +106,7 @@ var vars = []Var{
 	{"STATS_RETENTION", "720h", "how long miner_stats rows are kept (Go duration, or Nd for days)", durRange(time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.StatsRetention })},
 	{"NOTIFICATIONS_RETENTION", "2160h", "how long the outcall log (notifications, WebSocket replay history) is kept", durRange(24*time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.NotificationsRetention })},
 	{"NOTIFY_API_KEYS", "", "comma-separated keys accepted in X-API-Key on /miner-notifications", keyList},
-	{"ADMIN_API_KEY", "", "bearer token for REST writes; writes are refused while it is unset", adminKey},
+	{"ADMIN_API_KEY", "", "bearer token for REST writes and the /system/status detail; writes are refused while it is unset", adminKey},
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
 	{"WS_ALLOWED_ORIGINS", "", "comma-separated origins allowed on /ws; empty = same host only; * = any", originList},
 	{"TRUSTED_PROXIES", "127.0.0.0/8,::1", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers the notifier believes (the api's proxy connects from loopback); none = trust no proxy", proxyList},
