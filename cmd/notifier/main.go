@@ -10,8 +10,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -66,11 +70,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	b.StartHeartbeat(ln.Addr().String())
-	srv := httpapi.Serve(ln, handler, tlsConfig, b.Logger)
-	b.Stack.Push("http server", srv.Shutdown)
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", cfg.DatabasePath,
-		"local_dev", cfg.LocalDev)
-	return b.Wait(ctx, srv.Done())
+	done := serve(b, ln, handler, tlsConfig)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "plain_from_loopback", tlsConfig != nil,
+		"nats", b.NATSURL, "database", cfg.DatabasePath, "local_dev", cfg.LocalDev)
+	return b.Wait(ctx, done)
+}
+
+// serve serves handler on ln and returns the channel of a fatal serve error. Without TLS that
+// is one plain server. With USE_HTTPS the port speaks TLS to everyone and, to loopback peers,
+// plain HTTP as well (httpapi.SplitLoopbackPlain): the api on the same host terminates the
+// public TLS and proxies to the default NOTIFIER_URL, http://[::1]:8081, whatever name its
+// certificate is for.
+func serve(b *lifecycle.Base, ln net.Listener, handler http.Handler, tlsConfig *tls.Config) <-chan error {
+	if tlsConfig == nil {
+		srv := httpapi.Serve(ln, handler, nil, b.Logger)
+		b.Stack.Push("http server", srv.Shutdown)
+		return srv.Done()
+	}
+	tlsSide, plainSide := httpapi.SplitLoopbackPlain(ln)
+	tlsSrv := httpapi.Serve(tlsSide, handler, tlsConfig, b.Logger)
+	plainSrv := httpapi.Serve(plainSide, handler, nil, b.Logger)
+	b.Stack.Push("http server", func(ctx context.Context) error {
+		errs := make(chan error, 1)
+		go func() { errs <- plainSrv.Shutdown(ctx) }()
+		return errors.Join(tlsSrv.Shutdown(ctx), <-errs)
+	})
+	done := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-tlsSrv.Done():
+			done <- err
+		case err := <-plainSrv.Done():
+			done <- err
+		}
+	}()
+	return done
 }
 
 // wire builds the hub (fed from the bus) and the intake, pushing their shutdown steps so that
