@@ -1,15 +1,16 @@
 // Package ictest is a replica double: an HTTP server that speaks the Internet Computer's HTTP
 // interface as agent-go v0.9.2 and DFINITY's JavaScript agents (@dfinity/agent 3.x,
 // @icp-sdk/core 6.x) use it — /api/v2/status, signed queries on /api/v2 and /api/v3, certified
-// read_state on /api/v2 (legacy canister ranges in the delegation) and /api/v3 (sharded) —
-// backed by programmable canisters. Tests point the real agent-go client at it, so CBOR, Candid, request
+// read_state on /api/v2 (legacy canister ranges in the delegation) and /api/v3 (sharded),
+// synchronous update calls on /api/v3 (legacy) and /api/v4 (sharded) — backed by
+// programmable canisters. Tests point the real agent-go client at it, so CBOR, Candid, request
 // ids, node signatures, BLS certificates and the subnet delegation are all exercised for real.
 //
 // The simulated IC has a random root key (clients must fetch it: FetchRootKey) and one
 // application subnet whose certificates carry a delegation from the root, so signed-query
 // verification works exactly as on mainnet (Options.RootSubnet makes it the root subnet
-// instead, signing with the root key itself, as mainnet's NNS subnet does). Update calls (/api/v4/.../call) are not served:
-// nothing in canistry makes them.
+// instead, signing with the root key itself, as mainnet's NNS subnet does). Update calls run the
+// canister's (read-only) methods; the asynchronous /api/v2 call is not served.
 package ictest
 
 import (
@@ -109,6 +110,8 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("POST /api/v3/canister/{id}/query", s.handleQuery)
 	mux.HandleFunc("POST /api/v2/canister/{id}/read_state", s.handleReadState)
 	mux.HandleFunc("POST /api/v3/canister/{id}/read_state", s.handleReadState)
+	mux.HandleFunc("POST /api/v3/canister/{id}/call", s.handleCall)
+	mux.HandleFunc("POST /api/v4/canister/{id}/call", s.handleCall)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.http.Serve(ln) }()
 	return s, nil

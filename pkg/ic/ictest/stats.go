@@ -13,6 +13,8 @@ const (
 	RequestQuery = "query"
 	// RequestReadState counts POST .../read_state, whatever their outcome.
 	RequestReadState = "read_state"
+	// RequestCall counts POST .../call (update calls), whatever their outcome.
+	RequestCall = "call"
 	// RequestSubnetState counts the read_state requests that ask for the ["subnet"] path (the
 	// node keys that signed-query verification needs). Only requests the double decoded are
 	// counted: one answered by an HTTP fault is in RequestReadState alone.
@@ -21,7 +23,7 @@ const (
 
 // stats counts requests by kind.
 type stats struct {
-	status, query, readState, subnetState atomic.Int64
+	status, query, readState, subnetState, call atomic.Int64
 }
 
 // counter returns the counter of kind, or nil for an unknown kind.
@@ -35,12 +37,14 @@ func (s *stats) counter(kind string) *atomic.Int64 {
 		return &s.readState
 	case RequestSubnetState:
 		return &s.subnetState
+	case RequestCall:
+		return &s.call
 	}
 	return nil
 }
 
-// Requests returns how many requests of kind (RequestStatus, RequestQuery, RequestReadState or
-// RequestSubnetState) the server has received since it started; 0 for an unknown kind. Tests
+// Requests returns how many requests of kind (RequestStatus, RequestQuery, RequestReadState,
+// RequestSubnetState or RequestCall) the server has received since it started; 0 for an unknown kind. Tests
 // use it to see what a client actually sent, e.g. that node keys come from a cache.
 func (s *Server) Requests(kind string) int64 {
 	if c := s.stats.counter(kind); c != nil {

@@ -78,6 +78,15 @@ function ledgerIDL({ IDL }) {
   });
 }
 
+// The same ledger methods as update calls: the agents send them to /api/v3 (@dfinity/agent)
+// or /api/v4 (@icp-sdk/core) call and verify the certified request status.
+function ledgerUpdateIDL({ IDL }) {
+  return IDL.Service({
+    icrc1_total_supply: IDL.Func([], [IDL.Nat], []),
+    no_such_method: IDL.Func([], [IDL.Nat], []),
+  });
+}
+
 function tokenIDL({ IDL }) {
   const SocialLink = IDL.Record({ url: IDL.Text, platform: IDL.Text });
   const common = {
@@ -134,6 +143,7 @@ async function runAgent(agentName, { agent: A, principal }) {
   });
   const actor = (idl, id) => A.Actor.createActor(idl, { agent, canisterId: Principal.fromText(id) });
   const ledger = actor(ledgerIDL, cfg.ledger.id);
+  const ledgerUpdate = actor(ledgerUpdateIDL, cfg.ledger.id);
   const token = actor(tokenIDL, cfg.token.id);
   const miner = actor(minerIDL, cfg.miner.id);
   const L = cfg.ledger;
@@ -171,6 +181,24 @@ async function runAgent(agentName, { agent: A, principal }) {
     equal('reject code', err.cause.code.rejectCode, cfg.reject.code);
     equal('error code', err.cause.code.rejectErrorCode, cfg.reject.errorCode);
     if (!(err.cause.code.signatures?.length > 0)) throw new Error('the reject carries no node signature');
+  });
+
+  await check(agentName, 'update call icrc1_total_supply, certified', async () => {
+    equal('total_supply', await ledgerUpdate.icrc1_total_supply(), BigInt(L.supply));
+  });
+  await check(agentName, 'update call of a missing method: certified reject', async () => {
+    let err;
+    try {
+      await ledgerUpdate.no_such_method();
+    } catch (e) {
+      err = e;
+    }
+    if (!(err instanceof A.RejectError)) {
+      throw new Error(`want a RejectError, got ${err?.stack ?? err}`);
+    }
+    equal('kind', err.cause.code.name, 'CertifiedRejectErrorCode');
+    equal('reject code', err.cause.code.rejectCode, cfg.reject.code);
+    equal('error code', err.cause.code.rejectErrorCode, cfg.reject.errorCode);
   });
 
   const T = cfg.token;
