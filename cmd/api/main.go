@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -43,6 +44,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return fmt.Errorf("NOTIFIER_URL: %w", err)
 	}
+	if ip := net.ParseIP(notifierURL.Hostname()); notifierURL.Scheme == "https" && ip != nil && ip.IsLoopback() {
+		b.Logger.Warn("NOTIFIER_URL is https on a loopback address: the proxy verifies the notifier's certificate against that address " +
+			"and the system roots, which a certificate for the public name fails (502); use http://[::1]:8081, which the notifier serves to loopback peers")
+	}
 	if cfg.AdminAPIKey == "" {
 		b.Logger.Warn("ADMIN_API_KEY is not set: every REST write answers 401 until it is")
 	}
@@ -57,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			NATS:        natsState(b),
 			Started:     b.Started,
 			AliveWithin: 3 * cfg.HeartbeatInterval,
+			AdminAPIKey: cfg.AdminAPIKey,
 		},
 		AdminAPIKey: cfg.AdminAPIKey,
 		NotifierURL: notifierURL,

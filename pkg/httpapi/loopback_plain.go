@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,7 +37,8 @@ type splitListener struct {
 	ln         net.Listener
 	tls, plain *splitSide
 	closeOnce  sync.Once
-	dead       chan struct{} // closed when ln failed; err says why
+	closing    atomic.Bool   // a side closed ln
+	dead       chan struct{} // closed when ln stopped accepting; err says why (nil: closed by a side)
 	err        error
 }
 
@@ -51,7 +53,9 @@ func (s *splitListener) acceptLoop() {
 				time.Sleep(backoff)
 				continue
 			}
-			s.err = err
+			if !s.closing.Load() {
+				s.err = err
+			}
 			close(s.dead)
 			return
 		}
@@ -83,7 +87,10 @@ func (s *splitListener) sniff(c net.Conn) {
 
 func (s *splitListener) close() error {
 	err := net.ErrClosed
-	s.closeOnce.Do(func() { err = s.ln.Close() })
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		err = s.ln.Close()
+	})
 	return err
 }
 
@@ -111,12 +118,13 @@ func (l *splitSide) Accept() (net.Conn, error) {
 	case <-l.done:
 		return nil, net.ErrClosed
 	case <-l.parent.dead:
-		select {
-		case <-l.done:
-			return nil, net.ErrClosed
-		default:
+		if l.parent.err != nil {
 			return nil, l.parent.err
 		}
+		// The other side closed the listener: this side's server is being shut down too, and
+		// learns it from its own Close, so that it sees net.ErrClosed while draining.
+		<-l.done
+		return nil, net.ErrClosed
 	}
 }
 
