@@ -57,6 +57,8 @@ func bufCopy(b *strings.Builder, resp *http.Response) (int64, error) {
 
 func TestRun(t *testing.T) {
 	env := baseEnv(t)
+	const adminKey = "run-test-admin-key-0123456789abcdef"
+	env["ADMIN_API_KEY"] = adminKey
 	p := runtest.Start(t, run, env)
 
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/system/status"} {
@@ -80,9 +82,23 @@ func TestRun(t *testing.T) {
 			Alive bool   `json:"alive"`
 		} `json:"processes"`
 	}
+	// The public status shows health only; the admin key unlocks the detail.
 	_, body := get(t, p.URL("/system/status"))
-	if err := json.Unmarshal(body, &st); err != nil {
+	if strings.Contains(string(body), env["DATA_DIR"]) {
+		t.Errorf("public status names the data directory: %s", body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL("/system/status"), nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status with the admin key: %d %v", resp.StatusCode, err)
 	}
 	if st.Database.Path != filepath.Join(env["DATA_DIR"], "registry.db") || st.Database.SchemaVersion < 1 {
 		t.Errorf("database = %+v", st.Database)
