@@ -20,6 +20,11 @@ import (
 func NewEngine(logger *slog.Logger) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// The access log's client address believes X-Forwarded-For only from loopback (the api's
+	// proxy in front of the notifier); gin's default trusts every peer.
+	if err := r.SetTrustedProxies([]string{"127.0.0.0/8", "::1"}); err != nil {
+		panic(err) // constant input
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(accessLog(logger), recovery(logger))
