@@ -3,16 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"fmt"
-	"io"
 	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"canistry/pkg/lifecycle/runtest"
 )
 
 // TestIntake_StormAcrossSIGTERM runs the real notifier binary, keeps copies of many outcalls
@@ -59,7 +57,7 @@ func TestIntake_StormAcrossSIGTERM(t *testing.T) {
 					r = bufio.NewReader(c)
 				}
 				key := ts + uint64((w+i)%keys)
-				resp, err := roundTrip(c, r, rawRequest(p.addr, e2eKey, solutionBody(key)))
+				resp, err := runtest.RoundTrip(c, r, rawRequest(p.addr, e2eKey, solutionBody(key)))
 				if err != nil {
 					refused.Add(1)
 					c.Close()
@@ -104,32 +102,4 @@ func TestIntake_StormAcrossSIGTERM(t *testing.T) {
 	if len(replies) != keys {
 		t.Errorf("%d keys answered, want %d", len(replies), keys)
 	}
-}
-
-// roundTrip writes req on the keep-alive connection c and reads one response (headers and a
-// Content-Length body) as exact bytes.
-func roundTrip(c net.Conn, r *bufio.Reader, req []byte) ([]byte, error) {
-	if _, err := c.Write(req); err != nil {
-		return nil, err
-	}
-	var raw bytes.Buffer
-	length := -1
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return nil, err
-		}
-		raw.WriteString(line)
-		if line == "\r\n" {
-			break
-		}
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.EqualFold(k, "Content-Length") {
-			length, _ = strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	if length < 0 {
-		return nil, fmt.Errorf("reply without Content-Length: %q", raw.String())
-	}
-	_, err := io.CopyN(&raw, r, int64(length))
-	return raw.Bytes(), err
 }
