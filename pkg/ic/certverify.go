@@ -12,7 +12,9 @@ import (
 	"github.com/aviate-labs/agent-go/certification/hashtree"
 	"github.com/aviate-labs/agent-go/leb128"
 	"github.com/aviate-labs/agent-go/principal"
+	"github.com/consensys/gnark-crypto/ecc"
 	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -40,9 +42,26 @@ var negG2Lines = func() g2Lines {
 	return bls12381.PrecomputeLines(neg)
 }()
 
-// blsKey is a parsed, subgroup-checked BLS public key with its precomputed lines.
+// maxBatch bounds how many signatures one batch check takes: if one of them is bad, each is
+// checked on its own.
+const maxBatch = 64
+
+// blsKey is a parsed, subgroup-checked BLS public key with its precomputed lines. Signatures
+// checked under it at the same time are checked together (see check).
 type blsKey struct {
 	lines g2Lines
+
+	mu      sync.Mutex
+	running bool        // a caller is checking a batch
+	pending []*sigCheck // waiting for the next batch
+}
+
+// sigCheck is one signature waiting for a batch: e(sig, -g2)·e(h, pk) = 1 is to be checked.
+type sigCheck struct {
+	sig, h bls12381.G1Affine
+	ok     bool
+	done   bool          // ok is decided
+	wake   chan struct{} // one send: ok is decided, or this caller is to check the next batch
 }
 
 func newBLSKey(der []byte) (*blsKey, error) {
@@ -67,11 +86,93 @@ func (k *blsKey) verify(tree hashtree.HashTree, sig []byte) error {
 	if err != nil {
 		return fmt.Errorf("signature verification failed: %w", err)
 	}
-	ok, err := bls12381.PairingCheckFixedQ([]bls12381.G1Affine{s, h}, []g2Lines{negG2Lines, k.lines})
-	if err != nil || !ok {
+	if !k.check(&sigCheck{sig: s, h: h, wake: make(chan struct{}, 1)}) {
 		return errors.New("signature verification failed")
 	}
 	return nil
+}
+
+// check decides c. Concurrent checks under one key are batched (group commit): the first
+// caller checks the batch of everything pending, meanwhile later callers queue; when it is
+// done it hands the next batch to the first of them and returns. A batch of n signatures costs
+// one pairing check instead of n (see checkBatch).
+func (k *blsKey) check(c *sigCheck) bool {
+	k.mu.Lock()
+	k.pending = append(k.pending, c)
+	lead := !k.running
+	k.running = true
+	k.mu.Unlock()
+	if !lead {
+		<-c.wake
+		if c.done {
+			return c.ok
+		}
+	}
+	k.mu.Lock()
+	n := min(len(k.pending), maxBatch)
+	batch := k.pending[:n:n]
+	k.pending = k.pending[n:]
+	k.mu.Unlock()
+	checkBatch(k.lines, batch)
+	for _, b := range batch {
+		if b != c {
+			b.wake <- struct{}{}
+		}
+	}
+	k.mu.Lock()
+	if len(k.pending) > 0 {
+		next := k.pending[0]
+		k.mu.Unlock()
+		next.wake <- struct{}{} // not done: it checks the next batch
+	} else {
+		k.running = false
+		k.mu.Unlock()
+	}
+	return c.ok
+}
+
+// checkBatch decides every check of batch. One check is e(sig, -g2)·e(h, pk) = 1. Several are
+// checked at once by random linear combination (small-exponent batch verification): with
+// random scalars r_i, e(Σ r_i·sig_i, -g2)·e(Σ r_i·h_i, pk) = 1 holds for all valid signatures
+// and, when any is invalid, only with probability about 2^-255 (every point is in the
+// prime-order subgroup: signatures are subgroup-checked when decoded, hashes are on it by
+// construction). If the batch fails, each signature is checked on its own, so a bad signature
+// fails only itself.
+func checkBatch(lines g2Lines, batch []*sigCheck) {
+	single := func(c *sigCheck) {
+		ok, err := bls12381.PairingCheckFixedQ([]bls12381.G1Affine{c.sig, c.h}, []g2Lines{negG2Lines, lines})
+		c.ok, c.done = err == nil && ok, true
+	}
+	if len(batch) == 1 {
+		single(batch[0])
+		return
+	}
+	sigs, hs := make([]bls12381.G1Affine, len(batch)), make([]bls12381.G1Affine, len(batch))
+	rs := make([]fr.Element, len(batch))
+	for i, c := range batch {
+		sigs[i], hs[i] = c.sig, c.h
+		if _, err := rs[i].SetRandom(); err != nil || rs[i].IsZero() {
+			for _, c := range batch {
+				single(c)
+			}
+			return
+		}
+	}
+	var sum, hsum bls12381.G1Affine
+	cfg := ecc.MultiExpConfig{NbTasks: 1}
+	_, err1 := sum.MultiExp(sigs, rs, cfg)
+	_, err2 := hsum.MultiExp(hs, rs, cfg)
+	if err1 == nil && err2 == nil {
+		if ok, err := bls12381.PairingCheckFixedQ([]bls12381.G1Affine{sum, hsum}, []g2Lines{negG2Lines, lines}); err == nil && ok {
+			for _, c := range batch {
+				c.ok, c.done = true, true
+			}
+			return
+		}
+	}
+	for _, c := range batch {
+		single(c)
+	}
 }
 
 // subnetDelegation is a verified delegation: the root key signed a certificate naming the

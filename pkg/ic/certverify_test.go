@@ -434,4 +434,104 @@ func BenchmarkCertVerify(b *testing.B) {
 			}
 		}
 	})
+	// 32 goroutines per core, as the poller's 64 workers: concurrent checks under the subnet key
+	// are batched.
+	b.Run("warm-concurrent", func(b *testing.B) {
+		v, err := newCertVerifier(s.RootKey(), ingressExpiry, time.Hour, time.Now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetParallelism(32)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := v.verify(raw, id); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// TestCheckBatch: a batch of signature checks decides each one as a check on its own would,
+// whatever else is in the batch, including signatures swapped between two messages (which
+// a batch without random coefficients would accept).
+func TestCheckBatch(t *testing.T) {
+	key, other := newTestKey(t), newTestKey(t)
+	k, err := newBLSKey(key.der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, signer testKey, signed, claimed string) *sigCheck {
+		t.Helper()
+		sig, err := signer.sk.Sign([]byte(signed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := bls12381.HashToG1([]byte(claimed), []byte(blsDST))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &sigCheck{sig: bls12381.G1Affine(*sig), h: h, wake: make(chan struct{}, 1)}
+	}
+	good := func(t *testing.T, m string) *sigCheck { return check(t, key, m, m) }
+	for _, tc := range []struct {
+		name  string
+		batch func(t *testing.T) []*sigCheck
+		want  []bool
+	}{
+		{"One", func(t *testing.T) []*sigCheck { return []*sigCheck{good(t, "a")} }, []bool{true}},
+		{"OneBad", func(t *testing.T) []*sigCheck { return []*sigCheck{check(t, other, "a", "a")} }, []bool{false}},
+		{"AllGood", func(t *testing.T) []*sigCheck {
+			return []*sigCheck{good(t, "a"), good(t, "b"), good(t, "c"), good(t, "d")}
+		}, []bool{true, true, true, true}},
+		{"OtherKeyAmongGood", func(t *testing.T) []*sigCheck {
+			return []*sigCheck{good(t, "a"), check(t, other, "b", "b"), good(t, "c")}
+		}, []bool{true, false, true}},
+		{"OtherMessageAmongGood", func(t *testing.T) []*sigCheck {
+			return []*sigCheck{good(t, "a"), check(t, key, "b", "x"), good(t, "c")}
+		}, []bool{true, false, true}},
+		{"SwappedSignatures", func(t *testing.T) []*sigCheck {
+			return []*sigCheck{check(t, key, "b", "a"), check(t, key, "a", "b")}
+		}, []bool{false, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			batch := tc.batch(t)
+			checkBatch(k.lines, batch)
+			for i, c := range batch {
+				if !c.done || c.ok != tc.want[i] {
+					t.Errorf("check %d: done %v ok %v, want ok %v", i, c.done, c.ok, tc.want[i])
+				}
+			}
+		})
+	}
+	t.Run("Concurrent", func(t *testing.T) {
+		const n = 48
+		checks := make([]*sigCheck, n)
+		for i := range checks {
+			m := string(rune('A' + i))
+			if i%5 == 0 {
+				checks[i] = check(t, other, m, m)
+			} else {
+				checks[i] = good(t, m)
+			}
+		}
+		var wg sync.WaitGroup
+		for round := range 3 {
+			got := make([]bool, n)
+			for i := range checks {
+				wg.Go(func() {
+					c := *checks[i]
+					c.done, c.ok, c.wake = false, false, make(chan struct{}, 1)
+					got[i] = k.check(&c)
+				})
+			}
+			wg.Wait()
+			for i, ok := range got {
+				if ok != (i%5 != 0) {
+					t.Fatalf("round %d, check %d: ok = %v", round, i, ok)
+				}
+			}
+		}
+	})
 }
