@@ -73,7 +73,7 @@ func WithMaxBodyBytes(n int64) ServeOption { return func(dst *Limits) { dst.MaxB
 type Server struct {
 	srv    *http.Server
 	h2     *http2.Server
-	h2stop *http.Server // carries h2's graceful-shutdown hook (GOAWAY), see Shutdown
+	h2stop *http.Server // carries h2's graceful-shutdown hook (GOAWAY), see goAway
 	ln     net.Listener // the TCP listener, for Addr
 	accept net.Listener // what srv accepts from: wire-wrapped, TLS done
 	done   chan error
@@ -152,13 +152,13 @@ func (s *Server) RegisterOnShutdown(f func()) {
 	s.onShutdown = append(s.onShutdown, f)
 }
 
-// connState tracks every connection (HTTP/1.1 and h2) and, while draining, closes each one as
-// soon as it has no request in flight.
+// connState tracks every connection (HTTP/1.1 and h2). While draining it closes an HTTP/1.1
+// connection as soon as it has no request in flight; an h2 connection closes itself after the
+// GOAWAY once its last stream is written (closing it here could cut off frames still buffered).
 func (s *Server) connState(c net.Conn, st http.ConnState) {
-	if st == http.StateHijacked {
-		if wc, ok := c.(*wireConn); ok {
-			wc.hijack()
-		}
+	wc, http1 := c.(*wireConn)
+	if st == http.StateHijacked && http1 {
+		wc.hijack()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,13 +166,22 @@ func (s *Server) connState(c net.Conn, st http.ConnState) {
 	case http.StateHijacked, http.StateClosed:
 		delete(s.conns, c)
 	default:
+		_, known := s.conns[c]
 		s.conns[c] = st
-		if s.draining && st != http.StateActive {
+		switch {
+		case s.draining && http1 && st != http.StateActive:
 			go c.Close()
+		case s.draining && !http1 && !known:
+			go s.goAway() // an h2 connection that began as the drain started
 		}
 	}
 	s.noteDrainedLocked()
 }
+
+// goAway sends a GOAWAY to every h2 connection that has not had one: h2's graceful shutdown is
+// reachable only through the hook http2.ConfigureServer registers on an http.Server, so it is
+// registered on h2stop, which serves nothing.
+func (s *Server) goAway() { _ = s.h2stop.Shutdown(context.Background()) }
 
 func (s *Server) noteDrainedLocked() {
 	if s.draining && len(s.conns) == 0 {
@@ -188,15 +197,15 @@ func (s *Server) noteDrainedLocked() {
 // (and SetKeepAlivesEnabled(false)) make every reply written afterwards carry
 // "Connection: close", so that copies of one outcall answered before and after would differ.
 // Instead: the listener closes first (new connections are refused at the TCP level), idle
-// connections close at once, requests in flight finish with their normal bytes and their
-// connection closes when it goes idle; h2 connections get a GOAWAY and close when their
+// HTTP/1.1 connections close at once, requests in flight finish with their normal bytes and
+// their connection closes when it goes idle; h2 connections get a GOAWAY and close when their
 // streams are done. What is left when ctx ends is closed hard.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
 	var idle []net.Conn
 	for c, st := range s.conns {
-		if st != http.StateActive {
+		if _, http1 := c.(*wireConn); http1 && st != http.StateActive {
 			idle = append(idle, c)
 		}
 	}
@@ -211,7 +220,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, f := range hooks {
 		go f()
 	}
-	go func() { _ = s.h2stop.Shutdown(context.Background()) }() // GOAWAY to every h2 connection
+	go s.goAway()
 
 	select {
 	case <-s.drained:
