@@ -46,13 +46,15 @@ type Limits struct {
 
 // DefaultLimits are the limits of every server unless Serve is given WithLimits. The body
 // limit is the api's (MaxBodyBytes); the notifier's intake checks its own, smaller limit first
-// (notify.MaxBodyBytes), so that its 413 reply stays the intake's.
+// (notify.MaxBodyBytes), so that its 413 reply stays the intake's. The idle timeout stays above
+// the idle timeout of the api's proxy to the notifier (proxy.go): a client must drop an idle
+// connection before the server does, or a request sent as the server closes it fails (502).
 func DefaultLimits() Limits {
 	return Limits{
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second, // above the api proxy's IdleConnTimeout (90 s), see below
 		HandshakeTimeout:  10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		MaxBodyBytes:      MaxBodyBytes,
