@@ -53,13 +53,29 @@ func waitRefused(t *testing.T, srv *httpapi.Server) {
 }
 
 func TestServe_DrainHTTP1(t *testing.T) {
+	t.Run("TCP", func(t *testing.T) { testDrainHTTP1(t, nil, nil) })
+	t.Run("TLS", func(t *testing.T) {
+		cfg, pool := testCert(t)
+		testDrainHTTP1(t, cfg, pool)
+	})
+}
+
+// testDrainHTTP1 runs a storm of raw HTTP/1.1 keep-alive clients (over TLS when cfg is set)
+// across a Shutdown: every reply that arrives is byte-identical to the steady state.
+func testDrainHTTP1(t *testing.T, cfg *tls.Config, pool *x509.CertPool) {
 	held, release := make(chan struct{}), make(chan struct{})
-	srv := startServer(t, drainHandler(held, release), nil)
+	srv := startServer(t, drainHandler(held, release), cfg)
+	dial := func() (net.Conn, error) {
+		if pool != nil {
+			return tls.Dial("tcp", srv.Addr().String(), &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+		}
+		return net.Dial("tcp", srv.Addr().String())
+	}
 	const req = "POST /miner-notifications HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
 	hold := strings.Replace(req, "/miner-notifications", "/hold", 1)
 
 	// The steady-state reply, byte for byte.
-	c := dialRaw(t, srv, nil)
+	c := dialRaw(t, srv, pool)
 	_, _ = io.WriteString(c, req)
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -72,7 +88,7 @@ func TestServe_DrainHTTP1(t *testing.T) {
 	// Requests held in flight across the start of the drain, and one idle keep-alive connection.
 	holders := make([]net.Conn, 4)
 	for i := range holders {
-		holders[i] = dialRaw(t, srv, nil)
+		holders[i] = dialRaw(t, srv, pool)
 		_, _ = io.WriteString(holders[i], hold)
 		<-held
 	}
@@ -84,7 +100,7 @@ func TestServe_DrainHTTP1(t *testing.T) {
 	for range 32 {
 		wg.Go(func() {
 			for {
-				conn, err := net.Dial("tcp", srv.Addr().String())
+				conn, err := dial()
 				if err != nil {
 					return // refused: the drain has closed the listener
 				}
