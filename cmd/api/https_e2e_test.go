@@ -237,10 +237,24 @@ func checkHTTPSMode(t *testing.T, bin string, mode httpsMode) {
 	if !strings.Contains(strings.Join(modeEnv, " "), "USE_HTTPS=true") {
 		notifierScheme = "http"
 	}
+	ready := false
+	defer func() {
+		if !ready {
+			t.Logf("api:\n%s\nnotifier:\n%s", api.out, notifier.out)
+		}
+	}()
 	waitFor(t, "the api and the notifier to be ready", func() bool {
+		for _, p := range []*binProc{api, notifier} {
+			select {
+			case <-p.done:
+				t.Fatalf("%s exited:\n%s", p.name, p.out)
+			default:
+			}
+		}
 		return statusOf(client, "GET", public+"/readyz") == http.StatusOK &&
 			statusOf(client, "GET", notifierScheme+"://"+notifierLocal+"/readyz") == http.StatusOK
 	})
+	ready = true
 
 	// Every proxied route answers on the public origin (not "400 Client sent an HTTP request
 	// to an HTTPS server", not 502).
