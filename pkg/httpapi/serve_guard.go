@@ -9,6 +9,7 @@ import (
 
 // guard runs ahead of every handler of a Server:
 //
+//   - HTTP/2 prior knowledge on an HTTP/1.x connection ("PRI * HTTP/2.0") is answered 400;
 //   - a request that had both Content-Length and Transfer-Encoding (request smuggling behind a
 //     proxy) is answered 400 and its connection closed, so nothing after it is served;
 //   - any other HTTP/1.x request with a Transfer-Encoding is served, and its connection closed
@@ -23,6 +24,11 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 		if wc != nil && wc.tlsState != nil && r.TLS == nil {
 			r = r.WithContext(r.Context())
 			r.TLS = wc.tlsState
+		}
+		if wc != nil && r.ProtoMajor != 1 { // "PRI * HTTP/2.0": h2 without TLS is not served
+			refuse(w, r, registry.Errorf(registry.EINVALID, "HTTP/%d.%d is not served here: use HTTP/1.1, or HTTPS for HTTP/2",
+				r.ProtoMajor, r.ProtoMinor))
+			return
 		}
 		if wc != nil && len(r.TransferEncoding) > 0 {
 			seen, both := wc.teFraming()

@@ -48,6 +48,8 @@ var malformed = []struct {
 	{"NonNumericContentLength", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "invalid"},
 	{"NegativeContentLength", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "invalid"},
 	{"ContentLengthAndTransferEncoding", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "invalid"},
+	{"HTTP2PriorKnowledgeOnHTTP1", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "invalid"},
+	{"NULInRequestLine", "GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid"},
 	{"BadAbsoluteURI", "GET ://nohost HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid"},
 	{"UnknownExpect", "POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\na", 417, "invalid"},
 	{"DeclaredBodyTooLarge", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\nabc", 413, "too_large"},
