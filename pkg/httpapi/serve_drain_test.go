@@ -125,9 +125,7 @@ func testDrainHTTP1(t *testing.T, cfg *tls.Config, pool *x509.CertPool) {
 			}
 		})
 	}
-	for replies.Load() < 200 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, func() bool { return replies.Load() >= 200 })
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	shut := make(chan error, 1)
@@ -151,6 +149,16 @@ func testDrainHTTP1(t *testing.T, cfg *tls.Config, pool *x509.CertPool) {
 		t.Errorf("Done: %v", err)
 	}
 	t.Logf("%d identical replies, %d different", replies.Load(), bad.Load())
+}
+
+// waitFor polls cond until it holds, failing the test after patience.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(patience); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+	}
 }
 
 func isTimeout(err error) bool {
@@ -241,9 +249,7 @@ func TestServe_DrainHTTP2(t *testing.T) {
 			}
 		})
 	}
-	for replies.Load() < 100 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, func() bool { return replies.Load() >= 100 })
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	shut := make(chan error, 1)
