@@ -46,14 +46,24 @@ var negG2Lines = func() g2Lines {
 // checked on its own.
 const maxBatch = 64
 
+// batchLinger is how long a caller starting a batch waits for others to join it while checks
+// under the key are frequent (the previous batch ended less than busyGap ago): at a poller's
+// few hundred read_states a second, batches then hold several signatures instead of one or
+// two. A lone check never waits.
+const (
+	batchLinger = 4 * time.Millisecond
+	busyGap     = 20 * time.Millisecond
+)
+
 // blsKey is a parsed, subgroup-checked BLS public key with its precomputed lines. Signatures
 // checked under it at the same time are checked together (see check).
 type blsKey struct {
 	lines g2Lines
 
-	mu      sync.Mutex
-	running bool        // a caller is checking a batch
-	pending []*sigCheck // waiting for the next batch
+	mu       sync.Mutex
+	running  bool        // a caller is checking a batch
+	pending  []*sigCheck // waiting for the next batch
+	lastDone time.Time   // when the last batch was decided
 }
 
 // sigCheck is one signature waiting for a batch: e(sig, -g2)·e(h, pk) = 1 is to be checked.
@@ -109,6 +119,11 @@ func (k *blsKey) check(c *sigCheck) bool {
 		}
 	}
 	k.mu.Lock()
+	if len(k.pending) < maxBatch && time.Since(k.lastDone) < busyGap {
+		k.mu.Unlock()
+		time.Sleep(batchLinger)
+		k.mu.Lock()
+	}
 	n := min(len(k.pending), maxBatch)
 	batch := k.pending[:n:n]
 	k.pending = k.pending[n:]
@@ -120,6 +135,7 @@ func (k *blsKey) check(c *sigCheck) bool {
 		}
 	}
 	k.mu.Lock()
+	k.lastDone = time.Now()
 	if len(k.pending) > 0 {
 		next := k.pending[0]
 		k.mu.Unlock()
