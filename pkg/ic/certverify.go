@@ -46,12 +46,14 @@ var negG2Lines = func() g2Lines {
 // checked on its own.
 const maxBatch = 64
 
-// batchLinger is how long a caller starting a batch waits for others to join it while checks
-// under the key are frequent (the previous batch ended less than busyGap ago): at a poller's
+// batchLinger is the longest a caller starting a batch waits for others to join it: while
+// checks under the key come concurrently (the previous batch, ended less than busyGap ago, held
+// more than one), or while other callers are still decoding and hashing theirs. At a poller's
 // few hundred read_states a second, batches then hold several signatures instead of one or
-// two. A lone check never waits.
+// two. A lone caller, even one checking certificates back to back, never waits.
 const (
 	batchLinger = 4 * time.Millisecond
+	lingerStep  = 250 * time.Microsecond
 	busyGap     = 20 * time.Millisecond
 )
 
@@ -60,10 +62,13 @@ const (
 type blsKey struct {
 	lines g2Lines
 
+	inflight atomic.Int64 // callers of verify whose check is not decided yet
+
 	mu       sync.Mutex
 	running  bool        // a caller is checking a batch
 	pending  []*sigCheck // waiting for the next batch
 	lastDone time.Time   // when the last batch was decided
+	lastSize int         // how many checks it held
 }
 
 // sigCheck is one signature waiting for a batch: e(sig, -g2)·e(h, pk) = 1 is to be checked.
@@ -86,14 +91,17 @@ func newBLSKey(der []byte) (*blsKey, error) {
 // as agent-go's certification package does (same domain, hash-to-curve, and pairing equation),
 // with the key's lines precomputed.
 func (k *blsKey) verify(tree hashtree.HashTree, sig []byte) error {
+	k.inflight.Add(1)
 	root := tree.Digest()
 	msg := append(hashtree.DomainSeparator("ic-state-root"), root[:]...)
 	var s bls12381.G1Affine
 	if _, err := s.SetBytes(sig); err != nil { // decompresses and checks the point is in G1
+		k.inflight.Add(-1)
 		return fmt.Errorf("signature verification failed: %w", err)
 	}
 	h, err := bls12381.HashToG1(msg, []byte(blsDST))
 	if err != nil {
+		k.inflight.Add(-1)
 		return fmt.Errorf("signature verification failed: %w", err)
 	}
 	if !k.check(&sigCheck{sig: s, h: h, wake: make(chan struct{}, 1)}) {
@@ -119,9 +127,11 @@ func (k *blsKey) check(c *sigCheck) bool {
 		}
 	}
 	k.mu.Lock()
-	if len(k.pending) < maxBatch && time.Since(k.lastDone) < busyGap {
+	busy := k.lastSize > 1 && time.Since(k.lastDone) < busyGap
+	for deadline := time.Now().Add(batchLinger); len(k.pending) < maxBatch &&
+		(busy || k.inflight.Load() > int64(len(k.pending))) && time.Now().Before(deadline); {
 		k.mu.Unlock()
-		time.Sleep(batchLinger)
+		time.Sleep(lingerStep)
 		k.mu.Lock()
 	}
 	n := min(len(k.pending), maxBatch)
@@ -129,13 +139,14 @@ func (k *blsKey) check(c *sigCheck) bool {
 	k.pending = k.pending[n:]
 	k.mu.Unlock()
 	checkBatch(k.lines, batch)
+	k.inflight.Add(-int64(n))
 	for _, b := range batch {
 		if b != c {
 			b.wake <- struct{}{}
 		}
 	}
 	k.mu.Lock()
-	k.lastDone = time.Now()
+	k.lastDone, k.lastSize = time.Now(), n
 	if len(k.pending) > 0 {
 		next := k.pending[0]
 		k.mu.Unlock()
