@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	cfg := b.Config
-	ln, err := httpapi.Listen(ctx, cfg.APIAddr, cfg.IPv6Only)
+	ln, err := lifecycle.Listen(ctx, cfg.APIAddr, cfg.IPv6Only)
 	if err != nil {
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	b.StartHeartbeat(ln.Addr().String())
-	srv := httpapi.Serve(ln, handler, tlsConfig, b.Logger)
+	srv := lifecycle.Serve(ln, handler, tlsConfig, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
 	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", cfg.DatabasePath)
 	return b.Wait(ctx, srv.Done())

@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	cfg := b.Config
-	ln, err := httpapi.Listen(ctx, cfg.NotifierAddr, cfg.IPv6Only)
+	ln, err := lifecycle.Listen(ctx, cfg.NotifierAddr, cfg.IPv6Only)
 	if err != nil {
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
@@ -78,18 +78,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // serve serves handler on ln and returns the channel of a fatal serve error. Without TLS that
 // is one plain server. With USE_HTTPS the port speaks TLS to everyone and, to loopback peers,
-// plain HTTP as well (httpapi.SplitLoopbackPlain): the api on the same host terminates the
+// plain HTTP as well (lifecycle.SplitLoopbackPlain): the api on the same host terminates the
 // public TLS and proxies to the default NOTIFIER_URL, http://[::1]:8081, whatever name its
 // certificate is for.
 func serve(b *lifecycle.Base, ln net.Listener, handler http.Handler, tlsConfig *tls.Config) <-chan error {
 	if tlsConfig == nil {
-		srv := httpapi.Serve(ln, handler, nil, b.Logger)
+		srv := lifecycle.Serve(ln, handler, nil, b.Logger)
 		b.Stack.Push("http server", srv.Shutdown)
 		return srv.Done()
 	}
-	tlsSide, plainSide := httpapi.SplitLoopbackPlain(ln)
-	tlsSrv := httpapi.Serve(tlsSide, handler, tlsConfig, b.Logger)
-	plainSrv := httpapi.Serve(plainSide, handler, nil, b.Logger)
+	tlsSide, plainSide := lifecycle.SplitLoopbackPlain(ln)
+	tlsSrv := lifecycle.Serve(tlsSide, handler, tlsConfig, b.Logger)
+	plainSrv := lifecycle.Serve(plainSide, handler, nil, b.Logger)
 	b.Stack.Push("http server", func(ctx context.Context) error {
 		errs := make(chan error, 1)
 		go func() { errs <- plainSrv.Shutdown(ctx) }()

@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"canistry/pkg/httpapi"
 	"canistry/pkg/ic"
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/poll"
@@ -33,7 +32,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	cfg := b.Config
-	ln, err := httpapi.Listen(ctx, cfg.PollerAddr, false)
+	ln, err := lifecycle.Listen(ctx, cfg.PollerAddr, false)
 	if err != nil {
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
@@ -41,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	metrics := lifecycle.NewMetricsRegistry()
 	handler := lifecycle.ProbeHandler(lifecycle.Probes{Ready: b.Ready, Metrics: metrics}, b.Logger)
 	b.StartHeartbeat(ln.Addr().String())
-	srv := httpapi.Serve(ln, handler, nil, b.Logger)
+	srv := lifecycle.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
 	if err := startPoller(ctx, b, metrics); err != nil {
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)

@@ -38,7 +38,6 @@ func (l *lockedBuffer) String() string {
 }
 
 // patience is a safety net against hangs, never an assertion about speed.
-const patience = 30 * time.Second
 
 func beatOf(t *testing.T, st *store.Store, name string) (registry.Process, bool) {
 	t.Helper()

@@ -1,4 +1,4 @@
-package httpapi
+package lifecycle
 
 import (
 	"context"
@@ -45,7 +45,7 @@ type Limits struct {
 }
 
 // DefaultLimits are the limits of every server unless Serve is given WithLimits. The body
-// limit is the api's (MaxBodyBytes); the notifier's intake checks its own, smaller limit first
+// limit is the api's (DefaultMaxBodyBytes, httpapi.MaxBodyBytes); the notifier's intake checks its own, smaller limit first
 // (notify.MaxBodyBytes), so that its 413 reply stays the intake's. The idle timeout stays above
 // the idle timeout of the api's proxy to the notifier (proxy.go): a client must drop an idle
 // connection before the server does, or a request sent as the server closes it fails (502).
@@ -57,7 +57,7 @@ func DefaultLimits() Limits {
 		IdleTimeout:       120 * time.Second, // above the api proxy's IdleConnTimeout (90 s), see below
 		HandshakeTimeout:  10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		MaxBodyBytes:      MaxBodyBytes,
+		MaxBodyBytes:      DefaultMaxBodyBytes,
 	}
 }
 
@@ -66,6 +66,10 @@ type ServeOption func(*Limits)
 
 // WithLimits replaces the default limits.
 func WithLimits(l Limits) ServeOption { return func(dst *Limits) { *dst = l } }
+
+// DefaultMaxBodyBytes is the largest request body a server takes unless told otherwise: the
+// api's JSON bodies (httpapi.MaxBodyBytes is the same 1 MiB).
+const DefaultMaxBodyBytes = 1 << 20
 
 // WithMaxBodyBytes sets the largest request body the server takes.
 func WithMaxBodyBytes(n int64) ServeOption { return func(dst *Limits) { dst.MaxBodyBytes = n } }

@@ -1,4 +1,4 @@
-package httpapi_test
+package lifecycle_test
 
 import (
 	"bufio"
@@ -14,11 +14,14 @@ import (
 
 	"canistry/pkg/bus"
 	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
 	"canistry/pkg/store"
 )
 
+const testAdminKey = "test-admin-key-0123456789"
+
 // serveAPI serves the real api handler through Serve with its default limits.
-func serveAPI(t *testing.T) *httpapi.Server {
+func serveAPI(t *testing.T) *lifecycle.Server {
 	t.Helper()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"))
 	if err != nil {

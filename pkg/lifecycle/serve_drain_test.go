@@ -1,4 +1,4 @@
-package httpapi_test
+package lifecycle_test
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
 )
 
 // drainHandler answers every request with the same bytes (no Date, so that the reply does not
@@ -38,7 +38,7 @@ func drainHandler(held chan<- struct{}, release <-chan struct{}) http.Handler {
 }
 
 // waitRefused waits until new TCP connections to srv are refused.
-func waitRefused(t *testing.T, srv *httpapi.Server) {
+func waitRefused(t *testing.T, srv *lifecycle.Server) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {

@@ -1,4 +1,4 @@
-package httpapi_test
+package lifecycle_test
 
 import (
 	"bufio"
@@ -20,20 +20,20 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
 )
 
 // patience bounds every wait of these tests; it is a failure deadline, never a measurement.
 const patience = 20 * time.Second
 
 // startServer serves h on a fresh loopback port and shuts it down at cleanup.
-func startServer(t *testing.T, h http.Handler, tlsConfig *tls.Config, opts ...httpapi.ServeOption) *httpapi.Server {
+func startServer(t *testing.T, h http.Handler, tlsConfig *tls.Config, opts ...lifecycle.ServeOption) *lifecycle.Server {
 	t.Helper()
-	ln, err := httpapi.Listen(t.Context(), "127.0.0.1:0", false)
+	ln, err := lifecycle.Listen(t.Context(), "127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.Serve(ln, h, tlsConfig, slog.New(slog.DiscardHandler), opts...)
+	srv := lifecycle.Serve(ln, h, tlsConfig, slog.New(slog.DiscardHandler), opts...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
@@ -78,7 +78,7 @@ func testCert(t *testing.T) (*tls.Config, *x509.CertPool) {
 }
 
 // dialRaw opens a raw connection to srv, over TLS (HTTP/1.1 only) when pool is not nil.
-func dialRaw(t *testing.T, srv *httpapi.Server, pool *x509.CertPool) net.Conn {
+func dialRaw(t *testing.T, srv *lifecycle.Server, pool *x509.CertPool) net.Conn {
 	t.Helper()
 	var c net.Conn
 	var err error

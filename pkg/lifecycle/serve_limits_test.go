@@ -1,4 +1,4 @@
-package httpapi_test
+package lifecycle_test
 
 import (
 	"bufio"
@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
 )
 
 // shortLimits are DefaultLimits with every timeout short, so that the tests see them act.
-func shortLimits() httpapi.Limits {
-	l := httpapi.DefaultLimits()
+func shortLimits() lifecycle.Limits {
+	l := lifecycle.DefaultLimits()
 	l.ReadHeaderTimeout = 200 * time.Millisecond
 	l.ReadTimeout = 500 * time.Millisecond
 	l.WriteTimeout = 300 * time.Millisecond
@@ -51,7 +51,7 @@ func TestServe_Limits(t *testing.T) {
 			_, _ = io.WriteString(w, "ok")
 		}
 	})
-	srv := startServer(t, h, nil, httpapi.WithLimits(shortLimits()))
+	srv := startServer(t, h, nil, lifecycle.WithLimits(shortLimits()))
 
 	t.Run("SlowReader", func(t *testing.T) {
 		c := dialRaw(t, srv, nil)

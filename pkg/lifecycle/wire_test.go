@@ -1,4 +1,4 @@
-package httpapi_test
+package lifecycle_test
 
 import (
 	"bufio"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/lifecycle"
 )
 
 // okHandler reads the whole body and answers 200 with a small JSON body.
@@ -57,9 +57,9 @@ var malformed = []struct {
 }
 
 func TestWire_MalformedRequests(t *testing.T) {
-	plain := startServer(t, okHandler, nil, httpapi.WithMaxBodyBytes(1024))
+	plain := startServer(t, okHandler, nil, lifecycle.WithMaxBodyBytes(1024))
 	tlsCfg, pool := testCert(t)
-	secure := startServer(t, okHandler, tlsCfg, httpapi.WithMaxBodyBytes(1024))
+	secure := startServer(t, okHandler, tlsCfg, lifecycle.WithMaxBodyBytes(1024))
 	for _, tc := range malformed {
 		for _, mode := range []struct {
 			name string
@@ -96,7 +96,7 @@ var accepted = []struct{ name, req string }{
 }
 
 func TestWire_AcceptedEdgeCases(t *testing.T) {
-	srv := startServer(t, okHandler, nil, httpapi.WithMaxBodyBytes(1024))
+	srv := startServer(t, okHandler, nil, lifecycle.WithMaxBodyBytes(1024))
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dialRaw(t, srv, nil)

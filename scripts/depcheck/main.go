@@ -21,9 +21,15 @@ const module = "canistry"
 var layers = map[string]int{
 	"poll": 1, "notify": 1, "httpapi": 1,
 	"lifecycle": 2,
-	"store": 3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3,
+	"store":     3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3,
 	"httperror": 4,
-	"registry": 5, "config": 5, "version": 5,
+	"registry":  5, "config": 5, "version": 5,
+}
+
+// forbidden lists, per command, packages it must not link (directly or not): the poller serves
+// only probes, on net/http (STYLE.md: each binary's HTTP has one home).
+var forbidden = map[string][]string{
+	module + "/cmd/poller": {"github.com/gin-gonic/gin", "github.com/gorilla/websocket", module + "/pkg/httpapi", module + "/pkg/ws"},
 }
 
 type pkg struct {
@@ -87,6 +93,19 @@ func run(w io.Writer) error {
 			}
 			if from == 0 && strings.HasPrefix(strings.TrimPrefix(imp, module+"/"), "cmd/") {
 				problems = append(problems, fmt.Sprintf("%s imports %s: nothing imports a command", p.ImportPath, imp))
+			}
+		}
+	}
+	for cmd, bad := range forbidden {
+		deps, err := exec.Command("go", "list", "-deps", cmd).Output()
+		if err != nil {
+			return fmt.Errorf("go list -deps %s: %w", cmd, err)
+		}
+		for _, d := range strings.Fields(string(deps)) {
+			for _, b := range bad {
+				if d == b {
+					problems = append(problems, fmt.Sprintf("%s links %s, which it must not", cmd, b))
+				}
 			}
 		}
 	}
