@@ -17,14 +17,36 @@ import (
 
 // mainnetFixtures are certificates signed under mainnet's root key, copied from the official
 // agents' test suites (see testdata/mainnet/README.md), with a canister each was read through.
+// A fixture is a certificate, or with reply set a read_state reply body {certificate}.
 var mainnetFixtures = []struct {
-	file, canister string
-	delegated      bool
+	file, canister   string
+	reply, delegated bool
 }{
-	{"agent-js_sample_cert_delegation.hex", "ivg37-qiaaa-aaaab-aaaga-cai", true},
-	{"agent-js_golden_mainnet_application.hex", "erxue-5aaaa-aaaab-qaagq-cai", true},
-	{"agent-js_golden_mainnet_system.hex", "ryjl3-tyaaa-aaaaa-aaaba-cai", false},
-	{"agent-js_with_subnet_key.hex", "rdmx6-jaaaa-aaaaa-aaadq-cai", true},
+	{"agent-js_sample_cert_delegation.hex", "ivg37-qiaaa-aaaab-aaaga-cai", false, true},
+	{"agent-js_golden_mainnet_application.hex", "erxue-5aaaa-aaaab-qaagq-cai", false, true},
+	{"agent-js_golden_mainnet_system.hex", "ryjl3-tyaaa-aaaaa-aaaba-cai", false, false},
+	{"agent-js_with_subnet_key.hex", "rdmx6-jaaaa-aaaaa-aaadq-cai", false, true},
+	{"agent-rs_ivg37_time.hex", "ivg37-qiaaa-aaaab-aaaga-cai", true, true},         // v3: sharded /canister_ranges
+	{"agent-rs_ivg37_delegated_v2.hex", "ivg37-qiaaa-aaaab-aaaga-cai", true, true}, // v2: /subnet/<id>/canister_ranges
+	{"agent-rs_224od_subnet.hex", "224od-giaaa-aaaao-ae5vq-cai", true, true},
+}
+
+// prunedMainnetFixtures are agent-rs's mainnet replies with the delegation's canister ranges
+// pruned away by hand: every signature still holds (pruning keeps the root hash), but the
+// subnet is no longer certified to host the canister, so they must be refused.
+var prunedMainnetFixtures = []string{"agent-rs_ivg37_time_pruned_ranges.hex", "agent-rs_ivg37_delegated_v2_pruned_subnet.hex"}
+
+func readMainnetCertificate(t *testing.T, file string, reply bool) []byte {
+	t.Helper()
+	raw := readFixture(t, file)
+	if !reply {
+		return raw
+	}
+	cert, err := decodeCertificate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }
 
 func readFixture(t *testing.T, file string) []byte {
@@ -103,7 +125,7 @@ func mutationOffsets(t *testing.T, raw []byte) map[string]int {
 func TestMainnetCertificates(t *testing.T) {
 	for _, f := range mainnetFixtures {
 		t.Run(f.file, func(t *testing.T) {
-			raw := readFixture(t, f.file)
+			raw := readMainnetCertificate(t, f.file, f.reply)
 			ecid, err := principal.Decode(f.canister)
 			if err != nil {
 				t.Fatal(err)
@@ -128,13 +150,29 @@ func TestMainnetCertificates(t *testing.T) {
 				t.Fatal("verified after its maximum age")
 			}
 			offs := mutationOffsets(t, raw)
-			t.Logf("%d one-byte changes", len(offs))
+			t.Logf("certificate time %s; %d one-byte changes", at.UTC().Format(time.RFC3339Nano), len(offs))
 			for name, off := range offs {
 				mutated := bytes.Clone(raw)
 				mutated[off] ^= 0x01
 				if _, err := mainnetVerifier(t, at).verify(mutated, ecid); err == nil {
 					t.Errorf("%s (byte %d of %d changed): verified", name, off, len(raw))
 				}
+			}
+		})
+	}
+}
+
+func TestMainnetCertificates_PrunedRangesRefused(t *testing.T) {
+	ecid, err := principal.Decode("ivg37-qiaaa-aaaab-aaaga-cai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range prunedMainnetFixtures {
+		t.Run(file, func(t *testing.T) {
+			raw := readMainnetCertificate(t, file, true)
+			_, err := mainnetVerifier(t, certTime(t, raw)).verify(raw, ecid)
+			if err == nil || !strings.Contains(err.Error(), "canister ranges") {
+				t.Fatalf("err = %v, want the canister ranges refused", err)
 			}
 		})
 	}
