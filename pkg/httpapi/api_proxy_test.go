@@ -212,3 +212,53 @@ func apiParseURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestAPI_Proxy_RetriesOutcallCopies: a notifier that closes the connection before replying (as
+// a draining notifier closes its idle keep-alive connections) makes the proxy retry an outcall
+// copy on a new connection, with the same body, a bounded number of times (then 502).
+func TestAPI_Proxy_RetriesOutcallCopies(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	drops := map[string]int{"/miner-notifications": 2} // connections closed before a reply
+	notifier := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		drop := drops[r.URL.Path] > 0
+		drops[r.URL.Path]--
+		if r.URL.Path == "/miner-notifications" {
+			bodies = append(bodies, string(b))
+		}
+		mu.Unlock()
+		if drop {
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = c.Close()
+			}
+			return
+		}
+		w.Header()["Date"] = nil
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"received"}`))
+	}))
+	t.Cleanup(notifier.Close)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, notifier.URL)})
+	if r := a.do("POST", "/miner-notifications", `{"event":"e"}`); r.Status != http.StatusOK || string(r.Body) != `{"status":"received"}` {
+		t.Errorf("outcall copy after two dropped attempts: %d %s", r.Status, r.Body)
+	}
+	mu.Lock()
+	if len(bodies) != 3 || bodies[0] != `{"event":"e"}` || bodies[2] != bodies[0] {
+		t.Errorf("notifier saw bodies %q, want the same body three times", bodies)
+	}
+	mu.Unlock()
+	mu.Lock()
+	drops["/miner-notifications"] = 100
+	mu.Unlock()
+	if r := a.do("POST", "/miner-notifications", `{"event":"e"}`); r.Status != http.StatusBadGateway || r.ErrorCode(t) != "unavailable" {
+		t.Errorf("outcall copy to a notifier that always drops: %d %s, want 502 after the retries", r.Status, r.Body)
+	}
+	mu.Lock()
+	if n := len(bodies); n > 3+4 {
+		t.Errorf("notifier saw %d attempts in all, want the retries bounded", n)
+	}
+	mu.Unlock()
+}

@@ -1,7 +1,8 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"bytes"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -51,7 +53,7 @@ func newNotifierProxy(target *url.URL, logger *slog.Logger) http.Handler {
 			}
 			pr.SetXForwarded()
 		},
-		Transport: &http.Transport{
+		Transport: intakeRetry{next: &http.Transport{
 			Proxy:                 nil,
 			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:          128,
@@ -62,17 +64,15 @@ func newNotifierProxy(target *url.URL, logger *slog.Logger) http.Handler {
 			// The client's Accept-Encoding passes through untouched; the transport must not
 			// add gzip and then decode the reply, which would change its bytes.
 			DisableCompression: true,
-		},
+		}},
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client went away; nobody reads an answer
 			}
 			logger.Warn("notifier unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusBadGateway)
-			_ = json.NewEncoder(w).Encode(NewErrorBody(registry.Errorf(registry.EUNAVAILABLE,
-				"the notifier is unreachable; try again later")))
+			httperror.WriteStatus(w, http.StatusBadGateway, registry.Errorf(registry.EUNAVAILABLE,
+				"the notifier is unreachable; try again later"))
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -115,3 +115,36 @@ func (w *verbatimWriter) Write(b []byte) (int, error) {
 
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (w *verbatimWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// maxRetryBody is the largest outcall body the proxy keeps for a retry: the intake's own limit
+// (notify.MaxBodyBytes); a larger body is refused by the notifier anyway.
+const maxRetryBody = 64 << 10
+
+// intakeRetry retries an outcall copy (POST /miner-notifications) on a fresh connection when the
+// notifier closed the one it went out on before any reply came back, as a draining notifier
+// does with its idle keep-alive connections. Go's Transport never retries a POST by itself.
+// Retrying is safe because the intake is idempotent by dedup key: the copy gets the key's one
+// stored reply whether or not the first attempt reached it. Nothing else is retried.
+type intakeRetry struct{ next http.RoundTripper }
+
+func (t intakeRetry) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || r.URL.Path != "/miner-notifications" || r.Body == nil ||
+		r.ContentLength < 0 || r.ContentLength > maxRetryBody {
+		return t.next.RoundTrip(r)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRetryBody+1))
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	const attempts = 3
+	for i := 1; ; i++ {
+		req := r.Clone(r.Context())
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		resp, err := t.next.RoundTrip(req)
+		if err == nil || i == attempts || r.Context().Err() != nil {
+			return resp, err
+		}
+	}
+}
