@@ -10,7 +10,7 @@ import (
 
 	"github.com/aviate-labs/agent-go/principal"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -124,7 +124,7 @@ func TestAPI_RegisterCanister(t *testing.T) {
 				}
 			})
 		}
-		var e httpapi.ErrorBody
+		var e httperror.Body
 		a.admin("POST", "/canisters", `{"canister_id":"`+bad+`","kind":"token"}`).JSON(t, &e)
 		if !strings.Contains(e.Error.Message, "checksum") || strings.ContainsFunc(e.Error.Message, func(r rune) bool { return r == utf8.RuneError || r < 0x20 }) {
 			t.Fatalf("checksum message %q", e.Error.Message)

@@ -22,6 +22,7 @@ import (
 
 	"canistry/pkg/bus"
 	"canistry/pkg/httpapi"
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -154,7 +155,7 @@ func (r apiReply) JSON(t *testing.T, v any) {
 // ErrorCode returns the code of an error body.
 func (r apiReply) ErrorCode(t *testing.T) string {
 	t.Helper()
-	var e httpapi.ErrorBody
+	var e httperror.Body
 	r.JSON(t, &e)
 	return e.Error.Code
 }

@@ -12,15 +12,6 @@ import (
 	"canistry/pkg/registry"
 )
 
-// ErrorBody is the one JSON error shape (httperror.Body).
-type ErrorBody = httperror.Body
-
-// ErrorDetail is the inside of ErrorBody.
-type ErrorDetail = httperror.Detail
-
-// NewErrorBody returns the body for err.
-func NewErrorBody(err error) ErrorBody { return httperror.New(err) }
-
 // writeError answers err in the one error shape; internal errors are logged here, once, where
 // they end up, and the client sees only "internal error".
 func writeError(c *gin.Context, logger *slog.Logger, err error) {

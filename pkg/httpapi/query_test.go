@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/httperror"
 )
 
 // TestAPI_QueryValidation: a query string that does not decode is a 400, like an unknown or
@@ -46,7 +46,7 @@ func TestAPI_QueryValidation(t *testing.T) {
 			if tc.want != 400 {
 				return
 			}
-			var e httpapi.ErrorBody
+			var e httperror.Body
 			dec := json.NewDecoder(strings.NewReader(string(r.Body)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&e); err != nil || e.Error.Code != "invalid" || !strings.Contains(e.Error.Message, tc.msg) {
