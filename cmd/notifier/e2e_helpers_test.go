@@ -5,14 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"canistry/pkg/bus"
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 )
 
@@ -137,27 +135,7 @@ func send(addr string, req []byte) ([]byte, error) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(patience))
-	if _, err := c.Write(req); err != nil {
-		return nil, err
-	}
-	r := bufio.NewReader(c)
-	var raw bytes.Buffer
-	length := 0
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return nil, err
-		}
-		raw.WriteString(line)
-		if line == "\r\n" {
-			break
-		}
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.EqualFold(k, "Content-Length") {
-			length, _ = strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	_, err = io.CopyN(&raw, r, int64(length))
-	return raw.Bytes(), err
+	return runtest.RoundTrip(c, bufio.NewReader(c), req)
 }
 
 // storm sends n jittered concurrent copies, copy i to addrs[i%len(addrs)].
