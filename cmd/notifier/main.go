@@ -124,7 +124,7 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 	}
 
 	hub := ws.NewHub(ws.Config{Replay: b.Store.NotificationEvents, Oldest: b.Store.OldestNotificationID,
-		AllowedOrigins: cfg.WSAllowedOrigins, Logger: b.Logger})
+		AllowedOrigins: cfg.WSAllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: b.Logger})
 	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(_ string, e registry.Event) { hub.Publish(e) })
 	if err != nil {
 		return httpapi.NotifierDeps{}, err

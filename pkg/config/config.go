@@ -366,7 +366,7 @@ func originList(c *Config, v string) error {
 }
 
 func proxyList(c *Config, v string) error {
-	c.TrustedProxies = nil
+	c.TrustedProxies = []netip.Prefix{} // never nil: "none" trusts no peer
 	if strings.EqualFold(v, "none") {
 		return nil
 	}

@@ -34,14 +34,6 @@ type Base struct {
 	Stack   Stack
 }
 
-// configHooks run with the loaded configuration at every Start (see OnConfig).
-var configHooks []func(config.Config)
-
-// OnConfig registers fn to be called with the configuration by every later Start, before
-// anything is opened. It is for process-wide settings of packages that Base does not own, such
-// as the notifier's trusted proxies (ws.TrustProxies); call it from an init function.
-func OnConfig(fn func(config.Config)) { configHooks = append(configHooks, fn) }
-
 // Options tunes Start.
 type Options struct {
 	// EmbedNATS starts the embedded NATS server when the configuration asks for it (api).
@@ -65,9 +57,6 @@ func Start(ctx context.Context, name string, args []string, getenv func(string) 
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
-	}
-	for _, fn := range configHooks {
-		fn(cfg)
 	}
 	b := &Base{Name: name, Config: cfg, Started: time.Now(), NATSURL: cfg.NATSURL}
 	b.Logger = NewLogger(stdout, cfg.LogLevel, name)

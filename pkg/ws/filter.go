@@ -190,7 +190,7 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 	if strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
-	if fwd := forwardedHost(r); fwd != "" && strings.EqualFold(u.Host, fwd) { // only from TRUSTED_PROXIES
+	if fwd := forwardedHost(r, h.cfg.TrustedProxies); fwd != "" && strings.EqualFold(u.Host, fwd) { // only from TRUSTED_PROXIES
 		return true
 	}
 	for _, a := range h.cfg.AllowedOrigins {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,10 @@ type Config struct {
 	// AllowedOrigins are the browser origins accepted besides the server's own host
 	// (WS_ALLOWED_ORIGINS); "*" accepts any.
 	AllowedOrigins []string
+	// TrustedProxies are the TCP peers whose X-Forwarded-Host the origin check believes
+	// (TRUSTED_PROXIES). nil means loopback only, where the api's proxy connects from; an
+	// empty, non-nil list trusts no peer.
+	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Now            func() time.Time
 
@@ -73,6 +78,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TrustedProxies == nil {
+		c.TrustedProxies = loopbackProxies
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

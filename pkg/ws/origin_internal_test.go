@@ -9,7 +9,6 @@ import (
 // TestCheckOrigin_ForwardedHostOnlyFromTrustedProxies: a forged X-Forwarded-Host from a peer
 // outside TRUSTED_PROXIES is ignored (the origin is refused); from a trusted peer it is honoured.
 func TestCheckOrigin_ForwardedHostOnlyFromTrustedProxies(t *testing.T) {
-	t.Cleanup(func() { trustedProxies.Store(nil) })
 	tests := []struct {
 		name    string
 		trusted []netip.Prefix // nil: the default (loopback)
@@ -27,14 +26,11 @@ func TestCheckOrigin_ForwardedHostOnlyFromTrustedProxies(t *testing.T) {
 		{"ConfiguredLoopbackNotTrusted", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "127.0.0.1:40000", false},
 		{"NoneTrusted", []netip.Prefix{}, "127.0.0.1:40000", false},
 	}
-	h := &Hub{}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.trusted == nil {
-				trustedProxies.Store(nil)
-			} else {
-				TrustProxies(tc.trusted)
-			}
+			cfg := Config{TrustedProxies: tc.trusted}
+			cfg.defaults()
+			h := &Hub{cfg: cfg}
 			r := httptest.NewRequest("GET", "http://notifier.internal:8081/ws", nil)
 			r.RemoteAddr = tc.peer
 			r.Header.Set("Origin", "https://public.example")

@@ -24,11 +24,8 @@ func TestHub_ForwardedHostOverTCP(t *testing.T) {
 	}
 	_ = c.Close()
 
-	t.Cleanup(func() {
-		ws.TrustProxies([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
-	})
-	ws.TrustProxies([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")})
-	c, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL(srv, ""), h)
+	_, other := startHub(t, ws.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	c, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL(other, ""), h)
 	if err == nil {
 		_ = c.Close()
 		t.Fatal("forged X-Forwarded-Host from an untrusted peer accepted")
