@@ -12,11 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"canistry/pkg/lifecycle/runtest"
 )
 
 // scriptTimeout bounds every script run so that a hang fails the test instead of the suite.
@@ -94,20 +95,7 @@ func baseEnv() []string {
 // freePort returns a TCP port that was free on 127.0.0.1 and [::1] a moment ago.
 func freePort(tb testing.TB) int {
 	tb.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if ln6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port))); err == nil {
-			ln6.Close()
-			return port
-		}
-	}
-	tb.Fatal("no port free on both loopbacks")
-	return 0
+	return runtest.FreePort(tb, true)
 }
 
 // requireIPv6 skips the test on a host without IPv6 loopback.
