@@ -1,12 +1,10 @@
 package ictest
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/aviate-labs/agent-go/principal"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -20,34 +18,18 @@ import (
 // a non-replicated rejection. The asynchronous /api/v2 call (answered 202, then polled through
 // read_state) is not served; agents fall back to it only when v3/v4 answer 404.
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
-	s.count(RequestCall)
-	ecid, err := pathID(r)
-	if err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	c, fault, latency := s.lookup(ecid)
-	if !s.delay(w, r, fault, latency) {
-		return
-	}
-	now := s.now()
-	req, err := readRequest(r, "call", now)
-	if err != nil {
-		s.badRequest(w, r, err)
-		return
-	}
-	if !bytes.Equal(req.CanisterID, ecid.Raw) {
-		s.badRequest(w, r, fmt.Errorf("canister_id %s does not match the effective canister id %s",
-			principal.Principal{Raw: req.CanisterID}, ecid))
+	cr, ok := s.readCanisterRequest(w, r, RequestCall)
+	if !ok {
 		return
 	}
 	var body []byte
-	if c == nil {
+	var err error
+	if cr.c == nil {
 		body, err = cbor.Marshal(map[string]any{"status": "non_replicated_rejection",
 			"reject_code": RejectDestinationInvalid, "error_code": "IC0301",
-			"reject_message": fmt.Sprintf("Canister %s not found", ecid)})
+			"reject_message": fmt.Sprintf("Canister %s not found", cr.ecid)})
 	} else {
-		body, err = s.callResponse(r, req, c, fault)
+		body, err = s.callResponse(r, cr.req, cr.c, cr.fault)
 	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -35,45 +35,66 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	writeCBOR(w, body)
 }
 
-// handleQuery serves POST /api/v{2,3}/canister/{id}/query (agent-js 3.x and agent-go use v2,
-// @icp-sdk/core 6.x v3; the request and the signed reply are the same on both): it runs the method and answers with a
-// reply or reject signed by one of the subnet's nodes.
-func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
-	s.count(RequestQuery)
+// canisterRequest is a query or call as read by readCanisterRequest.
+type canisterRequest struct {
+	req   request
+	ecid  principal.Principal // the effective canister id of the path
+	c     *Canister           // nil when no such canister exists
+	fault Fault
+	now   time.Time
+}
+
+// readCanisterRequest is the common start of a query and a call (kind RequestQuery or
+// RequestCall): it counts the request, resolves the effective canister id from the path, applies
+// that canister's fault and latency, reads the signed envelope of that kind, and checks that it
+// names the same canister. ok is false when a reply has been written already.
+func (s *Server) readCanisterRequest(w http.ResponseWriter, r *http.Request, kind string) (canisterRequest, bool) {
+	s.count(kind)
 	ecid, err := pathID(r)
 	if err != nil {
 		s.badRequest(w, r, err)
-		return
+		return canisterRequest{}, false
 	}
 	c, fault, latency := s.lookup(ecid)
 	if !s.delay(w, r, fault, latency) {
-		return
+		return canisterRequest{}, false
 	}
 	now := s.now()
-	req, err := readRequest(r, "query", now)
+	req, err := readRequest(r, kind, now)
 	if err != nil {
 		s.badRequest(w, r, err)
-		return
+		return canisterRequest{}, false
 	}
 	if !bytes.Equal(req.CanisterID, ecid.Raw) {
 		s.badRequest(w, r, fmt.Errorf("canister_id %s does not match the effective canister id %s",
 			principal.Principal{Raw: req.CanisterID}, ecid))
+		return canisterRequest{}, false
+	}
+	return canisterRequest{req: req, ecid: ecid, c: c, fault: fault, now: now}, true
+}
+
+// handleQuery serves POST /api/v{2,3}/canister/{id}/query (agent-js 3.x and agent-go use v2,
+// @icp-sdk/core 6.x v3; the request and the signed reply are the same on both): it runs the method and answers with a
+// reply or reject signed by one of the subnet's nodes.
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	cr, ok := s.readCanisterRequest(w, r, RequestQuery)
+	if !ok {
 		return
 	}
 	var (
 		arg []byte
 		rej *Reject
 	)
-	if c == nil {
+	if cr.c == nil {
 		rej = &Reject{Code: RejectDestinationInvalid, ErrorCode: "IC0301",
-			Message: fmt.Sprintf("Canister %s not found", ecid)}
+			Message: fmt.Sprintf("Canister %s not found", cr.ecid)}
 	} else {
-		arg, rej = c.query(req.MethodName, req.Arg)
+		arg, rej = cr.c.query(cr.req.MethodName, cr.req.Arg)
 	}
-	if rej == nil && fault == FaultMalformedReply {
+	if rej == nil && cr.fault == FaultMalformedReply {
 		arg = malformedCandid
 	}
-	body, err := s.queryResponse(req.id, arg, rej, now, fault)
+	body, err := s.queryResponse(cr.req.id, arg, rej, cr.now, cr.fault)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
