@@ -101,13 +101,7 @@ type status struct {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
+	runtest.WaitFor(t, what, cond)
 }
 
 func httpStatus(url string) int {

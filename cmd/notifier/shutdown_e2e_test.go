@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"syscall"
 	"testing"
-	"time"
 
 	"canistry/pkg/lifecycle/runtest"
 )
@@ -29,10 +28,7 @@ func TestIntake_StormAcrossSIGTERM(t *testing.T) {
 		return fmt.Sprint(key), rawRequest(p.addr, e2eKey, solutionBody(key))
 	})
 	// Let every key be stored and replayed for a while, then stop the process mid-stream.
-	deadline := time.Now().Add(patience)
-	for storm.Answered() < 2000 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	runtest.WaitFor(t, "2,000 replies before SIGTERM", func() bool { return storm.Answered() >= 2000 })
 	before := storm.Answered()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

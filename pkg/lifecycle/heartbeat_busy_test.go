@@ -16,6 +16,7 @@ import (
 
 	"canistry/pkg/config"
 	"canistry/pkg/lifecycle"
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -36,8 +37,6 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
-
-// patience is a safety net against hangs, never an assertion about speed.
 
 func beatOf(t *testing.T, st *store.Store, name string) (registry.Process, bool) {
 	t.Helper()
@@ -72,7 +71,7 @@ func TestHeartbeat_BusyDatabase(t *testing.T) {
 	b.StartHeartbeat("[::1]:8082")
 	t.Cleanup(func() { _ = b.Stack.Shutdown(patience, b.Logger) })
 
-	waitUntil(t, "the first heartbeat", func() bool { _, ok := beatOf(t, st, registry.ProcessPoller); return ok })
+	runtest.WaitFor(t, "the first heartbeat", func() bool { _, ok := beatOf(t, st, registry.ProcessPoller); return ok })
 
 	// A second connection takes the write lock and keeps it.
 	other, err := gorm.Open(sqlite.Open("file:"+path+"?_pragma=busy_timeout(10000)"), &gorm.Config{Logger: logger.Discard})
@@ -97,9 +96,12 @@ func TestHeartbeat_BusyDatabase(t *testing.T) {
 	}
 	locked, _ := beatOf(t, st, registry.ProcessPoller)
 
-	// Hold it for many intervals; status reads must not fail meanwhile.
+	// Hold it for 8 heartbeat intervals (the fault: a database busy far longer than a beat's old
+	// one-interval deadline), reading status at every tick; the reads must not fail meanwhile.
+	hold := time.NewTicker(interval)
+	defer hold.Stop()
 	for range 8 {
-		time.Sleep(interval)
+		<-hold.C
 		if _, err := st.SchemaVersion(t.Context()); err != nil {
 			t.Fatalf("schema version while busy: %v", err)
 		}
@@ -116,7 +118,7 @@ func TestHeartbeat_BusyDatabase(t *testing.T) {
 	}
 
 	var after registry.Process
-	waitUntil(t, "a heartbeat after the release", func() bool {
+	runtest.WaitFor(t, "a heartbeat after the release", func() bool {
 		p, _ := beatOf(t, st, registry.ProcessPoller)
 		after = p
 		return p.HeartbeatAt.After(locked.HeartbeatAt)
@@ -131,16 +133,5 @@ func TestHeartbeat_BusyDatabase(t *testing.T) {
 	}
 	if l := logs.String(); strings.Contains(l, "heartbeat failed") {
 		t.Errorf("a busy database failed a heartbeat:\n%s", l)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

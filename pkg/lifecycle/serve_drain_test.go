@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"canistry/pkg/lifecycle"
+	"canistry/pkg/lifecycle/runtest"
 )
 
 // drainHandler answers every request with the same bytes (no Date, so that the reply does not
@@ -28,8 +29,6 @@ func drainHandler(held chan<- struct{}, release <-chan struct{}) http.Handler {
 		if r.URL.Path == "/hold" {
 			held <- struct{}{}
 			<-release
-		} else {
-			time.Sleep(2 * time.Millisecond) // keep requests in flight while the storm runs
 		}
 		w.Header()["Date"] = nil
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -40,16 +39,14 @@ func drainHandler(held chan<- struct{}, release <-chan struct{}) http.Handler {
 // waitRefused waits until new TCP connections to srv are refused.
 func waitRefused(t *testing.T, srv *lifecycle.Server) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for time.Now().Before(deadline) {
+	runtest.WaitFor(t, "the listener to refuse connections after Shutdown started", func() bool {
 		c, err := net.DialTimeout("tcp", srv.Addr().String(), time.Second)
 		if err != nil {
-			return
+			return true
 		}
 		_ = c.Close()
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("listener still accepts after Shutdown started")
+		return false
+	})
 }
 
 func TestServe_DrainHTTP1(t *testing.T) {
@@ -125,7 +122,7 @@ func testDrainHTTP1(t *testing.T, cfg *tls.Config, pool *x509.CertPool) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return replies.Load() >= 200 })
+	runtest.WaitFor(t, "200 replies before Shutdown", func() bool { return replies.Load() >= 200 })
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	shut := make(chan error, 1)
@@ -149,16 +146,6 @@ func testDrainHTTP1(t *testing.T, cfg *tls.Config, pool *x509.CertPool) {
 		t.Errorf("Done: %v", err)
 	}
 	t.Logf("%d identical replies, %d different", replies.Load(), bad.Load())
-}
-
-// waitFor polls cond until it holds, failing the test after patience.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(patience); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-	}
 }
 
 func isTimeout(err error) bool {
@@ -249,7 +236,7 @@ func TestServe_DrainHTTP2(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return replies.Load() >= 100 })
+	runtest.WaitFor(t, "100 replies before Shutdown", func() bool { return replies.Load() >= 100 })
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	shut := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,8 +27,15 @@ func shortLimits() lifecycle.Limits {
 // hijacked connection (WebSocket) is not bound by them.
 func TestServe_Limits(t *testing.T) {
 	writeErr := make(chan error, 1)
+	readErr := make(chan error, 1)
+	hijacked, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) }) // never leave the handler waiting
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/body": // a body that never comes: the read fails when ReadTimeout passes
+			_, err := io.ReadAll(r.Body)
+			readErr <- err
 		case "/large":
 			chunk := []byte(strings.Repeat("x", 64<<10))
 			for range 1 << 10 { // 64 MiB, far more than the socket buffers hold
@@ -44,7 +52,8 @@ func TestServe_Limits(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			time.Sleep(3 * shortLimits().WriteTimeout) // let the server's deadlines pass
+			close(hijacked)
+			<-release // until the test has seen the server's longest deadline pass
 			_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n\r\nstill here")
 			_ = brw.Flush()
 		default:
@@ -92,6 +101,20 @@ func TestServe_Limits(t *testing.T) {
 	t.Run("HijackedNotBound", func(t *testing.T) {
 		c := dialRaw(t, srv, nil)
 		_, _ = io.WriteString(c, "GET /hijack HTTP/1.1\r\nHost: x\r\n\r\n")
+		<-hijacked
+		// A witness request started after the hijack waits for a body that never comes; its
+		// read fails only once ReadTimeout, the longest of the server's deadlines, has passed.
+		witness := dialRaw(t, srv, nil)
+		_, _ = io.WriteString(witness, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+		select {
+		case err := <-readErr:
+			if err == nil {
+				t.Fatal("a body that never came was read")
+			}
+		case <-time.After(patience):
+			t.Fatal("the witness request was never timed out")
+		}
+		releaseOnce.Do(func() { close(release) })
 		got, err := io.ReadAll(c)
 		if !strings.HasSuffix(string(got), "still here") {
 			t.Errorf("hijacked connection got %q (%v)", got, err)

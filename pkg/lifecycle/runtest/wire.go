@@ -83,7 +83,11 @@ func (s *Storm) work(addr string, w int, next func(worker, i int) (string, []byt
 			var err error
 			if c, err = net.DialTimeout("tcp", addr, time.Second); err != nil {
 				s.refused.Add(1)
-				time.Sleep(5 * time.Millisecond)
+				select { // back off before dialling again, unless the storm is over
+				case <-s.stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
 				continue
 			}
 			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
