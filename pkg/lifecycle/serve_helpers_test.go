@@ -1,17 +1,12 @@
 package lifecycle_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -70,49 +65,3 @@ func dialRaw(t *testing.T, srv *lifecycle.Server, pool *x509.CertPool) net.Conn 
 }
 
 // errorReply is the one JSON error shape.
-type errorReply struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// readJSONError reads one reply from br and checks that it is a JSON error with a correct
-// Content-Length; it returns the status and the error code.
-func readJSONError(t *testing.T, br *bufio.Reader) (int, string) {
-	t.Helper()
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("read reply: %v", err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	if got := res.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
-		t.Errorf("Content-Length %q, body has %d bytes", got, len(body))
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q, body %q", ct, body)
-	}
-	var e errorReply
-	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
-		t.Errorf("body %q is not the JSON error shape (%v)", body, err)
-	}
-	return res.StatusCode, e.Error.Code
-}
-
-// expectClosed checks that nothing more arrives on br and that the server closed the
-// connection.
-func expectClosed(t *testing.T, br *bufio.Reader) {
-	t.Helper()
-	extra, err := io.ReadAll(br)
-	if len(extra) > 0 {
-		t.Errorf("bytes after the reply: %q", extra)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Errorf("connection still open after the reply")
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"canistry/pkg/lifecycle"
+	"canistry/pkg/lifecycle/runtest"
 )
 
 // okHandler reads the whole body and answers 200 with a small JSON body.
@@ -75,11 +76,11 @@ func TestWire_MalformedRequests(t *testing.T) {
 					t.Fatal(err)
 				}
 				br := bufio.NewReader(c)
-				status, code := readJSONError(t, br)
+				status, code := runtest.ReadJSONError(t, br)
 				if status != tc.status || code != tc.code {
 					t.Errorf("got %d %s, want %d %s", status, code, tc.status, tc.code)
 				}
-				expectClosed(t, br)
+				runtest.ExpectClosed(t, br)
 			})
 		}
 	}
@@ -133,10 +134,10 @@ func TestWire_Smuggling(t *testing.T) {
 				t.Fatal(err)
 			}
 			br := bufio.NewReader(c)
-			if status, code := readJSONError(t, br); status != http.StatusBadRequest || code != "invalid" {
+			if status, code := runtest.ReadJSONError(t, br); status != http.StatusBadRequest || code != "invalid" {
 				t.Errorf("got %d %s, want 400 invalid", status, code)
 			}
-			expectClosed(t, br)
+			runtest.ExpectClosed(t, br)
 		})
 	}
 	t.Run("AfterKeepAliveRequest", func(t *testing.T) {
@@ -154,10 +155,10 @@ func TestWire_Smuggling(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("first request: %d, want 200", res.StatusCode)
 		}
-		if status, _ := readJSONError(t, br); status != http.StatusBadRequest {
+		if status, _ := runtest.ReadJSONError(t, br); status != http.StatusBadRequest {
 			t.Errorf("second request: %d, want 400", status)
 		}
-		expectClosed(t, br)
+		runtest.ExpectClosed(t, br)
 	})
 }
 
@@ -197,9 +198,9 @@ func TestWire_TLS(t *testing.T) {
 		c := dialRaw(t, srv, nil)
 		_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReader(c)
-		if status, code := readJSONError(t, br); status != http.StatusBadRequest || code != "invalid" {
+		if status, code := runtest.ReadJSONError(t, br); status != http.StatusBadRequest || code != "invalid" {
 			t.Errorf("got %d %s, want 400 invalid", status, code)
 		}
-		expectClosed(t, br)
+		runtest.ExpectClosed(t, br)
 	})
 }

@@ -3,15 +3,20 @@ package runtest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"canistry/pkg/httperror"
 )
 
 // RoundTrip writes req on the keep-alive connection c (read through r) and reads one response
@@ -133,5 +138,45 @@ func CheckIdenticalPerKey(tb testing.TB, replies map[string][][]byte) {
 			bytes.Contains(lower, []byte("\r\ndate:")) {
 			tb.Errorf("key %s: reply %q", key, rs[0])
 		}
+	}
+}
+
+// ReadJSONError reads one reply from br and checks that it is a JSON error with a correct
+// Content-Length; it returns the status and the error code.
+func ReadJSONError(t testing.TB, br *bufio.Reader) (int, string) {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	if got := res.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
+		t.Errorf("Content-Length %q, body has %d bytes", got, len(body))
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, body %q", ct, body)
+	}
+	var e httperror.Body
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Errorf("body %q is not the JSON error shape (%v)", body, err)
+	}
+	return res.StatusCode, e.Error.Code
+}
+
+// ExpectClosed checks that nothing more arrives on br and that the server closed the
+// connection.
+func ExpectClosed(t testing.TB, br *bufio.Reader) {
+	t.Helper()
+	extra, err := io.ReadAll(br)
+	if len(extra) > 0 {
+		t.Errorf("bytes after the reply: %q", extra)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("connection still open after the reply")
 	}
 }
