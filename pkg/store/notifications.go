@@ -85,19 +85,26 @@ func claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (Notif
 	if err != nil || found {
 		return out, err
 	}
-	if found, err := refusalTx(tx, n.DedupKey, now, &out); err != nil || found {
-		return out, err
-	}
 	if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
 		return out, err
 	}
 	row := toNotificationRow(n)
 	row.Copies, row.Diverged = 1, false
+	// The insert itself checks for a live refusal of the key (no extra statement on the hot
+	// path); when it inserts nothing, the refusal is what the copies get.
 	err = tx.Raw(`INSERT INTO notifications (dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at,
-		copies, diverged, response_status, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?) RETURNING id`,
+		copies, diverged, response_status, response_body) SELECT ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?) RETURNING id`,
 		row.DedupKey, row.MinerID, row.Event, row.ICTimestamp, row.Data, row.BodyHash, row.ReceivedAt,
-		row.ResponseStatus, row.ResponseBody).Scan(&row.ID).Error
+		row.ResponseStatus, row.ResponseBody, row.DedupKey, now).Scan(&row.ID).Error
 	if err != nil {
+		return out, err
+	}
+	if row.ID == 0 {
+		found, err := refusalTx(tx, n.DedupKey, now, &out)
+		if err == nil && !found {
+			err = fmt.Errorf("claim of %q neither inserted nor refused", n.DedupKey)
+		}
 		return out, err
 	}
 	expires := now + window.Milliseconds()
