@@ -47,7 +47,7 @@ func TestIntake_TwoProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := st.NotificationEvents(t.Context(), 0, 100)
+	evs, err := st.Events(t.Context(), 0, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,12 @@
 // byte-identical replies to every replica copy), stores them, and fans events out over
 // WebSocket at /ws, with a live page at /test.
 //
-// Events flow one way: the intake claims a notification in the database, then publishes its
-// event on the bus (canistry.events.<event>); the WebSocket hub is fed only by its subscription
-// to canistry.events.>, like every other event (api, poller). So each event reaches each client
-// exactly once, and two notifiers behind a load balancer both see everything.
+// Events flow one way: every writer (this intake, the api, the poller) appends its event to the
+// event log in the transaction of the change, then publishes it on the bus
+// (canistry.events.<event>). The WebSocket hub is fed only by a tailer of the log, in id order;
+// a bus message (or the local intake) only wakes the tailer, and EVENT_LOG_POLL covers a silent
+// bus. So each event reaches each client exactly once and in order, on every notifier behind
+// a load balancer, and a bus outage delays events without losing any.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"canistry/pkg/bus"
+	"canistry/pkg/eventlog"
 	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/notify"
@@ -107,31 +110,47 @@ func serve(b *lifecycle.Base, ln net.Listener, handler http.Handler, tlsConfig *
 	return done
 }
 
-// wire builds the hub (fed from the bus) and the intake, pushing their shutdown steps so that
-// they stop after the HTTP server: hub (clients get 1001), subscription, intake (last copy
-// counts), then the bus and the store of Base.
+// wire builds the hub (fed by the event log's tailer) and the intake, pushing their shutdown
+// steps so that they stop after the HTTP server: hub (clients get 1001), tailer, doorbell
+// subscription, intake (last copy counts), then the bus and the store of Base.
 func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps, error) {
 	cfg := b.Config
+	bounds, err := b.Store.EventLogBounds(context.Background())
+	if err != nil {
+		return httpapi.NotifierDeps{}, err
+	}
+	hub := ws.NewHub(ws.Config{Replay: b.Store.Events, Bounds: b.Store.EventLogBounds, Start: bounds.Head,
+		AllowedOrigins: cfg.WSAllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: b.Logger})
+	tail, err := eventlog.New(eventlog.Config{
+		Read: func(ctx context.Context, after int64, limit int) ([]registry.Event, error) {
+			return b.Store.Events(ctx, after, 0, limit)
+		},
+		Deliver: hub.Deliver, From: bounds.Head, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
+	if err != nil {
+		return httpapi.NotifierDeps{}, err
+	}
+
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
-		Publish: b.Bus.PublishEvent, Refresh: b.Bus.RequestRefresh,
+		Publish: func(e registry.Event) error { tail.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
 		Logger: b.Logger, Metrics: metrics})
 	if err != nil {
+		_ = tail.Close(context.Background())
 		return httpapi.NotifierDeps{}, err
 	}
 	b.Stack.Push("intake", intake.Close)
 	if len(cfg.NotifyAPIKeys) == 0 {
 		b.Logger.Warn("NOTIFY_API_KEYS is not set: every outcall is answered 401 until it is")
 	}
-
-	hub := ws.NewHub(ws.Config{Replay: b.Store.NotificationEvents, Oldest: b.Store.OldestNotificationID,
-		AllowedOrigins: cfg.WSAllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: b.Logger})
-	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(_ string, e registry.Event) { hub.Publish(e) })
+	// Any event on the bus means the log advanced: ring the tailer's doorbell.
+	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(string, registry.Event) { tail.Wake() })
 	if err != nil {
+		_ = tail.Close(context.Background())
 		return httpapi.NotifierDeps{}, err
 	}
-	b.Stack.Push("events subscription", func(context.Context) error { return sub.Unsubscribe() })
+	b.Stack.Push("events doorbell", func(context.Context) error { return sub.Unsubscribe() })
+	b.Stack.Push("event log tailer", tail.Close)
 	b.Stack.Push("websocket hub", hub.Close)
-	if err := registerHubMetrics(metrics, hub); err != nil {
+	if err := registerHubMetrics(metrics, hub, tail); err != nil {
 		return httpapi.NotifierDeps{}, err
 	}
 
@@ -152,8 +171,16 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 }
 
 // registerHubMetrics exports the hub's counters (the same as GET /ws-status) to /metrics.
-func registerHubMetrics(reg *prometheus.Registry, hub *ws.Hub) error {
+func registerHubMetrics(reg *prometheus.Registry, hub *ws.Hub, tail *eventlog.Tailer) error {
 	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canistry_event_log_position", Help: "Id of the last event-log row the hub delivered."},
+			func() float64 { return float64(tail.Position()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_event_log_reads_total", Help: "Reads of the event log by the hub's tailer."},
+			func() float64 { return float64(tail.Stats().Reads) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_event_log_read_errors_total", Help: "Failed reads of the event log (retried)."},
+			func() float64 { return float64(tail.Stats().Errors) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_event_log_skipped_total", Help: "Event ids given up as never committed after the hold-back."},
+			func() float64 { return float64(tail.Stats().Skipped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canistry_ws_clients", Help: "WebSocket clients connected."},
 			func() float64 { return float64(hub.Status().Clients) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_messages_sent_total", Help: "WebSocket messages written to clients."},

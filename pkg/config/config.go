@@ -53,6 +53,9 @@ type Config struct {
 	WSAllowedOrigins []string
 	TrustedProxies   []netip.Prefix
 
+	EventLogPoll     time.Duration
+	EventLogHoldBack time.Duration
+
 	UseHTTPS    bool
 	SSLCertPath string
 	SSLKeyPath  string
@@ -108,6 +111,8 @@ var vars = []Var{
 	{"NOTIFY_API_KEYS", "", "comma-separated keys accepted in X-API-Key on /miner-notifications", keyList},
 	{"ADMIN_API_KEY", "", "bearer token for REST writes and the /system/status detail; writes are refused while it is unset", adminKey},
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
+	{"EVENT_LOG_POLL", "1s", "how often the notifier's hub reads the event log when no bus doorbell rang (the delay of events during a bus outage)", durRange(10*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.EventLogPoll })},
+	{"EVENT_LOG_HOLD_BACK", "2s", "how long the hub waits for a missing event id that may still commit (several writers) before delivering past it", durRange(10*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.EventLogHoldBack })},
 	{"WS_ALLOWED_ORIGINS", "", "comma-separated origins allowed on /ws; empty = same host only; * = any", originList},
 	{"TRUSTED_PROXIES", "127.0.0.0/8,::1", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers the notifier believes (the api's proxy connects from loopback); none = trust no proxy", proxyList},
 	{"USE_HTTPS", "false", "serve TLS on the api and the notifier", boolVar(func(c *Config) *bool { return &c.UseHTTPS })},

@@ -48,6 +48,8 @@ func TestLoad_Defaults(t *testing.T) {
 		{"DedupWindow", c.DedupWindow, 5 * time.Minute},
 		{"WSAllowedOrigins", len(c.WSAllowedOrigins), 0},
 		{"TrustedProxies", len(c.TrustedProxies), 2},
+		{"EventLogPoll", c.EventLogPoll, time.Second},
+		{"EventLogHoldBack", c.EventLogHoldBack, 2 * time.Second},
 		{"UseHTTPS", c.UseHTTPS, false},
 		{"LocalDev", c.LocalDev, false},
 		{"LogLevel", c.LogLevel, slog.LevelInfo},

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"canistry/pkg/registry"
+	"canistry/pkg/store"
 )
 
 // registerBody is the body of POST /canisters.
@@ -63,15 +64,16 @@ func (a *api) createCanister(c *gin.Context) {
 		a.werr(c, registry.Errorf(registry.EINVALID, "kind is required: token, miner, wallet or other"))
 		return
 	}
+	ann := a.announcement(registry.EventCanisterRegistered)
 	rec, err := a.d.Store.CreateCanister(c.Request.Context(), registry.Canister{ID: id, Kind: registry.Kind(body.Kind),
-		Name: body.Name, Description: body.Description, Tags: body.Tags})
+		Name: body.Name, Description: body.Description, Tags: body.Tags}, ann)
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
 	a.totals.clear()
 	out := toCanisterJSON(&rec, a.d.Now().Add(-a.d.StaleAfter))
-	a.publish(c, registry.EventCanisterRegistered, out)
+	a.publish(c, ann)
 	if err := a.d.Bus.RequestRefresh(id); err != nil {
 		a.d.Logger.Warn("registered canister but could not ask for its refresh; the next sweep reads it",
 			"canister_id", id, "err", err)
@@ -104,14 +106,15 @@ func (a *api) updateCanister(c *gin.Context) {
 		a.werr(c, registry.Errorf(registry.EINVALID, "nothing to update: give at least one of kind, name, description, tags"))
 		return
 	}
-	rec, err := a.d.Store.UpdateCanister(c.Request.Context(), id, u)
+	ann := a.announcement(registry.EventCanisterUpdated)
+	rec, err := a.d.Store.UpdateCanister(c.Request.Context(), id, u, ann)
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
 	a.totals.clear()
 	out := toCanisterJSON(&rec, a.d.Now().Add(-a.d.StaleAfter))
-	a.publish(c, registry.EventCanisterUpdated, out)
+	a.publish(c, ann)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -121,13 +124,13 @@ func (a *api) deleteCanister(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
-	rec, err := a.d.Store.DeleteCanister(c.Request.Context(), id)
-	if err != nil {
+	ann := a.announcement(registry.EventCanisterDeleted)
+	if _, err := a.d.Store.DeleteCanister(c.Request.Context(), id, ann); err != nil {
 		a.werr(c, err)
 		return
 	}
 	a.totals.clear()
-	a.publish(c, registry.EventCanisterDeleted, toCanisterJSON(&rec, a.d.Now().Add(-a.d.StaleAfter)))
+	a.publish(c, ann)
 	c.Status(http.StatusNoContent)
 }
 
@@ -192,14 +195,20 @@ func (a *api) refreshAll(c *gin.Context) {
 	c.JSON(http.StatusAccepted, refreshReply{Requested: "refresh", Scope: "all"})
 }
 
-// publish announces a registry change. The database is the truth: a failed publish is logged
-// and the write still succeeds (the poller's next sweep and clients' next reads catch up).
-func (a *api) publish(c *gin.Context, name string, data any) {
-	ev, err := registry.NewEvent(name, data, a.d.Now())
-	if err == nil {
-		err = a.d.Bus.PublishEvent(ev)
-	}
-	if err != nil {
-		a.d.Logger.Warn("could not publish registry event", "event", name, "path", c.Request.URL.Path, "err", err)
+// announcement is the registry event of a canister write: its data is the canister as the
+// REST api shows it, and the store logs it in the write's own transaction.
+func (a *api) announcement(name string) *store.Announcement {
+	now := a.d.Now()
+	return &store.Announcement{Name: name, At: now, Data: func(rec registry.CanisterRecord) any {
+		return toCanisterJSON(&rec, now.Add(-a.d.StaleAfter))
+	}}
+}
+
+// publish rings the hubs' doorbell for a logged registry event. The event is already in the
+// log: a failed publish only delays it until the hubs' next poll of the log.
+func (a *api) publish(c *gin.Context, ann *store.Announcement) {
+	if err := a.d.Bus.PublishEvent(ann.Event); err != nil {
+		a.d.Logger.Warn("could not publish registry event; notifiers pick it up from the event log", "event", ann.Name,
+			"event_id", ann.Event.ID, "path", c.Request.URL.Path, "err", err)
 	}
 }

@@ -88,7 +88,7 @@ func newTestNotifier(t *testing.T) (*httptest.Server, httpapi.NotifierDeps) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	hub := ws.NewHub(ws.Config{Replay: st.NotificationEvents, Oldest: st.OldestNotificationID})
+	hub := ws.NewHub(ws.Config{Replay: st.Events, Bounds: st.EventLogBounds})
 	d := httpapi.NotifierDeps{Store: st, Logger: slog.New(slog.DiscardHandler), WS: hub, WSStatus: hub.Status,
 		Probes: httpapi.Probes{Ready: st.Ping, Metrics: httpapi.NewMetricsRegistry()}}
 	h, err := httpapi.NewNotifierHandler(d)

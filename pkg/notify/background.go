@@ -53,18 +53,24 @@ func (in *Intake) Sweep(ctx context.Context) {
 // pruneBatch bounds one delete, so that pruning never holds the write lock for long.
 const pruneBatch = 1000
 
-// pruneLog deletes notifications older than the retention, a batch at a time, at most a few
-// batches per sweep (a backlog is worked off over the following minutes).
+// pruneLog deletes notifications and logged events older than the retention, a batch at a
+// time, at most a few batches per sweep (a backlog is worked off over the following minutes).
 func (in *Intake) pruneLog(ctx context.Context, now time.Time) {
 	if in.keep <= 0 {
 		return
 	}
+	in.pruneBatches(ctx, "old notifications", func() (int64, error) { return in.store.PruneNotifications(ctx, now, in.keep, pruneBatch) })
+	in.pruneBatches(ctx, "old events from the event log", func() (int64, error) { return in.store.PruneEvents(ctx, now, in.keep, pruneBatch) })
+}
+
+// pruneBatches runs prune up to ten times while it deletes whole batches, and logs the total.
+func (in *Intake) pruneBatches(ctx context.Context, what string, prune func() (int64, error)) {
 	var total int64
 	for range 10 {
-		n, err := in.store.PruneNotifications(ctx, now, in.keep, pruneBatch)
+		n, err := prune()
 		if err != nil {
 			if ctx.Err() == nil {
-				in.logger.Warn("prune old notifications; will retry", "err", err)
+				in.logger.Warn("prune "+what+"; will retry", "err", err)
 			}
 			return
 		}
@@ -74,7 +80,7 @@ func (in *Intake) pruneLog(ctx context.Context, now time.Time) {
 		}
 	}
 	if total > 0 {
-		in.logger.Info("pruned old notifications", "deleted", total, "retention", in.keep.String())
+		in.logger.Info("pruned "+what, "deleted", total, "retention", in.keep.String())
 	}
 }
 

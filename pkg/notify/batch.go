@@ -83,7 +83,7 @@ func (in *Intake) commit(ctx context.Context, batch []claimReq) {
 		}
 		if out[i].Claimed {
 			in.m.claimed.Inc()
-			in.effect(&out[i].Notification)
+			in.effect(&out[i])
 		}
 		r.resp <- claimResp{claim: out[i]}
 	}

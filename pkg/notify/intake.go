@@ -54,8 +54,8 @@ type Config struct {
 	Keys []string
 	// Window is how long a dedup key is remembered (DEDUP_WINDOW).
 	Window time.Duration
-	// Publish sends a claimed notification's event on the bus (bus.Conn.PublishEvent); the
-	// WebSocket hubs of every notifier receive it from there.
+	// Publish announces a claimed notification's event, already in the event log, after its
+	// commit (bus.Conn.PublishEvent): the doorbell of every notifier's hub.
 	Publish func(registry.Event) error
 	// Refresh asks the poller to refresh a canister (bus.Conn.RequestRefresh).
 	Refresh func(registry.CanisterID) error
@@ -311,12 +311,14 @@ func stored(cl *store.NotificationClaim) response {
 	return response{status: cl.Notification.ResponseStatus, body: cl.Notification.ResponseBody}
 }
 
-// effect publishes a just-claimed notification (after its commit): its event for every
-// WebSocket hub, and for token_connected and solution_found a refresh of the token and the
-// miner. A failure here loses no data: the event is replayable from the database.
-func (in *Intake) effect(n *registry.Notification) {
-	in.logger.Debug("notification claimed", "id", n.ID, "event", n.Event, "miner", n.MinerID)
-	if err := in.publish(n.AsEvent()); err != nil {
+// effect announces a just-claimed notification (after its commit): its logged event on the
+// bus, which only rings the hubs' doorbell (they read the event log itself), and for
+// token_connected and solution_found a refresh of the token and the miner. A failure here
+// loses no data: the event is in the log, which the hubs also poll.
+func (in *Intake) effect(cl *store.NotificationClaim) {
+	n := &cl.Notification
+	in.logger.Debug("notification claimed", "id", n.ID, "event", n.Event, "miner", n.MinerID, "event_id", cl.Event.ID)
+	if err := in.publish(cl.Event); err != nil {
 		in.m.pubErrors.Inc()
 		in.logger.Error("publish notification event", "id", n.ID, "err", err)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"canistry/pkg/registry"
+	"canistry/pkg/store"
 )
 
 // outcome is what became of one canister's refresh.
@@ -79,8 +80,7 @@ func (p *Poller) refresh(parent context.Context, c registry.Canister, ledgers []
 		p.metrics.skipped.WithLabelValues(string(c.Kind)).Inc()
 		return result{outcome: outcomeSkipped}
 	}
-	res = p.save(parent, c, obs, start)
-	return p.record(parent, c, start, res)
+	return p.save(parent, c, obs, start)
 }
 
 // read runs the certified state read and the kind's read at once.
@@ -115,72 +115,99 @@ func (p *Poller) read(ctx context.Context, c registry.Canister, ledgers []regist
 }
 
 // save stores every part of o that was read, even when another part failed (an uninstalled
-// canister fails its token read but its new, empty module hash must still be recorded), and
-// publishes events for what changed.
+// canister fails its token read but its new, empty module hash must still be recorded),
+// together with the attempt's bookkeeping and the events of what changed, in one transaction
+// (store.SaveRefresh); then it rings the bus for the logged events. If that write fails, the
+// attempt is recorded as failed on its own.
 func (p *Poller) save(ctx context.Context, c registry.Canister, o observation, at time.Time) result {
-	var changed []string
-	var errs, storeErrs, pubErrs []error
+	var readErrs []error
+	w := store.RefreshWrite{ID: c.ID, At: at}
 	if o.stateErr != nil {
-		errs = append(errs, o.stateErr)
+		readErrs = append(readErrs, o.stateErr)
 	} else {
-		changes, err := p.store.SaveCanisterState(ctx, c.ID, o.state.ModuleHash, o.state.Controllers, at)
-		storeErrs = append(storeErrs, err)
-		for _, ch := range changes {
-			changed = append(changed, ch.Field)
-			name, data := changeEvent(c, ch)
-			pubErrs = append(pubErrs, p.publish(name, data, at))
-		}
+		w.State = &o.state
 	}
 	if o.kindErr != nil {
-		errs = append(errs, o.kindErr)
+		readErrs = append(readErrs, o.kindErr)
 	} else {
-		fields, err := p.saveKind(ctx, c, o, at)
-		changed = append(changed, fields...)
-		storeErrs = append(storeErrs, err)
+		p.kindWrite(&w, c, o, at)
 	}
-	if len(changed) > 0 {
-		pubErrs = append(pubErrs, p.publish(registry.EventCanisterUpdated,
-			updatedEvent{CanisterID: c.ID, Kind: c.Kind, Changed: changed}, at))
-	}
-	res := result{changed: len(changed) > 0, partialErr: o.ledgers, publishErr: errors.Join(pubErrs...)}
-	for _, err := range storeErrs {
-		res.gone = res.gone || registry.ErrorCode(err) == registry.ENOTFOUND
-	}
-	if err := errors.Join(append(errs, storeErrs...)...); err != nil {
+	res := result{partialErr: o.ledgers}
+	if err := errors.Join(readErrs...); err != nil {
 		res.outcome, res.err = outcomeFailed, err
 	}
+	w.Refresh = p.attempt(c, at, res)
+	w.Events = func(changes []registry.Change, changed []string) ([]registry.Event, error) {
+		return changeEvents(c, changes, changed, at)
+	}
+	saved, err := p.store.SaveRefresh(ctx, w)
+	if registry.ErrorCode(err) == registry.ENOTFOUND {
+		p.metrics.skipped.WithLabelValues(string(c.Kind)).Inc()
+		return result{outcome: outcomeSkipped}
+	}
+	if err != nil {
+		res.outcome, res.err = outcomeFailed, errors.Join(res.err, err)
+		return p.record(ctx, c, at, res)
+	}
+	res.changed = len(saved.Changed) > 0
+	var pubErrs []error
+	for _, e := range saved.Events {
+		pubErrs = append(pubErrs, p.bus.PublishEvent(e))
+	}
+	res.publishErr = errors.Join(pubErrs...)
+	p.count(c, res)
 	return res
 }
 
-// saveKind stores the kind-specific part of o, stamped with the poller's clock, and returns
-// the names of the changed fields.
-func (p *Poller) saveKind(ctx context.Context, c registry.Canister, o observation, at time.Time) ([]string, error) {
+// kindWrite puts the kind-specific part of o, stamped with the poller's clock, into w.
+func (p *Poller) kindWrite(w *store.RefreshWrite, c registry.Canister, o observation, at time.Time) {
 	switch c.Kind {
 	case registry.KindToken:
 		o.token.UpdatedAt = at
-		return p.store.SaveToken(ctx, o.token)
+		w.Token = &o.token
 	case registry.KindMiner:
 		o.miner.UpdatedAt = at
-		changed, err := p.store.SaveMiner(ctx, o.miner)
-		if err == nil && o.stats != nil {
+		w.Miner = &o.miner
+		if o.stats != nil {
 			st := *o.stats
 			st.ObservedAt = at
-			err = p.store.AddMinerStats(ctx, st)
+			w.Stats = &st
 		}
-		return changed, err
 	case registry.KindWallet:
 		for i := range o.balances {
 			o.balances[i].UpdatedAt = at
 		}
-		return p.store.SaveBalances(ctx, c.ID, o.balances)
+		w.Balances, w.Wallet = o.balances, true
 	}
-	return nil, nil
 }
 
-// record stores the attempt: success resets the failure count and makes the canister due at
-// the next sweep; failure keeps the last good values, stores the error and backs off. A
-// canister deleted while it was read counts as skipped.
-func (p *Poller) record(ctx context.Context, c registry.Canister, start time.Time, res result) result {
+// changeEvents are the registry events of one refresh: one per module hash or controllers
+// change, then canister.updated naming every changed field.
+func changeEvents(c registry.Canister, changes []registry.Change, changed []string, at time.Time) ([]registry.Event, error) {
+	var out []registry.Event
+	for _, ch := range changes {
+		name, data := changeEvent(c, ch)
+		e, err := registry.NewEvent(name, data, at)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s event: %w", name, err)
+		}
+		out = append(out, e)
+	}
+	if len(changed) > 0 {
+		e, err := registry.NewEvent(registry.EventCanisterUpdated,
+			updatedEvent{CanisterID: c.ID, Kind: c.Kind, Changed: changed}, at)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s event: %w", registry.EventCanisterUpdated, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// attempt is the bookkeeping of an attempt that started at start with outcome res: success
+// resets the failure count and makes the canister due at the next sweep; failure keeps the
+// last good values, stores the error and backs off.
+func (p *Poller) attempt(c registry.Canister, start time.Time, res result) registry.RefreshState {
 	st := c.Refresh
 	st.LastAttemptAt = &start
 	if res.outcome == outcomeFailed {
@@ -191,7 +218,13 @@ func (p *Poller) record(ctx context.Context, c registry.Canister, start time.Tim
 		st.LastSuccessAt = &start
 		st.LastError, st.ConsecutiveFailures, st.NextAttemptAt = "", 0, start
 	}
-	err := p.store.RecordRefresh(ctx, c.ID, st)
+	return st
+}
+
+// record stores the attempt on its own (when nothing else of it could be stored). A canister
+// deleted while it was read counts as skipped.
+func (p *Poller) record(ctx context.Context, c registry.Canister, start time.Time, res result) result {
+	err := p.store.RecordRefresh(ctx, c.ID, p.attempt(c, start, res))
 	if res.gone || registry.ErrorCode(err) == registry.ENOTFOUND {
 		p.metrics.skipped.WithLabelValues(string(c.Kind)).Inc()
 		return result{outcome: outcomeSkipped}
@@ -199,12 +232,17 @@ func (p *Poller) record(ctx context.Context, c registry.Canister, start time.Tim
 	if err != nil {
 		res.outcome, res.err = outcomeFailed, errors.Join(res.err, err)
 	}
+	p.count(c, res)
+	return res
+}
+
+// count tallies a recorded attempt in the metrics.
+func (p *Poller) count(c registry.Canister, res result) {
 	if res.outcome == outcomeFailed {
 		p.metrics.failed.WithLabelValues(string(c.Kind)).Inc()
 	} else {
 		p.metrics.refreshed.WithLabelValues(string(c.Kind)).Inc()
 	}
-	return res
 }
 
 func truncate(s string, n int) string {
@@ -253,12 +291,3 @@ type (
 		New        []string            `json:"new"`
 	}
 )
-
-// publish sends one registry event; the error is returned for the sweep's tally.
-func (p *Poller) publish(name string, data any, at time.Time) error {
-	ev, err := registry.NewEvent(name, data, at)
-	if err != nil {
-		return fmt.Errorf("encode %s event: %w", name, err)
-	}
-	return p.bus.PublishEvent(ev)
-}

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,16 +21,62 @@ const (
 )
 
 // Event is the WebSocket message and the payload of canistry.events.<event>.
-// ID is the notification row id for outcall events (the replay sequence); registry events,
-// which have no row, carry 0 and are live-only. MinerID is the sending miner of an outcall
-// event (the data of some events, such as solution_found, does not name it); registry events
-// leave it empty and it is then omitted.
+//
+// ID is the event's position in the event log (outcall and registry events share one
+// sequence), and Cursor is that position with the log's epoch ("<epoch>:<id>"): what a client
+// passes back as ?since= to resume. Both are 0/empty only for events that are not in the log
+// (replay.gap, replay.reset). MinerID is the sending miner of an outcall event (the data of
+// some events, such as solution_found, does not name it); NotificationID is the outcall's
+// notification row. Registry events leave both empty and they are then omitted.
 type Event struct {
-	ID        int64           `json:"id"`
-	Event     string          `json:"event"`
-	Data      json.RawMessage `json:"data"`
-	Timestamp int64           `json:"timestamp"` // milliseconds
-	MinerID   string          `json:"miner_id,omitempty"`
+	ID             int64           `json:"id"`
+	Event          string          `json:"event"`
+	Data           json.RawMessage `json:"data"`
+	Timestamp      int64           `json:"timestamp"` // milliseconds
+	MinerID        string          `json:"miner_id,omitempty"`
+	NotificationID int64           `json:"notification_id,omitempty"`
+	Cursor         string          `json:"cursor,omitempty"`
+}
+
+// LogCursor is a position in one event log: the log's epoch and the id of the last event seen.
+type LogCursor struct {
+	Epoch string // empty for a bare id (?since=<id>), which is assumed to be of the current log
+	ID    int64
+}
+
+// String is the cursor as clients send it back: "<epoch>:<id>", or the bare id without epoch.
+func (c LogCursor) String() string {
+	if c.Epoch == "" {
+		return strconv.FormatInt(c.ID, 10)
+	}
+	return c.Epoch + ":" + strconv.FormatInt(c.ID, 10)
+}
+
+// maxEpochLen bounds the epoch part of a cursor.
+const maxEpochLen = 64
+
+// ParseLogCursor reads "<id>" or "<epoch>:<id>": id a whole number ≥ 0, epoch letters and digits.
+func ParseLogCursor(s string) (LogCursor, error) {
+	epoch, num, found := strings.Cut(s, ":")
+	if !found {
+		epoch, num = "", s
+	}
+	bad := func() (LogCursor, error) {
+		return LogCursor{}, Errorf(EINVALID, "since must be a cursor (\"<epoch>:<id>\", as sent in each event) or an event id (a whole number ≥ 0), not %q", s)
+	}
+	if found && (epoch == "" || len(epoch) > maxEpochLen) {
+		return bad()
+	}
+	for _, c := range []byte(epoch) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return bad()
+		}
+	}
+	id, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || id < 0 || num[0] == '+' {
+		return bad()
+	}
+	return LogCursor{Epoch: epoch, ID: id}, nil
 }
 
 // NewEvent builds a registry event with data marshalled to JSON and the time at in ms.
@@ -38,4 +86,13 @@ func NewEvent(name string, data any, at time.Time) (Event, error) {
 		return Event{}, err
 	}
 	return Event{Event: name, Data: b, Timestamp: at.UnixMilli()}, nil
+}
+
+// LogBounds describes the event log as one reader sees it.
+type LogBounds struct {
+	Epoch string
+	// Oldest is the smallest id still stored; when the log is empty it is Head+1.
+	Oldest int64
+	// Head is the largest id ever assigned (0 for a new log), even if its row was pruned.
+	Head int64
 }

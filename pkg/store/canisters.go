@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -69,9 +70,35 @@ func (s *Store) GetCanister(ctx context.Context, id registry.CanisterID) (regist
 	return rec, nil
 }
 
+// Announcement asks a registry write to append its event to the event log in the write's own
+// transaction, so the change and its event commit together. Data builds the event's data from
+// the record as written (or, for a delete, as it was); Event is filled in with the event as
+// logged once the write has committed.
+type Announcement struct {
+	Name  string
+	At    time.Time
+	Data  func(registry.CanisterRecord) any
+	Event registry.Event
+}
+
+// announce appends the events of anns for rec inside tx.
+func (s *Store) announce(tx *gorm.DB, rec registry.CanisterRecord, anns []*Announcement) error {
+	for _, a := range anns {
+		e, err := registry.NewEvent(a.Name, a.Data(rec), a.At)
+		if err != nil {
+			return fmt.Errorf("encode %s event: %w", a.Name, err)
+		}
+		if a.Event, err = s.appendEvent(tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateCanister registers c (validated) and returns it as stored. Registering an id twice is
-// ECONFLICT. The new canister is due for its first refresh at once.
-func (s *Store) CreateCanister(ctx context.Context, c registry.Canister) (registry.CanisterRecord, error) {
+// ECONFLICT. The new canister is due for its first refresh at once. Each announcement's event
+// is logged with it.
+func (s *Store) CreateCanister(ctx context.Context, c registry.Canister, anns ...*Announcement) (registry.CanisterRecord, error) {
 	if err := c.Validate(); err != nil {
 		return registry.CanisterRecord{}, err
 	}
@@ -85,8 +112,10 @@ func (s *Store) CreateCanister(ctx context.Context, c registry.Canister) (regist
 			return err
 		}
 		var err error
-		rec, err = getCanister(ctx, tx, c.ID)
-		return err
+		if rec, err = getCanister(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		return s.announce(tx, rec, anns)
 	})
 	if registry.ErrorCode(err) == registry.ECONFLICT {
 		return rec, registry.WrapError(registry.ECONFLICT, fmt.Sprintf("canister %s is already registered", c.ID), err)
@@ -98,8 +127,9 @@ func (s *Store) CreateCanister(ctx context.Context, c registry.Canister) (regist
 }
 
 // UpdateCanister applies u to the canister and returns it as stored. A change of kind drops what
-// the poller read for the old kind and makes the canister due for a refresh at once.
-func (s *Store) UpdateCanister(ctx context.Context, id registry.CanisterID, u registry.CanisterUpdate) (registry.CanisterRecord, error) {
+// the poller read for the old kind and makes the canister due for a refresh at once. Each
+// announcement's event is logged with it.
+func (s *Store) UpdateCanister(ctx context.Context, id registry.CanisterID, u registry.CanisterUpdate, anns ...*Announcement) (registry.CanisterRecord, error) {
 	var rec registry.CanisterRecord
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		cur, err := getCanister(ctx, tx, id)
@@ -121,8 +151,10 @@ func (s *Store) UpdateCanister(ctx context.Context, id registry.CanisterID, u re
 		if err := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).Updates(set).Error; err != nil {
 			return err
 		}
-		rec, err = getCanister(ctx, tx, id)
-		return err
+		if rec, err = getCanister(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.announce(tx, rec, anns)
 	})
 	if err != nil {
 		return rec, fmt.Errorf("update canister %s: %w", id, err)
@@ -149,15 +181,18 @@ func dropObservations(tx *gorm.DB, id registry.CanisterID, kind registry.Kind) e
 }
 
 // DeleteCanister removes the canister and everything read from it (the change history stays)
-// and returns it as it was.
-func (s *Store) DeleteCanister(ctx context.Context, id registry.CanisterID) (registry.CanisterRecord, error) {
+// and returns it as it was. Each announcement's event is logged with it.
+func (s *Store) DeleteCanister(ctx context.Context, id registry.CanisterID, anns ...*Announcement) (registry.CanisterRecord, error) {
 	var rec registry.CanisterRecord
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if rec, err = getCanister(ctx, tx, id); err != nil {
 			return err
 		}
-		return tx.Exec("DELETE FROM canisters WHERE canister_id = ?", string(id)).Error
+		if err := tx.Exec("DELETE FROM canisters WHERE canister_id = ?", string(id)).Error; err != nil {
+			return err
+		}
+		return s.announce(tx, rec, anns)
 	})
 	if err != nil {
 		return rec, fmt.Errorf("delete canister %s: %w", id, err)

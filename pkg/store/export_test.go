@@ -8,3 +8,9 @@ import (
 
 // Write exposes the IMMEDIATE write path to the external tests.
 func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.write(ctx, fn) }
+
+// MigrationSQL returns the SQL of one migration file (name without .sql), for upgrade tests.
+func MigrationSQL(name string) (string, error) {
+	b, err := migrationFS.ReadFile("migrations/" + name + ".sql")
+	return string(b), err
+}

@@ -24,6 +24,9 @@ type NotificationClaim struct {
 	// Notification carries only DedupKey, ResponseStatus and ResponseBody, and ExpiresAt is when
 	// the refusal ends. Every copy of a refused key replays that reply until then.
 	Refused bool
+	// Event is the notification's event as appended to the event log in the claim's own
+	// transaction (with its log id and cursor); set only when Claimed.
+	Event registry.Event
 }
 
 // NotificationCopies adds Copies copies to the notification ID (and marks it diverged when
@@ -45,7 +48,8 @@ type NotificationCopies struct {
 //   - If a live refusal of the key exists (RefuseNotification), nothing is written and the
 //     refusal is returned with Refused set: a key refused for one copy is refused for all.
 //   - Otherwise n is inserted with copies = 1, and so is the claim, whose PRIMARY KEY on the
-//     dedup key makes a second claim impossible even if two writers raced: Claimed is true.
+//     dedup key makes a second claim impossible even if two writers raced: Claimed is true,
+//     and the notification's event is appended to the event log in the same transaction.
 //
 // Because every write transaction holds the database's write lock, this decision is the same
 // for copies handled by different processes sharing the file.
@@ -64,7 +68,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notifi
 	out := make([]NotificationClaim, len(batch))
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		for i, n := range batch {
-			c, err := claimTx(tx, n, window)
+			c, err := s.claimTx(tx, n, window)
 			if err != nil {
 				return err
 			}
@@ -78,7 +82,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notifi
 	return out, nil
 }
 
-func claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
+func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
 	var out NotificationClaim
 	now := ms(n.ReceivedAt)
 	found, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
@@ -113,7 +117,14 @@ func claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (Notif
 	if err != nil {
 		return out, err
 	}
-	return NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(expires), Claimed: true}, nil
+	stored := row.toNotification()
+	ev := stored.AsEvent()
+	ev.ID, ev.NotificationID = 0, stored.ID
+	logged, err := s.appendEvent(tx, ev)
+	if err != nil {
+		return out, err
+	}
+	return NotificationClaim{Notification: stored, ExpiresAt: fromMs(expires), Claimed: true, Event: logged}, nil
 }
 
 // Refusal is the reply every copy of a refused dedup key gets while the refusal lasts.
@@ -281,36 +292,4 @@ func (s *Store) NotificationByKey(ctx context.Context, key string) (registry.Not
 		return registry.Notification{}, fmt.Errorf("get notification by key: %w", translate(err))
 	}
 	return row.toNotification(), nil
-}
-
-// NotificationEvents returns up to limit events of notifications with id > afterID, in id
-// order: the replay behind /ws?since=.
-func (s *Store) NotificationEvents(ctx context.Context, afterID int64, limit int) ([]registry.Event, error) {
-	var rows []notificationRow
-	err := s.read(ctx).Select("id", "miner_id", "event", "ic_timestamp", "data").
-		Where("id > ?", afterID).Order("id").Limit(limit).Find(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("list notification events: %w", translate(err))
-	}
-	out := make([]registry.Event, len(rows))
-	for i := range rows {
-		n := rows[i].toNotification()
-		out[i] = n.AsEvent()
-	}
-	return out, nil
-}
-
-// OldestNotificationID returns the smallest id still stored. When the table is empty it
-// returns the id the next notification will get, so that a replay from before a deleted
-// history can still be recognised as a gap.
-func (s *Store) OldestNotificationID(ctx context.Context) (int64, error) {
-	var id int64
-	err := s.read(ctx).Raw(`SELECT coalesce(
-		(SELECT min(id) FROM notifications),
-		(SELECT seq + 1 FROM sqlite_sequence WHERE name = 'notifications'),
-		1)`).Scan(&id).Error
-	if err != nil {
-		return 0, fmt.Errorf("oldest notification id: %w", translate(err))
-	}
-	return id, nil
 }

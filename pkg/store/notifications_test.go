@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -256,57 +255,6 @@ func TestStore_DeleteExpiredClaims(t *testing.T) {
 	}
 }
 
-func TestStore_NotificationEvents(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "registry.db")
-	s := openStore(t, path)
-	ctx := t.Context()
-	if id, err := s.OldestNotificationID(ctx); err != nil || id != 1 {
-		t.Fatalf("empty table: oldest %d, %v; want 1", id, err)
-	}
-	now := time.UnixMilli(1_700_000_000_000)
-	var ids []int64
-	for i := range 5 {
-		c, err := s.ClaimNotification(ctx, newNotification(fmt.Sprint("k", i), "h", now), time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, c.Notification.ID)
-	}
-	evs, err := s.NotificationEvents(ctx, ids[1], 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 2 || evs[0].ID != ids[2] || evs[1].ID != ids[3] {
-		t.Fatalf("events after %d (limit 2): %+v", ids[1], evs)
-	}
-	e := evs[0]
-	if e.Event != registry.EventSolutionFound || e.Timestamp != 1_700_000_000_123 || string(e.Data) != `{"token_id":"x"}` ||
-		e.MinerID != "ryjl3-tyaaa-aaaaa-aaaba-cai" {
-		t.Errorf("event: %+v", e)
-	}
-
-	// Retention deletes the oldest rows: the oldest id moves; an empty table remembers the sequence.
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "DELETE FROM notifications WHERE id <= ?", ids[1]); err != nil {
-		t.Fatal(err)
-	}
-	if id, err := s.OldestNotificationID(ctx); err != nil || id != ids[2] {
-		t.Errorf("after retention: oldest %d, %v; want %d", id, err, ids[2])
-	}
-	if _, err := db.ExecContext(ctx, "DELETE FROM notifications"); err != nil {
-		t.Fatal(err)
-	}
-	if id, err := s.OldestNotificationID(ctx); err != nil || id != ids[4]+1 {
-		t.Errorf("emptied table: oldest %d, %v; want %d", id, err, ids[4]+1)
-	}
-	if _, err := s.Notification(ctx, ids[0]); registry.ErrorCode(err) != registry.ENOTFOUND {
-		t.Errorf("deleted notification: %v, want not_found", err)
-	}
-}
 
 func TestStore_ClaimNotifications_Batch(t *testing.T) {
 	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))

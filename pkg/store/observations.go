@@ -75,26 +75,7 @@ func logoDigest(b []byte) string {
 // otherwise).
 func (s *Store) SaveToken(ctx context.Context, t registry.TokenInfo) (changed []string, err error) {
 	row := toTokenRow(&t)
-	digest := logoDigest(t.Logo)
-	cur := tokenFields(&row, digest)
-	diff := func(db *gorm.DB) ([]string, bool, error) {
-		var old tokenRow
-		err := db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			empty := toTokenRow(&registry.TokenInfo{CanisterID: t.CanisterID})
-			return diffFields(tokenFields(&empty, ""), cur), true, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		var oldDigest string
-		err = db.Model(&tokenLogoRow{}).Where("canister_id = ?", row.CanisterID).Pluck("sha256", &oldDigest).Error
-		if err != nil {
-			return nil, false, err
-		}
-		return diffFields(tokenFields(&old, oldDigest), cur), false, nil
-	}
-	changed, isNew, err := diff(s.read(ctx))
+	changed, isNew, err := tokenDiff(s.read(ctx), &row, logoDigest(t.Logo))
 	if err != nil {
 		return nil, fmt.Errorf("save token %s: %w", t.CanisterID, translate(err))
 	}
@@ -102,25 +83,52 @@ func (s *Store) SaveToken(ctx context.Context, t registry.TokenInfo) (changed []
 		return nil, nil
 	}
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		c, isNew, err := diff(tx)
-		changed = c
-		if err != nil || (len(c) == 0 && !isNew) {
-			return err
-		}
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
-			return err
-		}
-		if t.Logo == nil {
-			return tx.Where("canister_id = ?", row.CanisterID).Delete(&tokenLogoRow{}).Error
-		}
-		logo := tokenLogoRow{CanisterID: row.CanisterID, MediaType: t.LogoMediaType, Data: t.Logo,
-			SHA256: digest, UpdatedAt: row.UpdatedAt}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&logo).Error
+		changed, err = saveTokenTx(tx, t)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save token %s: %w", t.CanisterID, notRegistered(t.CanisterID, err))
 	}
 	return changed, nil
+}
+
+// tokenDiff compares row (with logo digest) with the stored token; isNew means none is stored.
+func tokenDiff(db *gorm.DB, row *tokenRow, digest string) (changed []string, isNew bool, err error) {
+	cur := tokenFields(row, digest)
+	var old tokenRow
+	err = db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		empty := toTokenRow(&registry.TokenInfo{CanisterID: registry.CanisterID(row.CanisterID)})
+		return diffFields(tokenFields(&empty, ""), cur), true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var oldDigest string
+	err = db.Model(&tokenLogoRow{}).Where("canister_id = ?", row.CanisterID).Pluck("sha256", &oldDigest).Error
+	if err != nil {
+		return nil, false, err
+	}
+	return diffFields(tokenFields(&old, oldDigest), cur), false, nil
+}
+
+// saveTokenTx writes t inside tx when it differs from the stored token, and returns what changed.
+func saveTokenTx(tx *gorm.DB, t registry.TokenInfo) ([]string, error) {
+	row := toTokenRow(&t)
+	digest := logoDigest(t.Logo)
+	changed, isNew, err := tokenDiff(tx, &row, digest)
+	if err != nil || (len(changed) == 0 && !isNew) {
+		return changed, err
+	}
+	if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+		return nil, err
+	}
+	if t.Logo == nil {
+		return changed, tx.Where("canister_id = ?", row.CanisterID).Delete(&tokenLogoRow{}).Error
+	}
+	logo := tokenLogoRow{CanisterID: row.CanisterID, MediaType: t.LogoMediaType, Data: t.Logo,
+		SHA256: digest, UpdatedAt: row.UpdatedAt}
+	return changed, tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&logo).Error
 }
 
 func minerFields(r *minerRow) []field {
@@ -138,20 +146,7 @@ func minerFields(r *minerRow) []field {
 // It returns the names of the fields that changed and writes nothing when none did.
 func (s *Store) SaveMiner(ctx context.Context, m registry.MinerInfo) ([]string, error) {
 	row := toMinerRow(&m)
-	cur := minerFields(&row)
-	diff := func(db *gorm.DB) ([]string, bool, error) {
-		var old minerRow
-		err := db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			empty := toMinerRow(&registry.MinerInfo{CanisterID: m.CanisterID})
-			return diffFields(minerFields(&empty), cur), true, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		return diffFields(minerFields(&old), cur), false, nil
-	}
-	changed, isNew, err := diff(s.read(ctx))
+	changed, isNew, err := minerDiff(s.read(ctx), &row)
 	if err != nil {
 		return nil, fmt.Errorf("save miner %s: %w", m.CanisterID, translate(err))
 	}
@@ -159,12 +154,8 @@ func (s *Store) SaveMiner(ctx context.Context, m registry.MinerInfo) ([]string, 
 		return nil, nil
 	}
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		c, isNew, err := diff(tx)
-		changed = c
-		if err != nil || (len(c) == 0 && !isNew) {
-			return err
-		}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+		changed, err = saveMinerTx(tx, m)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save miner %s: %w", m.CanisterID, notRegistered(m.CanisterID, err))
@@ -172,17 +163,45 @@ func (s *Store) SaveMiner(ctx context.Context, m registry.MinerInfo) ([]string, 
 	return changed, nil
 }
 
+func minerDiff(db *gorm.DB, row *minerRow) (changed []string, isNew bool, err error) {
+	cur := minerFields(row)
+	var old minerRow
+	err = db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		empty := toMinerRow(&registry.MinerInfo{CanisterID: registry.CanisterID(row.CanisterID)})
+		return diffFields(minerFields(&empty), cur), true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return diffFields(minerFields(&old), cur), false, nil
+}
+
+// saveMinerTx writes m inside tx when it differs from the stored miner, and returns what changed.
+func saveMinerTx(tx *gorm.DB, m registry.MinerInfo) ([]string, error) {
+	row := toMinerRow(&m)
+	changed, isNew, err := minerDiff(tx, &row)
+	if err != nil || (len(changed) == 0 && !isNew) {
+		return changed, err
+	}
+	return changed, tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+}
+
 // AddMinerStats appends one observation to the miner_stats time series. Unlike the Save*
 // methods it always writes: the series is the history.
 func (s *Store) AddMinerStats(ctx context.Context, st registry.MinerStats) error {
-	row, err := toMinerStatsRow(&st)
-	if err != nil {
-		return fmt.Errorf("add miner stats %s: %w", st.CanisterID, err)
-	}
-	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }); err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error { return addMinerStatsTx(tx, st) }); err != nil {
 		return fmt.Errorf("add miner stats %s: %w", st.CanisterID, notRegistered(st.CanisterID, err))
 	}
 	return nil
+}
+
+func addMinerStatsTx(tx *gorm.DB, st registry.MinerStats) error {
+	row, err := toMinerStatsRow(&st)
+	if err != nil {
+		return err
+	}
+	return tx.Create(&row).Error
 }
 
 // SaveBalances stores a wallet's balances, one row per (wallet, ledger). Ledgers absent from
@@ -190,29 +209,7 @@ func (s *Store) AddMinerStats(ctx context.Context, st registry.MinerStats) error
 // returns "balance:<ledger>" for each balance that changed or is new, and writes nothing when
 // none did.
 func (s *Store) SaveBalances(ctx context.Context, wallet registry.CanisterID, balances []registry.Balance) ([]string, error) {
-	diff := func(db *gorm.DB) ([]string, []balanceRow, error) {
-		var old []balanceRow
-		if err := db.Where("wallet_id = ?", string(wallet)).Find(&old).Error; err != nil {
-			return nil, nil, err
-		}
-		stored := make(map[string]string, len(old))
-		for _, r := range old {
-			stored[r.LedgerID] = r.Amount
-		}
-		var changed []string
-		var rows []balanceRow
-		for i := range balances {
-			b := balances[i]
-			b.Wallet = wallet
-			if amount, ok := stored[string(b.Ledger)]; ok && amount == b.Amount {
-				continue
-			}
-			changed = append(changed, "balance:"+string(b.Ledger))
-			rows = append(rows, toBalanceRow(&b))
-		}
-		return changed, rows, nil
-	}
-	changed, _, err := diff(s.read(ctx))
+	changed, _, err := balancesDiff(s.read(ctx), wallet, balances)
 	if err != nil {
 		return nil, fmt.Errorf("save balances of %s: %w", wallet, translate(err))
 	}
@@ -220,17 +217,45 @@ func (s *Store) SaveBalances(ctx context.Context, wallet registry.CanisterID, ba
 		return nil, nil
 	}
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		c, rows, err := diff(tx)
-		changed = c
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error
+		changed, err = saveBalancesTx(tx, wallet, balances)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save balances of %s: %w", wallet, notRegistered(wallet, err))
 	}
 	return changed, nil
+}
+
+func balancesDiff(db *gorm.DB, wallet registry.CanisterID, balances []registry.Balance) ([]string, []balanceRow, error) {
+	var old []balanceRow
+	if err := db.Where("wallet_id = ?", string(wallet)).Find(&old).Error; err != nil {
+		return nil, nil, err
+	}
+	stored := make(map[string]string, len(old))
+	for _, r := range old {
+		stored[r.LedgerID] = r.Amount
+	}
+	var changed []string
+	var rows []balanceRow
+	for i := range balances {
+		b := balances[i]
+		b.Wallet = wallet
+		if amount, ok := stored[string(b.Ledger)]; ok && amount == b.Amount {
+			continue
+		}
+		changed = append(changed, "balance:"+string(b.Ledger))
+		rows = append(rows, toBalanceRow(&b))
+	}
+	return changed, rows, nil
+}
+
+// saveBalancesTx writes the balances that differ from the stored ones inside tx.
+func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry.Balance) ([]string, error) {
+	changed, rows, err := balancesDiff(tx, wallet, balances)
+	if err != nil || len(rows) == 0 {
+		return changed, err
+	}
+	return changed, tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error
 }
 
 // SaveCanisterState stores the certified module hash and controllers of a canister read at
@@ -243,26 +268,7 @@ func (s *Store) SaveBalances(ctx context.Context, wallet registry.CanisterID, ba
 // recorded as a change from "" like any other: the history starts with the first hash and
 // controllers seen. An empty canister with no controllers has nothing to record.
 func (s *Store) SaveCanisterState(ctx context.Context, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
-	ctrls := slices.Sorted(slices.Values(controllers))
-	diff := func(db *gorm.DB) ([]registry.Change, error) {
-		var old canisterRow
-		err := db.Select("module_hash", "controllers").Where("canister_id = ?", string(id)).Take(&old).Error
-		if err != nil {
-			return nil, err
-		}
-		var changes []registry.Change
-		if old.ModuleHash != moduleHash {
-			changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeModuleHash,
-				Old: old.ModuleHash, New: moduleHash, ObservedAt: at})
-		}
-		oldCtrls := slices.Sorted(slices.Values(parseList(old.Controllers)))
-		if !slices.Equal(oldCtrls, ctrls) {
-			changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeControllers,
-				Old: strings.Join(oldCtrls, ","), New: strings.Join(ctrls, ","), ObservedAt: at})
-		}
-		return changes, nil
-	}
-	changes, err := diff(s.read(ctx))
+	changes, err := stateDiff(s.read(ctx), id, moduleHash, controllers, at)
 	if err != nil {
 		return nil, fmt.Errorf("save state of %s: %w", id, notFound(id, err))
 	}
@@ -270,27 +276,54 @@ func (s *Store) SaveCanisterState(ctx context.Context, id registry.CanisterID, m
 		return nil, nil
 	}
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		c, err := diff(tx)
-		changes = c
-		if err != nil || len(c) == 0 {
-			return err
-		}
-		err = tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).
-			Updates(map[string]any{"module_hash": moduleHash, "controllers": jsonList(ctrls)}).Error
-		if err != nil {
-			return err
-		}
-		for i := range changes {
-			row := toChangeRow(&changes[i])
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
-			changes[i].ID = row.ID
-		}
-		return nil
+		changes, err = saveStateTx(tx, id, moduleHash, controllers, at)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save state of %s: %w", id, notFound(id, err))
+	}
+	return changes, nil
+}
+
+func stateDiff(db *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
+	ctrls := slices.Sorted(slices.Values(controllers))
+	var old canisterRow
+	err := db.Select("module_hash", "controllers").Where("canister_id = ?", string(id)).Take(&old).Error
+	if err != nil {
+		return nil, err
+	}
+	var changes []registry.Change
+	if old.ModuleHash != moduleHash {
+		changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeModuleHash,
+			Old: old.ModuleHash, New: moduleHash, ObservedAt: at})
+	}
+	oldCtrls := slices.Sorted(slices.Values(parseList(old.Controllers)))
+	if !slices.Equal(oldCtrls, ctrls) {
+		changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeControllers,
+			Old: strings.Join(oldCtrls, ","), New: strings.Join(ctrls, ","), ObservedAt: at})
+	}
+	return changes, nil
+}
+
+// saveStateTx stores a changed module hash and controllers inside tx, with one
+// module_hash_changes row per changed field, and returns the changes with their ids.
+func saveStateTx(tx *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
+	changes, err := stateDiff(tx, id, moduleHash, controllers, at)
+	if err != nil || len(changes) == 0 {
+		return changes, err
+	}
+	ctrls := slices.Sorted(slices.Values(controllers))
+	err = tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).
+		Updates(map[string]any{"module_hash": moduleHash, "controllers": jsonList(ctrls)}).Error
+	if err != nil {
+		return nil, err
+	}
+	for i := range changes {
+		row := toChangeRow(&changes[i])
+		if err := tx.Create(&row).Error; err != nil {
+			return nil, err
+		}
+		changes[i].ID = row.ID
 	}
 	return changes, nil
 }

@@ -13,26 +13,116 @@ import (
 // RecordRefresh stores the poller's bookkeeping for one canister: last attempt and success,
 // last error, consecutive failures and when to try next. It touches no other column.
 func (s *Store) RecordRefresh(ctx context.Context, id registry.CanisterID, st registry.RefreshState) error {
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).Updates(map[string]any{
-			"last_attempt_at":      msPtr(st.LastAttemptAt),
-			"last_success_at":      msPtr(st.LastSuccessAt),
-			"last_error":           st.LastError,
-			"consecutive_failures": st.ConsecutiveFailures,
-			"next_attempt_at":      ms(st.NextAttemptAt),
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
-	})
+	err := s.write(ctx, func(tx *gorm.DB) error { return recordRefreshTx(tx, id, st) })
 	if err != nil {
 		return fmt.Errorf("record refresh of %s: %w", id, notFound(id, err))
 	}
 	return nil
+}
+
+func recordRefreshTx(tx *gorm.DB, id registry.CanisterID, st registry.RefreshState) error {
+	res := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).Updates(map[string]any{
+		"last_attempt_at":      msPtr(st.LastAttemptAt),
+		"last_success_at":      msPtr(st.LastSuccessAt),
+		"last_error":           st.LastError,
+		"consecutive_failures": st.ConsecutiveFailures,
+		"next_attempt_at":      ms(st.NextAttemptAt),
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	return nil
+}
+
+// RefreshWrite is everything one refresh of a canister stores, written by SaveRefresh in one
+// transaction. A nil part was not read (its read failed) and keeps its stored values.
+type RefreshWrite struct {
+	ID registry.CanisterID
+	At time.Time // when the canister was read: the time of its changes
+	// State is the certified module hash and controllers.
+	State *registry.CanisterState
+	Token *registry.TokenInfo
+	Miner *registry.MinerInfo
+	Stats *registry.MinerStats // appended to the miner_stats series
+	// Balances are a wallet's balances (the ledgers that answered), when Wallet is set.
+	Balances []registry.Balance
+	Wallet   bool
+	// Refresh is the poller's bookkeeping of this attempt (RecordRefresh).
+	Refresh registry.RefreshState
+	// Events builds the registry events of what changed: the module hash and controllers
+	// changes (with their ids) and the names of every changed field. They are appended to the
+	// event log in the same transaction. Nil logs nothing.
+	Events func(changes []registry.Change, changed []string) ([]registry.Event, error)
+}
+
+// RefreshSaved is what SaveRefresh wrote.
+type RefreshSaved struct {
+	Changes []registry.Change // module hash and controllers changes, with ids
+	Changed []string          // every changed field: module_hash, controllers, then the kind's
+	Events  []registry.Event  // as logged, with ids and cursors
+}
+
+// SaveRefresh stores one refresh in a single write transaction: the state and its change
+// history, the kind's row (token, miner or wallet balances), the stats sample, the refresh
+// bookkeeping and the events of what changed. So a change and its event are committed
+// together, and a refresh costs one commit. A canister that is no longer registered is
+// ENOTFOUND and nothing is written.
+func (s *Store) SaveRefresh(ctx context.Context, w RefreshWrite) (RefreshSaved, error) {
+	var out RefreshSaved
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		out = RefreshSaved{}
+		if w.State != nil {
+			changes, err := saveStateTx(tx, w.ID, w.State.ModuleHash, w.State.Controllers, w.At)
+			if err != nil {
+				return err
+			}
+			out.Changes = changes
+			for _, ch := range changes {
+				out.Changed = append(out.Changed, ch.Field)
+			}
+		}
+		fields, err := saveKindTx(tx, &w)
+		if err != nil {
+			return err
+		}
+		out.Changed = append(out.Changed, fields...)
+		if err := recordRefreshTx(tx, w.ID, w.Refresh); err != nil {
+			return err
+		}
+		if w.Events == nil || (len(out.Changes) == 0 && len(out.Changed) == 0) {
+			return nil
+		}
+		evs, err := w.Events(out.Changes, out.Changed)
+		if err != nil {
+			return err
+		}
+		out.Events, err = s.appendEvents(tx, evs)
+		return err
+	})
+	if err != nil {
+		return RefreshSaved{}, fmt.Errorf("save refresh of %s: %w", w.ID, notRegistered(w.ID, notFound(w.ID, err)))
+	}
+	return out, nil
+}
+
+// saveKindTx writes the kind's part of w and returns the names of its changed fields.
+func saveKindTx(tx *gorm.DB, w *RefreshWrite) ([]string, error) {
+	switch {
+	case w.Token != nil:
+		return saveTokenTx(tx, *w.Token)
+	case w.Miner != nil:
+		changed, err := saveMinerTx(tx, *w.Miner)
+		if err == nil && w.Stats != nil {
+			err = addMinerStatsTx(tx, *w.Stats)
+		}
+		return changed, err
+	case w.Wallet:
+		return saveBalancesTx(tx, w.ID, w.Balances)
+	}
+	return nil, nil
 }
 
 // DueCanisters returns the canisters whose next_attempt_at is at or before now, the longest

@@ -30,6 +30,7 @@ type Store struct {
 	now  func() time.Time
 
 	version *versionProbe
+	epoch   string // the event log's epoch (loadEpoch)
 }
 
 // Option configures Open.
@@ -57,6 +58,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.closePools()
+		return nil, err
+	}
+	if err := s.loadEpoch(ctx); err != nil {
 		s.closePools()
 		return nil, err
 	}

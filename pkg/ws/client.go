@@ -68,7 +68,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("method %s is not allowed on /ws (allowed: %s)", r.Method, allowedMethods))
 		return
 	}
-	req, err := parseRequest(r.URL.RawQuery, h.cfg.Replay != nil)
+	req, err := parseRequest(r.URL.RawQuery, h.cfg.Replay != nil && h.cfg.Bounds != nil)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, registry.ErrorCode(err), registry.ErrorMessage(err))
 		return
@@ -83,7 +83,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	c := &client{hub: h, conn: conn, filter: req.filter, replaying: req.replay, writing: req.replay}
-	if !h.add(c) {
+	live, ok := h.add(c)
+	if !ok {
 		_ = conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		_ = conn.Close()
@@ -92,7 +93,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop()
 	if req.replay {
 		h.wg.Add(1)
-		go c.replayThenWrite(req.since)
+		go c.replayThenWrite(req.since, live)
 	}
 }
 
@@ -270,9 +271,9 @@ func (c *client) closing() bool {
 
 // replayThenWrite is the first writer of a ?since= client: it replays, then carries on as the
 // ordinary writer (the queue holds what arrived meanwhile).
-func (c *client) replayThenWrite(since int64) {
-	if err := c.replay(since); err != nil {
-		c.hub.logger.Warn("websocket replay failed", "since", since, "err", err)
+func (c *client) replayThenWrite(since registry.LogCursor, live int64) {
+	if err := c.replay(since, live); err != nil {
+		c.hub.logger.Warn("websocket replay failed", "since", since.String(), "err", err)
 		c.mu.Lock()
 		if c.out.code == 0 {
 			c.out.code, c.out.reason = websocket.CloseInternalServerErr, "replay failed; reconnect with since"
@@ -282,32 +283,42 @@ func (c *client) replayThenWrite(since int64) {
 	c.writeLoop()
 }
 
-// replay writes the stored events after since, then marks the seam: live events that arrived
-// meanwhile are in the queue, and those already replayed (id ≤ seam) are skipped when it is
-// flushed. Because the client was registered before the first Replay call, every event is
-// either in the stored history that Replay reads or in the queue: no gap. Registry events
-// (id 0) are live only.
-func (c *client) replay(since int64) error {
+// replay writes the logged events after since up to live (the position the client was
+// registered at: its queue holds everything after it), then marks the seam. So the client gets
+// every event once, in id order: the replay (since, live], then the queue (live, …). When the
+// client is ahead of this hub (a cursor from a notifier further along), the queue's events up
+// to since are skipped instead.
+//
+// A cursor of another log (epoch) or beyond this log's head is answered with replay.reset and
+// the replay starts at the log's beginning; one older than the stored history gets replay.gap
+// and the replay starts at the oldest stored event.
+func (c *client) replay(since registry.LogCursor, live int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), replayTimeout)
 	defer cancel()
 	cfg := &c.hub.cfg
-	last := since
-	if cfg.Oldest != nil {
-		oldest, err := cfg.Oldest(ctx)
-		if err != nil {
-			return fmt.Errorf("oldest event id: %w", err)
+	b, err := cfg.Bounds(ctx)
+	if err != nil {
+		return fmt.Errorf("event log bounds: %w", err)
+	}
+	after := since.ID
+	switch {
+	case (since.Epoch != "" && since.Epoch != b.Epoch) || since.ID > b.Head:
+		if !c.writeNotice(EventReplayReset, map[string]any{"since": since.String(), "epoch": b.Epoch, "head": b.Head,
+			"message": fmt.Sprintf("cursor %s is not a position in this event log (epoch %s, head %d); replaying it from its beginning", since, b.Epoch, b.Head)}) {
+			return nil
 		}
-		if since+1 < oldest && !c.writeGap(since, oldest) {
+		after = 0
+	case since.ID+1 < b.Oldest:
+		if !c.writeNotice(EventReplayGap, map[string]any{"since": since.ID, "oldest": b.Oldest, "epoch": b.Epoch,
+			"message": fmt.Sprintf("events %d to %d are no longer stored", since.ID+1, b.Oldest-1)}) {
 			return nil
 		}
 	}
-	for first := true; !c.closing(); first = false {
-		evs, err := cfg.Replay(ctx, last, cfg.ReplayPage)
+	last := after
+	for last < live && !c.closing() {
+		evs, err := cfg.Replay(ctx, last, live, cfg.ReplayPage)
 		if err != nil {
 			return fmt.Errorf("replay after %d: %w", last, err)
-		}
-		if first && cfg.Oldest == nil && len(evs) > 0 && evs[0].ID > since+1 && !c.writeGap(since, evs[0].ID) {
-			return nil
 		}
 		for _, e := range evs {
 			last = e.ID
@@ -324,17 +335,14 @@ func (c *client) replay(since int64) error {
 		}
 	}
 	c.mu.Lock()
-	c.out.seam, c.replaying = last, false
+	c.out.seam, c.replaying = max(after, last), false
 	c.mu.Unlock()
 	return nil
 }
 
-// writeGap tells the client that events since+1 … oldest-1 are no longer stored.
-func (c *client) writeGap(since, oldest int64) bool {
-	e, err := registry.NewEvent(EventReplayGap, map[string]any{
-		"since": since, "oldest": oldest,
-		"message": fmt.Sprintf("events %d to %d are no longer stored", since+1, oldest-1),
-	}, c.hub.cfg.Now())
+// writeNotice writes an event that is not in the log (replay.gap, replay.reset).
+func (c *client) writeNotice(name string, data map[string]any) bool {
+	e, err := registry.NewEvent(name, data, c.hub.cfg.Now())
 	if err != nil {
 		return false
 	}

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"canistry/pkg/registry"
@@ -75,7 +74,7 @@ func (f *filter) match(m *message) bool {
 // request is a parsed /ws query.
 type request struct {
 	filter filter
-	since  int64
+	since  registry.LogCursor
 	replay bool
 }
 
@@ -88,7 +87,7 @@ const maxEventLen = 64
 // parseRequest validates a /ws query as the REST api validates its own: the raw query must
 // decode (no invalid percent-encoding), every parameter must be known and given once, and
 // every value must be well formed: events a comma-separated list of event names, token and
-// miner canister ids, since an event id. Problems are reported in a fixed order (by parameter
+// miner canister ids, since a cursor ("<epoch>:<id>") or a bare event id. Problems are reported in a fixed order (by parameter
 // name), so the same query always gets the same answer.
 func parseRequest(rawQuery string, replayable bool) (request, error) {
 	q, err := url.ParseQuery(rawQuery)
@@ -135,14 +134,14 @@ func parseRequest(rawQuery string, replayable bool) (request, error) {
 		*p.to = string(id)
 	}
 	if v, ok := q["since"]; ok {
-		n, err := strconv.ParseInt(v[0], 10, 64)
-		if err != nil || n < 0 {
-			return request{}, registry.Errorf(registry.EINVALID, "since must be an event id (a whole number ≥ 0)")
+		cur, err := registry.ParseLogCursor(v[0])
+		if err != nil {
+			return request{}, err
 		}
 		if !replayable {
 			return request{}, registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
 		}
-		r.since, r.replay = n, true
+		r.since, r.replay = cur, true
 	}
 	return r, nil
 }

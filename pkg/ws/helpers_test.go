@@ -91,8 +91,8 @@ func event(id int64, name string, data string) registry.Event {
 	return registry.Event{ID: id, Event: name, Data: json.RawMessage(data), Timestamp: 1_700_000_000_000 + id}
 }
 
-// eventLog is an in-memory event history that behaves like the notifications table: ids are
-// assigned in commit order, and an event is published after it is committed.
+// eventLog is an in-memory event history that behaves like the event log: ids are assigned in
+// commit order, and an event is delivered to the hub after it is committed.
 type eventLog struct {
 	mu     sync.Mutex
 	events []registry.Event
@@ -115,7 +115,24 @@ func (l *eventLog) commit(hub *ws.Hub, name, data string) registry.Event {
 	return e
 }
 
-func (l *eventLog) replay(_ context.Context, since int64, limit int) ([]registry.Event, error) {
+// epoch is the test log's epoch.
+const epoch = "e1"
+
+// bounds is Config.Bounds for the log: the oldest stored id (last+1 when none) and the head.
+func (l *eventLog) bounds(context.Context) (registry.LogBounds, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := registry.LogBounds{Epoch: epoch, Oldest: l.last + 1, Head: l.last}
+	if len(l.events) > 0 {
+		b.Oldest = l.events[0].ID
+	}
+	return b, nil
+}
+
+// config is a hub configuration that replays from l.
+func (l *eventLog) config() ws.Config { return ws.Config{Replay: l.replay, Bounds: l.bounds} }
+
+func (l *eventLog) replay(_ context.Context, since, upTo int64, limit int) ([]registry.Event, error) {
 	l.mu.Lock()
 	l.calls++
 	hook := l.hook != nil && l.calls == l.hookCall
@@ -126,7 +143,7 @@ func (l *eventLog) replay(_ context.Context, since int64, limit int) ([]registry
 	l.mu.Lock()
 	var out []registry.Event
 	for _, e := range l.events {
-		if e.ID > since && len(out) < limit {
+		if e.ID > since && (upTo <= 0 || e.ID <= upTo) && len(out) < limit {
 			out = append(out, e)
 		}
 	}

@@ -2,11 +2,14 @@
 // clients that want it, each through its own bounded queue and writer goroutine, so that one
 // slow client is disconnected (with a close reason) instead of slowing anyone else.
 //
-// Messages are registry.Event as JSON: {"id","event","data","timestamp"} (plus "miner_id" for
-// outcall events). A client may ask for ?events=a,b, ?token=<id>, ?miner=<id>, and
-// ?since=<id> to replay the outcall events it missed before going live, with no gap and no
-// duplicate at the seam. The hub does not know the database: the binary gives it Replay and
-// Oldest functions.
+// Messages are registry.Event as JSON: {"id","event","data","timestamp","cursor"} (plus
+// "miner_id" and "notification_id" for outcall events). The hub is fed in event-log order
+// (Deliver, from pkg/eventlog's tailer), so every client gets every event once, in strictly
+// increasing id order. A client may ask for ?events=a,b, ?token=<id>, ?miner=<id>, and
+// ?since=<cursor> (or a bare id) to replay what it missed before going live, with no gap and
+// no duplicate at the seam; a cursor of another log (epoch) or beyond its end gets
+// replay.reset, a position older than the stored history replay.gap, never silence. The hub
+// does not know the database: the binary gives it Replay and Bounds functions.
 package ws
 
 import (
@@ -26,17 +29,27 @@ import (
 )
 
 // EventReplayGap is the event a ?since= client receives first when the stored history no longer
-// reaches back to its id: data {"since", "oldest", "message"}.
+// reaches back to its id: data {"since", "oldest", "message"}. The replay then starts at the
+// oldest stored event.
 const EventReplayGap = "replay.gap"
+
+// EventReplayReset is the event a ?since= client receives first when its cursor is not of
+// this log: another epoch (the database was recreated) or a position beyond the log's end.
+// Data {"since", "epoch", "head", "message"}. The replay then starts at the log's beginning:
+// the client should drop what it derived from the old log.
+const EventReplayReset = "replay.reset"
 
 // Config configures NewHub. Zero durations and sizes mean the defaults in brackets.
 type Config struct {
-	// Replay returns up to limit stored events with id > sinceID, in id order. Nil disables
-	// ?since= (such requests are refused).
-	Replay func(ctx context.Context, sinceID int64, limit int) ([]registry.Event, error)
-	// Oldest returns the smallest replayable id (or the next id when none is stored). Optional:
-	// without it a gap is detected only when the first replayed id is not since+1.
-	Oldest func(ctx context.Context) (int64, error)
+	// Replay returns up to limit logged events with after < id ≤ upTo, in id order
+	// (store.Events). Nil disables ?since= (such requests are refused).
+	Replay func(ctx context.Context, after, upTo int64, limit int) ([]registry.Event, error)
+	// Bounds returns the log's epoch, oldest stored id and head (store.EventLogBounds);
+	// required with Replay.
+	Bounds func(ctx context.Context) (registry.LogBounds, error)
+	// Start is the log position the live stream starts after: the first Deliver carries ids
+	// above it.
+	Start int64
 	// AllowedOrigins are the browser origins accepted besides the server's own host
 	// (WS_ALLOWED_ORIGINS); "*" accepts any.
 	AllowedOrigins []string
@@ -108,6 +121,11 @@ type Hub struct {
 	stop    chan struct{}  // closed by Close: stops the ping loop
 	pinging chan struct{}  // closed when the ping loop has stopped
 
+	// delivered is the id of the last logged event delivered live. It changes only under mu
+	// held for reading by the single deliverer, and add reads it under mu held for writing:
+	// a new client's queue gets exactly the events after the position it was registered at.
+	delivered atomic.Int64
+
 	connected atomic.Int64
 	total     atomic.Int64
 	sent      atomic.Int64
@@ -135,6 +153,7 @@ func NewHub(cfg Config) *Hub {
 			writeError(w, status, code, reason.Error())
 		},
 	}
+	h.delivered.Store(cfg.Start)
 	go h.pingLoop()
 	return h
 }
@@ -165,21 +184,44 @@ func (h *Hub) Status() Status {
 		MessagesSent: h.sent.Load(), DroppedSlow: h.dropped.Load()}
 }
 
-// Publish sends e to every client whose filters match. It never blocks on a client.
-func (h *Hub) Publish(e registry.Event) {
-	m, err := newMessage(e)
-	if err != nil {
-		h.logger.Error("encode event", "event", e.Event, "err", err)
-		return
+// Deliver sends logged events, in id order, to every client whose filters match. A logged
+// event (id > 0) at or before the last one delivered is dropped, so nothing reaches a client
+// twice or out of order; events with id 0 are not in the log and pass. One goroutine (the
+// tailer) calls it. It never blocks on a client.
+func (h *Hub) Deliver(evs []registry.Event) {
+	msgs := make([]*message, 0, len(evs))
+	last := h.delivered.Load()
+	for _, e := range evs {
+		if e.ID != 0 && e.ID <= last {
+			continue
+		}
+		m, err := newMessage(e)
+		if err != nil {
+			h.logger.Error("encode event", "event", e.Event, "id", e.ID, "err", err)
+			continue
+		}
+		if e.ID != 0 {
+			last = e.ID
+		}
+		msgs = append(msgs, m)
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
-		if c.filter.match(m) {
-			c.enqueue(m)
+		for _, m := range msgs {
+			if c.filter.match(m) {
+				c.enqueue(m)
+			}
 		}
 	}
+	h.delivered.Store(last)
 }
+
+// Publish delivers one event (Deliver).
+func (h *Hub) Publish(e registry.Event) { h.Deliver([]registry.Event{e}) }
+
+// Position is the id of the last logged event delivered live.
+func (h *Hub) Position() int64 { return h.delivered.Load() }
 
 // Close disconnects every client (close code 1001) and waits for their goroutines, at most
 // until ctx ends. New connections are refused afterwards.
@@ -209,17 +251,19 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 }
 
-func (h *Hub) add(c *client) bool {
+// add registers c and returns the live position it was registered at: its queue gets every
+// logged event after it.
+func (h *Hub) add(c *client) (int64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return 0, false
 	}
 	h.clients[c] = struct{}{}
 	h.wg.Add(1) // the reader
 	h.connected.Add(1)
 	h.total.Add(1)
-	return true
+	return h.delivered.Load(), true
 }
 
 func (h *Hub) remove(c *client) {

@@ -80,8 +80,9 @@ func TestHub_Filters(t *testing.T) {
 }
 
 // TestHub_SinceSeam checks the replay seam: events committed while the replay runs (before the
-// first page's snapshot, or after the last one's) arrive exactly once, in order, and registry
-// events (id 0) stay live-only.
+// first page's snapshot, or after the last one's) arrive exactly once, in order: the replay
+// reads only up to the position the client was registered at, the queue has the rest. An event
+// that is not in the log (id 0) passes live.
 func TestHub_SinceSeam(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -89,15 +90,18 @@ func TestHub_SinceSeam(t *testing.T) {
 		before bool
 		want   []int64
 	}{
-		// 6, R, 7 are in the replayed history and in the live queue: the queue copies are skipped.
-		{"BeforeFirstSnapshot", 1, true, []int64{3, 4, 5, 6, 7, 0, 8}},
+		// 6, R, 7 are in the history the replay reads, but after the client's position: they
+		// come from the queue, once, in order.
+		{"BeforeFirstSnapshot", 1, true, []int64{3, 4, 5, 6, 0, 7, 8}},
 		// 6, R, 7 came after the last page: they are delivered live, in order.
 		{"AfterLastSnapshot", 2, false, []int64{3, 4, 5, 6, 0, 7, 8}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			log := &eventLog{}
-			hub, srv := startHub(t, ws.Config{Replay: log.replay, ReplayPage: 2})
+			cfg := log.config()
+			cfg.ReplayPage = 2
+			hub, srv := startHub(t, cfg)
 			for range 5 {
 				log.commit(hub, registry.EventSolutionFound, `{}`)
 			}
@@ -136,33 +140,111 @@ func equalIDs(a, b []int64) bool {
 }
 
 func TestHub_ReplayGap(t *testing.T) {
-	for _, withOldest := range []bool{true, false} {
-		name := map[bool]string{true: "Oldest", false: "FirstReplayed"}[withOldest]
-		t.Run(name, func(t *testing.T) {
-			log := &eventLog{last: 9} // ids 1-9 were deleted by retention
-			cfg := ws.Config{Replay: log.replay}
-			if withOldest {
-				cfg.Oldest = func(context.Context) (int64, error) { return 10, nil }
-			}
-			hub, srv := startHub(t, cfg)
-			log.commit(hub, registry.EventSolutionFound, `{}`) // 10
-			log.commit(hub, registry.EventSolutionFound, `{}`) // 11
+	log := &eventLog{last: 9} // ids 1-9 were deleted by retention
+	hub, srv := startHub(t, log.config())
+	log.commit(hub, registry.EventSolutionFound, `{}`) // 10
+	log.commit(hub, registry.EventSolutionFound, `{}`) // 11
 
-			c := dial(t, srv, "since=3", nil)
-			gap := read(t, c)
-			var d struct{ Since, Oldest int64 }
-			if err := json.Unmarshal(gap.Data, &d); err != nil || gap.Event != ws.EventReplayGap || gap.ID != 0 || d.Since != 3 || d.Oldest != 10 {
-				t.Fatalf("first message %+v (%v), want a replay.gap from 3 to 10", gap, err)
+	c := dial(t, srv, "since=3", nil)
+	gap := read(t, c)
+	var d struct{ Since, Oldest int64 }
+	if err := json.Unmarshal(gap.Data, &d); err != nil || gap.Event != ws.EventReplayGap || gap.ID != 0 || d.Since != 3 || d.Oldest != 10 {
+		t.Fatalf("first message %+v (%v), want a replay.gap from 3 to 10", gap, err)
+	}
+	if a, b := read(t, c), read(t, c); a.ID != 10 || b.ID != 11 {
+		t.Errorf("replayed %d, %d; want 10, 11", a.ID, b.ID)
+	}
+	// No gap when the history reaches back far enough.
+	c2 := dial(t, srv, "since="+epoch+":9", nil)
+	if e := read(t, c2); e.ID != 10 {
+		t.Errorf("since=9: first message %+v, want event 10", e)
+	}
+}
+
+// TestHub_ReplayReset: a cursor of another log (its epoch differs, or it lies beyond the log's
+// head: a recreated database with a bare id) gets replay.reset first, then the log from its
+// beginning, then live events; a cursor of this log does not.
+func TestHub_ReplayReset(t *testing.T) {
+	tests := []struct {
+		name, since string
+		reset       bool
+		want        []int64
+	}{
+		{"OtherEpoch", "f00d:2", true, []int64{1, 2, 3, 4}},
+		{"OtherEpochAtZero", "f00d:0", true, []int64{1, 2, 3, 4}},
+		{"BareIDBeyondHead", "40", true, []int64{1, 2, 3, 4}},
+		{"CursorBeyondHead", epoch + ":4", true, []int64{1, 2, 3, 4}},
+		{"ThisLog", epoch + ":1", false, []int64{2, 3, 4}},
+		{"BareID", "2", false, []int64{3, 4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &eventLog{}
+			hub, srv := startHub(t, log.config())
+			for range 3 {
+				log.commit(hub, registry.EventSolutionFound, `{}`)
 			}
-			if a, b := read(t, c), read(t, c); a.ID != 10 || b.ID != 11 {
-				t.Errorf("replayed %d, %d; want 10, 11", a.ID, b.ID)
+			c := dial(t, srv, "since="+tc.since, nil)
+			if tc.reset {
+				e := read(t, c)
+				var d struct {
+					Since, Epoch string
+					Head         int64
+				}
+				if err := json.Unmarshal(e.Data, &d); err != nil || e.Event != ws.EventReplayReset || e.ID != 0 || d.Since != tc.since || d.Epoch != epoch || d.Head != 3 {
+					t.Fatalf("first message %+v (%v), want replay.reset of %s", e, err, tc.since)
+				}
 			}
-			// No gap when the history reaches back far enough.
-			c2 := dial(t, srv, "since=9", nil)
-			if e := read(t, c2); e.ID != 10 {
-				t.Errorf("since=9: first message %+v, want event 10", e)
+			waitClients(t, hub, 1)
+			log.commit(hub, registry.EventSolutionFound, `{}`) // 4, live
+			var got []int64
+			for len(got) < len(tc.want) {
+				got = append(got, read(t, c).ID)
+			}
+			if !equalIDs(got, tc.want) {
+				t.Errorf("got ids %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestHub_ClientAheadOfHub: a cursor from a notifier further along than this hub (its id is in
+// the log but not yet delivered here) replays nothing and skips the live events up to it.
+func TestHub_ClientAheadOfHub(t *testing.T) {
+	log := &eventLog{}
+	hub, srv := startHub(t, log.config())
+	log.mu.Lock()
+	for range 3 { // logged, not yet delivered to this hub
+		log.last++
+		log.events = append(log.events, event(log.last, registry.EventSolutionFound, `{}`))
+	}
+	log.mu.Unlock()
+	c := dial(t, srv, "since="+epoch+":2", nil)
+	waitClients(t, hub, 1)
+	log.mu.Lock()
+	pending := append([]registry.Event(nil), log.events...)
+	log.mu.Unlock()
+	hub.Deliver(pending) // 1, 2, 3 reach this hub late
+	log.commit(hub, registry.EventSolutionFound, `{}`)
+	if a, b := read(t, c), read(t, c); a.ID != 3 || b.ID != 4 {
+		t.Errorf("got %d, %d; want 3, 4", a.ID, b.ID)
+	}
+}
+
+// TestHub_DeliverDropsOldAndDuplicate: the hub never sends a logged id twice or after a
+// higher one, whatever it is handed.
+func TestHub_DeliverDropsOldAndDuplicate(t *testing.T) {
+	hub, srv := startHub(t, ws.Config{})
+	c := dial(t, srv, "", nil)
+	waitClients(t, hub, 1)
+	hub.Deliver([]registry.Event{event(1, "a", `{}`), event(2, "a", `{}`)})
+	hub.Deliver([]registry.Event{event(2, "a", `{}`), event(1, "a", `{}`), event(3, "a", `{}`)})
+	var got []int64
+	for range 3 {
+		got = append(got, read(t, c).ID)
+	}
+	if !equalIDs(got, []int64{1, 2, 3}) || hub.Position() != 3 {
+		t.Errorf("got %v at position %d, want [1 2 3] at 3", got, hub.Position())
 	}
 }
 
@@ -323,7 +405,7 @@ func TestHub_Ping(t *testing.T) {
 }
 
 func TestHub_BadRequest(t *testing.T) {
-	_, withReplay := startHub(t, ws.Config{Replay: (&eventLog{}).replay})
+	_, withReplay := startHub(t, (&eventLog{}).config())
 	_, noReplay := startHub(t, ws.Config{})
 	for _, tc := range []struct {
 		name, query string
@@ -368,14 +450,15 @@ func TestHub_Close(t *testing.T) {
 // replaying) and checks that the client is told why it is closed.
 func TestHub_SlowClient_CloseReason(t *testing.T) {
 	release := make(chan struct{})
-	replay := func(ctx context.Context, _ int64, _ int) ([]registry.Event, error) {
+	bounds := func(ctx context.Context) (registry.LogBounds, error) {
 		select {
 		case <-release:
 		case <-ctx.Done():
 		}
-		return nil, nil
+		return registry.LogBounds{Epoch: epoch, Oldest: 1}, nil
 	}
-	hub, srv := startHub(t, ws.Config{Replay: replay, ReplayBuffer: 4})
+	replay := func(context.Context, int64, int64, int) ([]registry.Event, error) { return nil, nil }
+	hub, srv := startHub(t, ws.Config{Replay: replay, Bounds: bounds, ReplayBuffer: 4})
 	c := dial(t, srv, "since=0", nil)
 	waitClients(t, hub, 1)
 	for i := int64(1); i <= 5; i++ { // one more than the client may hold

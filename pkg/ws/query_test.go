@@ -66,7 +66,7 @@ func errorShape(t *testing.T, body []byte) (code, message string) {
 // TestHub_QueryValidation: /ws validates its query like the REST api, before the upgrade: an
 // unknown, repeated or malformed parameter is a 400 in the one error shape and no 101.
 func TestHub_QueryValidation(t *testing.T) {
-	_, srv := startHub(t, ws.Config{Replay: (&eventLog{}).replay})
+	_, srv := startHub(t, (&eventLog{}).config())
 	_, noReplay := startHub(t, ws.Config{})
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	const miner, token = "rrkah-fqaaa-aaaaa-aaaaq-cai", "ryjl3-tyaaa-aaaaa-aaaba-cai"
@@ -78,6 +78,7 @@ func TestHub_QueryValidation(t *testing.T) {
 		{"None", "", 101, ""},
 		{"AllFilters", "events=solution_found,canister.registered&token=" + token + "&miner=" + miner + "&since=0", 101, ""},
 		{"EventsSpaces", "events=solution_found,%20mining_started", 101, ""},
+		{"Cursor", "since=e1:0", 101, ""},
 		{"Unknown", "evnts=solution_found", 400, `unknown query parameter "evnts" (allowed: events, token, miner, since)`},
 		{"UnknownEmpty", "foo", 400, `unknown query parameter "foo"`},
 		{"Repeated", "token=" + token + "&token=" + token, 400, `query parameter "token" is given 2 times`},
@@ -92,9 +93,14 @@ func TestHub_QueryValidation(t *testing.T) {
 		{"BadToken", "token=not-a-principal", 400, "token: "},
 		{"EmptyMiner", "miner=", 400, "miner: "},
 		{"LongToken", "token=" + strings.Repeat("a", 200), 400, "token: "},
-		{"BadSince", "since=abc", 400, "since must be an event id"},
-		{"NegativeSince", "since=-1", 400, "since must be an event id"},
-		{"EmptySince", "since=", 400, "since must be an event id"},
+		{"BadSince", "since=abc", 400, "since must be a cursor"},
+		{"NegativeSince", "since=-1", 400, "since must be a cursor"},
+		{"EmptySince", "since=", 400, "since must be a cursor"},
+		{"EmptyEpoch", "since=:5", 400, "since must be a cursor"},
+		{"EpochOnly", "since=e1:", 400, "since must be a cursor"},
+		{"BadEpoch", "since=e-1:5", 400, "since must be a cursor"},
+		{"TwoColons", "since=e1:2:3", 400, "since must be a cursor"},
+		{"PlusID", "since=e1:+3", 400, "since must be a cursor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := "/ws"

@@ -9,7 +9,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"canistry/pkg/registry"
-	"canistry/pkg/ws"
 )
 
 // TestHub_NeverSendsInvalidUTF8: an event whose data holds bytes that are not UTF-8 (a row
@@ -18,7 +17,7 @@ import (
 // the connection on an invalid text frame and replay the same row forever.
 func TestHub_NeverSendsInvalidUTF8(t *testing.T) {
 	log := &eventLog{}
-	hub, srv := startHub(t, ws.Config{Replay: log.replay})
+	hub, srv := startHub(t, log.config())
 	log.commit(hub, registry.EventSolutionFound, "{\"n\":\"\xff\xfe\"}")
 	live := dial(t, srv, "", nil)
 	replayed := dial(t, srv, "since=0", nil)

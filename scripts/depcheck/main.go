@@ -21,7 +21,7 @@ const module = "canistry"
 var layers = map[string]int{
 	"poll": 1, "notify": 1, "httpapi": 1,
 	"lifecycle": 2,
-	"store":     3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3,
+	"store":     3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3, "eventlog": 3,
 	"httperror": 4,
 	"registry":  5, "config": 5, "version": 5,
 }

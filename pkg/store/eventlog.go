@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+)
+
+// The event log (migration 0003): every event that reaches /ws is a row of events, appended
+// inside the write transaction of the change it describes, so a change and its event commit
+// together or not at all. Readers tail it in id order (pkg/eventlog).
+
+// eventRow is one row of events.
+type eventRow struct {
+	ID             int64 `gorm:"primaryKey;autoIncrement"`
+	Event          string
+	Data           string
+	Timestamp      int64
+	MinerID        string
+	NotificationID *int64
+	LoggedAt       int64
+}
+
+func (eventRow) TableName() string { return "events" }
+
+// appendEvent adds e to the log inside tx, stamped with the store's clock, and returns it as
+// logged: with its id and cursor.
+func (s *Store) appendEvent(tx *gorm.DB, e registry.Event) (registry.Event, error) {
+	data := string(e.Data)
+	if data == "" {
+		data = "{}"
+	}
+	row := eventRow{Event: e.Event, Data: data, Timestamp: e.Timestamp, MinerID: e.MinerID, LoggedAt: ms(s.now())}
+	if e.NotificationID != 0 {
+		id := e.NotificationID
+		row.NotificationID = &id
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return registry.Event{}, fmt.Errorf("append %s event: %w", e.Event, err)
+	}
+	return s.toEvent(&row), nil
+}
+
+// appendEvents appends events in order and returns them as logged.
+func (s *Store) appendEvents(tx *gorm.DB, evs []registry.Event) ([]registry.Event, error) {
+	out := make([]registry.Event, 0, len(evs))
+	for _, e := range evs {
+		logged, err := s.appendEvent(tx, e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, logged)
+	}
+	return out, nil
+}
+
+func (s *Store) toEvent(r *eventRow) registry.Event {
+	e := registry.Event{ID: r.ID, Event: r.Event, Data: json.RawMessage(r.Data), Timestamp: r.Timestamp,
+		MinerID: r.MinerID, Cursor: s.epoch + ":" + strconv.FormatInt(r.ID, 10)}
+	if r.NotificationID != nil {
+		e.NotificationID = *r.NotificationID
+	}
+	return e
+}
+
+// Epoch is the event log's epoch: generated when the log was created, part of every cursor.
+func (s *Store) Epoch() string { return s.epoch }
+
+func (s *Store) loadEpoch(ctx context.Context) error {
+	var epochs []string
+	if err := s.read(ctx).Raw("SELECT epoch FROM event_log").Scan(&epochs).Error; err != nil {
+		return fmt.Errorf("read event log epoch: %w", translate(err))
+	}
+	if len(epochs) != 1 || epochs[0] == "" {
+		return fmt.Errorf("event log: want one epoch, found %d", len(epochs))
+	}
+	s.epoch = epochs[0]
+	return nil
+}
+
+// Events returns up to limit logged events with after < id ≤ upTo, in id order (upTo ≤ 0
+// means no upper bound).
+func (s *Store) Events(ctx context.Context, after, upTo int64, limit int) ([]registry.Event, error) {
+	q := s.read(ctx).Where("id > ?", after)
+	if upTo > 0 {
+		q = q.Where("id <= ?", upTo)
+	}
+	var rows []eventRow
+	if err := q.Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read event log after %d: %w", after, translate(err))
+	}
+	out := make([]registry.Event, len(rows))
+	for i := range rows {
+		out[i] = s.toEvent(&rows[i])
+	}
+	return out, nil
+}
+
+// EventLogBounds returns the log's epoch, oldest stored id and head.
+func (s *Store) EventLogBounds(ctx context.Context) (registry.LogBounds, error) {
+	var b struct {
+		Oldest *int64
+		Head   *int64
+	}
+	err := s.read(ctx).Raw(`SELECT (SELECT min(id) FROM events) AS oldest,
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), (SELECT max(id) FROM events), 0) AS head`).
+		Scan(&b).Error
+	if err != nil {
+		return registry.LogBounds{}, fmt.Errorf("event log bounds: %w", translate(err))
+	}
+	out := registry.LogBounds{Epoch: s.epoch}
+	if b.Head != nil {
+		out.Head = *b.Head
+	}
+	out.Oldest = out.Head + 1
+	if b.Oldest != nil {
+		out.Oldest = *b.Oldest
+	}
+	return out, nil
+}
+
+// AppendEvent logs a registry event that belongs to no other write (a test's, or an
+// operator's announcement) and returns it as logged.
+func (s *Store) AppendEvent(ctx context.Context, e registry.Event) (registry.Event, error) {
+	var out registry.Event
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.appendEvent(tx, e)
+		return err
+	})
+	if err != nil {
+		return registry.Event{}, fmt.Errorf("append event: %w", err)
+	}
+	return out, nil
+}
+
+// PruneEvents deletes up to limit events logged more than keep before now, oldest first, and
+// returns how many. Call it again while it returns limit.
+func (s *Store) PruneEvents(ctx context.Context, now time.Time, keep time.Duration, limit int) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM events WHERE id IN (
+			SELECT id FROM events WHERE logged_at < ? ORDER BY id LIMIT ?)`, ms(now.Add(-keep)), limit)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return n, nil
+}
