@@ -255,7 +255,6 @@ func TestStore_DeleteExpiredClaims(t *testing.T) {
 	}
 }
 
-
 func TestStore_ClaimNotifications_Batch(t *testing.T) {
 	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
 	now := time.UnixMilli(1_700_000_000_000)
