@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // readCache keeps whole 200 replies of the public registry reads, keyed by request URI, for as
@@ -21,6 +22,8 @@ type readCache struct {
 	now      func() time.Time
 	maxAge   time.Duration
 	maxBytes int
+	counts   *prometheus.CounterVec // result="hit"|"miss"
+	enc      *replyEncoder
 
 	mu      sync.Mutex
 	at      int64 // the data version the entries belong to
@@ -30,13 +33,13 @@ type readCache struct {
 
 type cachedReply struct {
 	header  http.Header
-	body    []byte
+	body    *encoded // the body, with its ETag and gzipped form made once for all hits
 	created time.Time
 }
 
-func newReadCache(version func(context.Context) (int64, error), now func() time.Time) *readCache {
+func newReadCache(version func(context.Context) (int64, error), now func() time.Time, counts *prometheus.CounterVec, enc *replyEncoder) *readCache {
 	return &readCache{version: version, now: now, maxAge: time.Second, maxBytes: 32 << 20,
-		entries: map[string]*cachedReply{}}
+		counts: counts, enc: enc, entries: map[string]*cachedReply{}}
 }
 
 // dataVersionKey is the gin context key under which the middleware leaves the data version
@@ -47,10 +50,11 @@ const dataVersionKey = "canistry.data_version"
 const maxCachedBody = 1 << 20
 
 // middleware serves a cached reply when there is one for this URI and data version, and
-// otherwise records the handler's reply for the next request.
+// otherwise records the handler's reply for the next request. A request with If-None-Match is
+// served too: the reply encoder outside turns a cached 200 whose ETag matches into a 304.
 func (rc *readCache) middleware(c *gin.Context) {
 	r := c.Request
-	if r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
+	if r.Method != http.MethodGet || r.Header.Get("If-Modified-Since") != "" {
 		c.Next()
 		return
 	}
@@ -62,21 +66,26 @@ func (rc *readCache) middleware(c *gin.Context) {
 	c.Set(dataVersionKey, v) // list totals key on it too (totalKey)
 	key := r.URL.RequestURI()
 	if e := rc.lookup(v, key); e != nil {
+		rc.counts.WithLabelValues("hit").Inc()
 		h := c.Writer.Header()
 		for k, vals := range e.header {
 			h[k] = vals
 		}
+		c.Set(encodedKey, e.body)
 		c.Status(http.StatusOK)
-		_, _ = c.Writer.Write(e.body)
+		_, _ = c.Writer.Write(e.body.body)
 		c.Abort()
 		return
 	}
+	rc.counts.WithLabelValues("miss").Inc()
 	rec := &recordingWriter{ResponseWriter: c.Writer}
 	c.Writer = rec
 	c.Next()
 	c.Writer = rec.ResponseWriter
 	if rec.Status() == http.StatusOK && !rec.tooBig {
-		rc.store(v, key, &cachedReply{header: rec.Header().Clone(), body: rec.buf.Bytes(), created: rc.now()})
+		body := rc.enc.newEncoded(rec.buf.Bytes())
+		c.Set(encodedKey, body)
+		rc.store(v, key, &cachedReply{header: rec.Header().Clone(), body: body, created: rc.now()})
 	}
 }
 
@@ -100,14 +109,14 @@ func (rc *readCache) store(v int64, key string, e *cachedReply) {
 	if v != rc.at { // the data moved on while the handler ran
 		return
 	}
-	if rc.size+len(e.body) > rc.maxBytes {
+	if rc.size+len(e.body.body) > rc.maxBytes {
 		rc.size, rc.entries = 0, map[string]*cachedReply{}
 	}
 	if old := rc.entries[key]; old != nil {
-		rc.size -= len(old.body)
+		rc.size -= len(old.body.body)
 	}
 	rc.entries[key] = e
-	rc.size += len(e.body)
+	rc.size += len(e.body.body)
 }
 
 // recordingWriter copies what the handler writes, up to maxCachedBody.

@@ -137,5 +137,6 @@ func (a *api) minerStats(c *gin.Context) {
 			out.NextCursor = &s
 		}
 	}
+	setNextLink(c, out.NextCursor)
 	c.JSON(http.StatusOK, out)
 }

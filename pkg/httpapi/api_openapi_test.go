@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -17,18 +16,12 @@ import (
 // reply validated against the document by testAPI.do) and fails if an operation was never
 // exercised, or if the router serves a route the document does not describe.
 func TestOpenAPI_EveryRoute(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, down)})
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
 	seedObserved(t, a)
 	id, miner, hash := string(idLedger), string(idMiner), strings.Repeat("d", 64)
 	calls := []struct{ method, path, body string }{
 		{"GET", "/healthz", ""}, {"GET", "/readyz", ""}, {"GET", "/metrics", ""},
-		{"GET", "/openapi.json", ""}, {"GET", "/system/status", ""},
+		{"GET", "/openapi.json", ""}, {"GET", "/docs", ""}, {"GET", "/system/status", ""},
 		{"GET", "/canisters?limit=2", ""}, {"GET", "/canisters/" + id, ""}, {"GET", "/canisters/" + id + "/history", ""},
 		{"PUT", "/canisters/" + id, `{"description":"changed"}`},
 		{"POST", "/canisters/" + id + "/refresh", ""}, {"POST", "/system/refresh", ""},

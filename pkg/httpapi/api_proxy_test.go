@@ -185,13 +185,7 @@ func TestAPI_Proxy_WebSocket(t *testing.T) {
 }
 
 func TestAPI_Proxy_NotifierDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
-	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, down)})
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
 	for _, path := range []string{"/ws", "/ws-status", "/test", "/miner-notifications"} {
 		method := "GET"
 		if path == "/miner-notifications" {
@@ -202,6 +196,17 @@ func TestAPI_Proxy_NotifierDown(t *testing.T) {
 			t.Errorf("%s %s: %d %s", method, path, r.Status, r.Body)
 		}
 	}
+}
+
+// downNotifierURL is the URL of a notifier that is not there: a port that was free a moment ago.
+func downNotifierURL(t *testing.T) *url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return apiParseURL(t, "http://"+ln.Addr().String())
 }
 
 func apiParseURL(t *testing.T, s string) *url.URL {
@@ -238,11 +243,11 @@ func TestAPI_Proxy_RetriesOutcallCopies(t *testing.T) {
 		}
 		w.Header()["Date"] = nil
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"received"}`))
+		_, _ = w.Write([]byte(`{"status":"received","dedup_key_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}`))
 	}))
 	t.Cleanup(notifier.Close)
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, notifier.URL)})
-	if r := a.do("POST", "/miner-notifications", `{"event":"e"}`); r.Status != http.StatusOK || string(r.Body) != `{"status":"received"}` {
+	if r := a.do("POST", "/miner-notifications", `{"event":"e"}`); r.Status != http.StatusOK || string(r.Body) != `{"status":"received","dedup_key_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}` {
 		t.Errorf("outcall copy after two dropped attempts: %d %s", r.Status, r.Body)
 	}
 	mu.Lock()

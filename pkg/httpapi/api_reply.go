@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,7 +23,22 @@ func replyPage[R, J any](a *api, c *gin.Context, p *registry.Page, stale registr
 		a.werr(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newList(items, next, a.totals.remember(key, cached, total), p.Limit, toJSON))
+	list := newList(items, next, a.totals.remember(key, cached, total), p.Limit, toJSON)
+	setNextLink(c, list.NextCursor)
+	c.JSON(http.StatusOK, list)
+}
+
+// setNextLink adds Link: <…>; rel="next" (RFC 8288) when there is a next page: this request's
+// path and query with cursor set to next. The reference is relative to the request (no scheme
+// or host), so it holds behind any proxy and does not trust a Host header.
+func setNextLink(c *gin.Context, next *string) {
+	if next == nil {
+		return
+	}
+	q := c.Request.URL.Query()
+	q.Set("cursor", *next)
+	u := url.URL{Path: c.Request.URL.Path, RawQuery: q.Encode()}
+	c.Header("Link", "<"+u.String()+`>; rel="next"`)
 }
 
 // replyOne answers GET of one canister-keyed record: the id from the path, ?stale_after=, the

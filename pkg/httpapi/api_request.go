@@ -28,6 +28,7 @@ const MaxBodyBytes = 1 << 20
 // cors marks a public read as readable from any origin.
 func cors(c *gin.Context) {
 	c.Header("Access-Control-Allow-Origin", "*")
+	c.Header("Access-Control-Expose-Headers", "ETag, Link")
 }
 
 // preflight answers a CORS preflight of a public read.

@@ -16,8 +16,9 @@ import (
 
 // NewEngine returns a gin engine with JSON panic recovery, JSON 404/405 and a structured
 // access log (debug level; errors ≥500 at warn). Register routes through [withHEAD] so that
-// every GET route answers HEAD too.
-func NewEngine(logger *slog.Logger) *gin.Engine {
+// every GET route answers HEAD too. The middleware mw runs for every request, between the
+// access log and the panic recovery (so a recovered panic's reply passes through it).
+func NewEngine(logger *slog.Logger, mw ...gin.HandlerFunc) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// The access log's client address believes X-Forwarded-For only from loopback (the api's
@@ -27,7 +28,9 @@ func NewEngine(logger *slog.Logger) *gin.Engine {
 	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(accessLog(logger), recovery(logger))
+	r.Use(accessLog(logger))
+	r.Use(mw...)
+	r.Use(recovery(logger))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s", c.Request.URL.Path)) // for any method (else 405): HEAD and GET alike
 	})

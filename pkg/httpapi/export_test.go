@@ -4,7 +4,7 @@ package httpapi
 // routes are not in it).
 func APIRoutes(d APIDeps) []string {
 	var out []string
-	for _, r := range newAPIEngine(d).Routes() {
+	for _, r := range newAPIEngine(d, newAPIMetrics(nil)).Routes() {
 		out = append(out, r.Method+" "+r.Path)
 	}
 	return out

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	_ "embed"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -13,7 +16,107 @@ import (
 //go:embed openapi.json
 var openAPIDoc []byte
 
-func serveOpenAPI(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.Data(http.StatusOK, "application/json", openAPIDoc)
+// serveDocument serves a constant JSON document; its ETag and gzipped form are made once.
+func serveDocument(doc *encoded) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Set(encodedKey, doc)
+		c.Data(http.StatusOK, "application/json", doc.body)
+	}
+}
+
+// notifierPaths are the paths of the api's document that the notifier serves itself.
+var notifierPaths = []string{"/miner-notifications", "/ws", "/ws-status", "/test", "/healthz", "/readyz", "/metrics", "/openapi.json"}
+
+// notifierDocument is the notifier's own OpenAPI document, cut from the api's so that the
+// outcall contract is written once: its paths, without the 502 only the api's proxy answers,
+// and the components they use.
+func notifierDocument(apiDoc []byte) ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(apiDoc, &doc); err != nil {
+		return nil, fmt.Errorf("parse openapi.json: %w", err)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	kept := map[string]any{}
+	for _, p := range notifierPaths {
+		item, ok := paths[p].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("openapi.json has no path %s", p)
+		}
+		for _, op := range item {
+			if op, ok := op.(map[string]any); ok {
+				if responses, ok := op["responses"].(map[string]any); ok {
+					delete(responses, "502")
+				}
+			}
+		}
+		kept[p] = item
+	}
+	info, _ := doc["info"].(map[string]any)
+	info["title"] = "canistry notifier"
+	info["description"] = "Canister HTTPS outcall intake, WebSocket fan-out and the live page. " +
+		"The api serves the same routes on its origin by proxy; its document describes the registry."
+	out := map[string]any{"openapi": doc["openapi"], "info": info, "servers": doc["servers"], "paths": kept}
+	tags := map[string]bool{}
+	for _, item := range kept {
+		for _, op := range item.(map[string]any) {
+			if op, ok := op.(map[string]any); ok {
+				for _, t := range asSlice(op["tags"]) {
+					tags[fmt.Sprint(t)] = true
+				}
+			}
+		}
+	}
+	var keptTags []any
+	for _, t := range asSlice(doc["tags"]) {
+		if m, ok := t.(map[string]any); ok && tags[fmt.Sprint(m["name"])] {
+			keptTags = append(keptTags, t)
+		}
+	}
+	out["tags"] = keptTags
+	out["components"] = usedComponents(doc["components"].(map[string]any), kept)
+	return json.MarshalIndent(out, "", "  ")
+}
+
+// usedComponents returns the components that from refers to, directly or through each other.
+func usedComponents(all map[string]any, from any) map[string]any {
+	used := map[string]any{}
+	if s, ok := all["securitySchemes"]; ok {
+		used["securitySchemes"] = s
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if kind, name, ok := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/"); ok {
+					if sect, _ := all[kind].(map[string]any); sect[name] != nil {
+						dst, _ := used[kind].(map[string]any)
+						if dst == nil {
+							dst = map[string]any{}
+							used[kind] = dst
+						}
+						if dst[name] == nil {
+							dst[name] = sect[name]
+							walk(sect[name])
+						}
+					}
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(from)
+	return used
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
@@ -23,6 +25,14 @@ func isNotifierPath(path string) bool {
 		return true
 	}
 	return strings.HasPrefix(path, "/test/")
+}
+
+// proxyRoute is the route label of a proxied path: the path itself, /test/* for the page's files.
+func proxyRoute(path string) string {
+	if strings.HasPrefix(path, "/test/") {
+		return "/test/*"
+	}
+	return path
 }
 
 // withNotifierProxy sends the notifier's paths to proxy, ahead of the api's router, so that no
@@ -43,7 +53,7 @@ func withNotifierProxy(api, proxy http.Handler) http.Handler {
 // notifier left out. WebSocket upgrades pass through (httputil.ReverseProxy hijacks both sides
 // and copies bytes). The request keeps the Host the client used, so that the notifier's
 // same-origin check on /ws compares the browser's Origin with the api's host.
-func newNotifierProxy(target *url.URL, logger *slog.Logger) http.Handler {
+func newNotifierProxy(target *url.URL, logger *slog.Logger, errs *prometheus.CounterVec) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -71,6 +81,7 @@ func newNotifierProxy(target *url.URL, logger *slog.Logger) http.Handler {
 				return // the client went away; nobody reads an answer
 			}
 			logger.Warn("notifier unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+			errs.WithLabelValues(proxyRoute(r.URL.Path)).Inc()
 			httperror.WriteStatus(w, http.StatusBadGateway, registry.Errorf(registry.EUNAVAILABLE,
 				"the notifier is unreachable; try again later"))
 		},

@@ -37,15 +37,16 @@ const DefaultStaleAfter = 3 * time.Minute
 // Reads are public and carry CORS headers; writes need the admin key. The notifier's routes are
 // proxied before gin sees them, so that nothing of the api touches those replies.
 func NewAPIHandler(d APIDeps) http.Handler {
-	engine := newAPIEngine(d)
+	metrics := newAPIMetrics(d.Probes.Metrics)
+	engine := newAPIEngine(d, metrics)
 	if d.NotifierURL == nil {
 		return engine
 	}
-	return withNotifierProxy(engine, newNotifierProxy(d.NotifierURL, d.Logger))
+	return withNotifierProxy(engine, newNotifierProxy(d.NotifierURL, d.Logger, metrics.proxyErrors))
 }
 
 // newAPIEngine is the api's router without the proxy in front of it.
-func newAPIEngine(d APIDeps) *gin.Engine {
+func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -55,7 +56,8 @@ func newAPIEngine(d APIDeps) *gin.Engine {
 	if d.StaleAfter <= 0 {
 		d.StaleAfter = DefaultStaleAfter
 	}
-	engine := NewEngine(d.Logger)
+	enc := newReplyEncoder() // ETag, 304 and gzip of the JSON reads
+	engine := NewEngine(d.Logger, metrics.middleware, enc.middleware)
 	r := withHEAD(engine) // every GET route answers HEAD too
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
@@ -67,10 +69,11 @@ func newAPIEngine(d APIDeps) *gin.Engine {
 		r.OPTIONS(path, cors, preflight)
 	}
 	read("/system/status", systemStatus(d.Status, werr))
-	read("/openapi.json", serveOpenAPI)
+	read("/openapi.json", serveDocument(enc.newEncoded(openAPIDoc)))
+	mountDocs(r)
 
 	// Registry reads below answer from the read cache while the database is unchanged.
-	cache := newReadCache(d.Store.DataVersion, d.Now)
+	cache := newReadCache(d.Store.DataVersion, d.Now, metrics.cache, enc)
 	plain := read
 	read = func(path string, h ...gin.HandlerFunc) {
 		plain(path, append([]gin.HandlerFunc{cache.middleware}, h...)...)

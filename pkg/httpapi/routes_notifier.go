@@ -40,6 +40,7 @@ type NotifierDeps struct {
 //	GET  /test                  the live page (and /test/app.js, /test/app.css)
 //	POST /test/simulate?event=  LOCAL_DEV only: a simulated outcall through the real intake
 //	GET  /healthz, /readyz, /metrics
+//	GET  /openapi.json          this server's part of the api's OpenAPI document
 //
 // Every GET route answers HEAD alike, without a body; HEAD /ws never upgrades (ws.Hub).
 func NewNotifierHandler(d NotifierDeps) (http.Handler, error) {
@@ -47,12 +48,13 @@ func NewNotifierHandler(d NotifierDeps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics := newHTTPMetrics(d.Probes.Metrics)
 	mux := http.NewServeMux()
 	if d.Intake != nil {
-		mux.Handle("/miner-notifications", d.Intake)
+		mux.Handle("/miner-notifications", metrics.wrap("/miner-notifications", d.Intake))
 	}
 	if d.WS != nil {
-		mux.Handle("/ws", d.WS)
+		mux.Handle("/ws", metrics.wrap("/ws", d.WS))
 	}
 	mux.Handle("/", engine)
 	return mux, nil
@@ -63,10 +65,16 @@ func newNotifierEngine(d NotifierDeps) (*gin.Engine, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	engine := NewEngine(d.Logger)
+	doc, err := notifierDocument(openAPIDoc)
+	if err != nil {
+		return nil, err
+	}
+	enc := newReplyEncoder()
+	engine := NewEngine(d.Logger, newHTTPMetrics(d.Probes.Metrics).middleware, enc.middleware)
 	r := withHEAD(engine) // every GET route answers HEAD too
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
+	r.GET("/openapi.json", serveDocument(enc.newEncoded(doc)))
 	if d.WSStatus != nil {
 		r.GET("/ws-status", func(c *gin.Context) { c.JSON(http.StatusOK, d.WSStatus()) })
 	}
