@@ -27,8 +27,10 @@ func findChromium() string {
 	return ""
 }
 
-// TestTestPage_Chromium opens /test in headless Chromium, clicks "solution_found" (13 replica
-// copies through the real intake) and waits until the event is on screen.
+// TestTestPage_Chromium opens /test in headless Chromium on a notifier that already has
+// history: the page shows the stored events at once. It clicks "solution_found" (13 replica
+// copies through the real intake) and waits until the event is on screen, then disconnects,
+// lets two events happen, reconnects, and checks the tallies count each event exactly once.
 func TestTestPage_Chromium(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
@@ -41,6 +43,10 @@ func TestTestPage_Chromium(t *testing.T) {
 	env["LOCAL_DEV"] = "true"
 	p := runtest.Start(t, run, env)
 	runtest.WaitHTTP(t, p.URL("/readyz"), http.StatusOK)
+	ts := uint64(time.Now().UnixNano())
+	for i := range 3 { // history from before the page was opened
+		sentinel(t, p.Addr, ts+uint64(i))
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser),
@@ -71,8 +77,11 @@ func TestTestPage_Chromium(t *testing.T) {
 			t.Fatalf("%s: %v\nnotifier log:\n%s", what, err, p.Log())
 		}
 	}
-	fail("page connects and simulates", chromedp.Do(tctx,
+	fail("page shows the history", chromedp.Do(tctx,
 		chromedp.WaitVisible(chromedp.CSS(`body[data-ws="open"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#feed li[data-event="sentinel"]').length === 3`),
+	))
+	fail("page simulates", chromedp.Do(tctx,
 		chromedp.Click(chromedp.CSS(`button[data-sim="solution_found"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#feed li.solution[data-event="solution_found"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#bursts .banner`)),
@@ -92,8 +101,28 @@ func TestTestPage_Chromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes); simulation: %s", path, len(shot), result)
-	if solutions != "1" || miners != "1" {
-		t.Errorf("counters: %s solutions, %s miners; want 1 and 1", solutions, miners)
+	if solutions != "1" || miners != "2" { // the history's miner and the simulated one
+		t.Errorf("counters: %s solutions, %s miners; want 1 and 2", solutions, miners)
+	}
+	// Across a reconnect the page resumes from its cursor: each event is counted once.
+	fail("disconnect", chromedp.Do(tctx,
+		chromedp.Click(chromedp.CSS(`#connect`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ws="closed"]`)),
+	))
+	for i := range 2 {
+		sentinel(t, p.Addr, ts+uint64(10+i))
+	}
+	fail("reconnect", chromedp.Do(tctx,
+		chromedp.Click(chromedp.CSS(`#connect`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ws="open"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#feed li[data-event="sentinel"]').length === 5`),
+	))
+	events, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(`#count-events`)))
+	fail("events counter", err)
+	cards, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll('#feed li').length`))
+	fail("cards", err)
+	if events != "6" || cards != 6 {
+		t.Errorf("after the reconnect: %s events counted, %d cards; want 6 and 6 (3 history, 1 simulated, 2 missed while away)", events, cards)
 	}
 	if !strings.Contains(result, "13 replica copies → HTTP 200") {
 		t.Errorf("simulation result %q", result)

@@ -93,7 +93,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop()
 	if req.replay {
 		h.wg.Add(1)
-		go c.replayThenWrite(req.since, live)
+		since := req.since
+		if req.last > 0 {
+			since = registry.LogCursor{ID: max(0, live-int64(req.last))}
+		}
+		go c.replayThenWrite(since, live)
 	}
 }
 

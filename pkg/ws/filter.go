@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"canistry/pkg/registry"
@@ -75,11 +76,15 @@ func (f *filter) match(m *message) bool {
 type request struct {
 	filter filter
 	since  registry.LogCursor
+	last   int // replay the last this many logged events (?last=) instead of from since
 	replay bool
 }
 
+// maxLast bounds ?last=.
+const maxLast = 1000
+
 // queryParams are the parameters /ws understands; any other is a 400, as on the REST api.
-var queryParams = []string{"events", "token", "miner", "since"}
+var queryParams = []string{"events", "token", "miner", "since", "last"}
 
 // maxEventLen is the longest event name the intake accepts (notify.MaxEventLen).
 const maxEventLen = 64
@@ -142,6 +147,19 @@ func parseRequest(rawQuery string, replayable bool) (request, error) {
 			return request{}, registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
 		}
 		r.since, r.replay = cur, true
+	}
+	if v, ok := q["last"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 || n > maxLast || v[0][0] == '+' {
+			return request{}, registry.Errorf(registry.EINVALID, "last must be a number of events from 1 to %d, not %q", maxLast, v[0])
+		}
+		if r.replay {
+			return request{}, registry.Errorf(registry.EINVALID, "give since or last, not both")
+		}
+		if !replayable {
+			return request{}, registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
+		}
+		r.last, r.replay = n, true
 	}
 	return r, nil
 }

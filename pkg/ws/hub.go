@@ -7,7 +7,7 @@
 // (Deliver, from pkg/eventlog's tailer), so every client gets every event once, in strictly
 // increasing id order. A client may ask for ?events=a,b, ?token=<id>, ?miner=<id>, and
 // ?since=<cursor> (or a bare id) to replay what it missed before going live, with no gap and
-// no duplicate at the seam; a cursor of another log (epoch) or beyond its end gets
+// no duplicate at the seam, or ?last=N for the last N logged events (a page's first load); a cursor of another log (epoch) or beyond its end gets
 // replay.reset, a position older than the stored history replay.gap, never silence. The hub
 // does not know the database: the binary gives it Replay and Bounds functions.
 package ws

@@ -208,6 +208,31 @@ func TestHub_ReplayReset(t *testing.T) {
 	}
 }
 
+// TestHub_Last: ?last=N replays the last N logged events (all of them when there are fewer),
+// then goes live.
+func TestHub_Last(t *testing.T) {
+	for _, tc := range []struct {
+		last string
+		want []int64
+	}{{"2", []int64{4, 5, 6}}, {"50", []int64{1, 2, 3, 4, 5, 6}}} {
+		log := &eventLog{}
+		hub, srv := startHub(t, log.config())
+		for range 5 {
+			log.commit(hub, registry.EventSolutionFound, `{}`)
+		}
+		c := dial(t, srv, "last="+tc.last, nil)
+		waitClients(t, hub, 1)
+		log.commit(hub, registry.EventSolutionFound, `{}`)
+		var got []int64
+		for len(got) < len(tc.want) {
+			got = append(got, read(t, c).ID)
+		}
+		if !equalIDs(got, tc.want) {
+			t.Errorf("last=%s: got %v, want %v", tc.last, got, tc.want)
+		}
+	}
+}
+
 // TestHub_ClientAheadOfHub: a cursor from a notifier further along than this hub (its id is in
 // the log but not yet delivered here) replays nothing and skips the live events up to it.
 func TestHub_ClientAheadOfHub(t *testing.T) {

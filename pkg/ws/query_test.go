@@ -79,7 +79,7 @@ func TestHub_QueryValidation(t *testing.T) {
 		{"AllFilters", "events=solution_found,canister.registered&token=" + token + "&miner=" + miner + "&since=0", 101, ""},
 		{"EventsSpaces", "events=solution_found,%20mining_started", 101, ""},
 		{"Cursor", "since=e1:0", 101, ""},
-		{"Unknown", "evnts=solution_found", 400, `unknown query parameter "evnts" (allowed: events, token, miner, since)`},
+		{"Unknown", "evnts=solution_found", 400, `unknown query parameter "evnts" (allowed: events, token, miner, since, last)`},
 		{"UnknownEmpty", "foo", 400, `unknown query parameter "foo"`},
 		{"Repeated", "token=" + token + "&token=" + token, 400, `query parameter "token" is given 2 times`},
 		{"RepeatedSince", "since=1&since=2", 400, `query parameter "since" is given 2 times`},
@@ -101,6 +101,11 @@ func TestHub_QueryValidation(t *testing.T) {
 		{"BadEpoch", "since=e-1:5", 400, "since must be a cursor"},
 		{"TwoColons", "since=e1:2:3", 400, "since must be a cursor"},
 		{"PlusID", "since=e1:+3", 400, "since must be a cursor"},
+		{"Last", "last=50", 101, ""},
+		{"LastZero", "last=0", 400, "last must be a number of events from 1 to 1000"},
+		{"LastTooMany", "last=1001", 400, "last must be a number of events from 1 to 1000"},
+		{"LastNotANumber", "last=x", 400, "last must be a number of events from 1 to 1000"},
+		{"LastAndSince", "last=5&since=1", 400, "give since or last, not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := "/ws"

@@ -1,10 +1,17 @@
 // canistry /test page: connects to the notifier's WebSocket (same origin, also through the
-// api's proxy), shows each event as it happens, keeps running tallies per token and per miner,
-// and in LOCAL_DEV offers buttons that send simulated outcalls through the real intake.
+// api's proxy), shows the last HISTORY events from the event log on load and then each event
+// as it happens, keeps running tallies per token and per miner, and in LOCAL_DEV offers
+// buttons that send simulated outcalls through the real intake.
+//
+// Every logged event carries a cursor; after a drop the page reconnects with ?since=<cursor>,
+// so the server replays exactly what it missed (in order, once) and the tallies stay right.
+// replay.gap (history pruned) is shown; replay.reset (another log: the database was recreated)
+// clears the page, which then shows the new log from its beginning.
 (function () {
   'use strict';
 
   var MAX_CARDS = 200;
+  var HISTORY = 50; // events from the log shown on first load
   var base = location.pathname.replace(/test\/?$/, ''); // the prefix the page is served under
   var body = document.body;
   var feed = document.getElementById('feed');
@@ -12,6 +19,7 @@
   var wanted = true; // reconnect when the socket drops
   var retry = 0;
   var lastId = 0;
+  var cursor = ''; // of the last logged event shown: where a reconnect resumes
   var counts = { events: 0, solutions: 0 };
   var tokens = new Map();
   var miners = new Map();
@@ -32,7 +40,8 @@
   function wsURL() {
     var u = new URL(base + 'ws', location.href);
     u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (lastId > 0) u.searchParams.set('since', String(lastId)); // replay what was missed
+    if (cursor) u.searchParams.set('since', cursor); // replay exactly what was missed
+    else u.searchParams.set('last', String(HISTORY)); // first load: recent history
     return u.toString();
   }
 
@@ -64,21 +73,42 @@
     return typeof id === 'string' && id.length > 17 ? id.slice(0, 11) + '…' + id.slice(-5) : String(id || '–');
   }
 
+  // reset forgets everything derived from the old log.
+  function reset() {
+    lastId = 0;
+    cursor = '';
+    counts = { events: 0, solutions: 0 };
+    tokens.clear();
+    miners.clear();
+    while (feed.firstChild) feed.removeChild(feed.firstChild);
+    document.querySelectorAll('#tokens tbody, #miners tbody').forEach(function (tb) {
+      while (tb.firstChild) tb.removeChild(tb.firstChild);
+    });
+    ['count-events', 'count-solutions', 'count-miners', 'count-tokens'].forEach(function (id) {
+      document.getElementById(id).textContent = '0';
+    });
+    document.getElementById('last-id').textContent = '–';
+  }
+
   function show(e) {
     if (typeof e !== 'object' || e === null || typeof e.event !== 'string') return;
+    if (e.event === 'replay.reset') reset();
     if (e.id > 0) {
-      if (e.id <= lastId) return; // already shown
+      // The server sends each logged event once, in id order; this only guards against a
+      // misbehaving proxy replaying a frame.
+      if (e.id <= lastId) return;
       lastId = e.id;
+      if (typeof e.cursor === 'string') cursor = e.cursor;
       document.getElementById('last-id').textContent = String(lastId);
     }
     var data = (e.data && typeof e.data === 'object') ? e.data : {};
     var miner = e.miner_id || data.miner_id || '';
-    var outcall = e.id > 0 || !!e.miner_id;
+    var outcall = !!e.miner_id || e.notification_id > 0;
     addCard(e, data, miner, outcall);
-    bump('count-events', ++counts.events);
+    if (e.id > 0) bump('count-events', ++counts.events);
     if (e.event === 'solution_found') {
       bump('count-solutions', ++counts.solutions);
-      celebrate(data);
+      if (!e.timestamp || Date.now() - e.timestamp < 60000) celebrate(data); // not for old history
     }
     if (outcall) tally(e.event, data, miner);
   }
@@ -88,8 +118,9 @@
     li.dataset.event = e.event;
     li.dataset.id = String(e.id);
     if (e.event === 'solution_found') li.classList.add('solution');
-    else if (!outcall && e.event !== 'replay.gap') li.classList.add('registry');
-    else if (['token_connected', 'mining_started', 'replay.gap'].indexOf(e.event) < 0) li.classList.add('unknown');
+    else if (e.event === 'replay.gap' || e.event === 'replay.reset') li.classList.add('notice');
+    else if (!outcall) li.classList.add('registry');
+    else if (['token_connected', 'mining_started'].indexOf(e.event) < 0) li.classList.add('unknown');
     var top = el('div', 'top');
     var title = e.event;
     if (e.event === 'solution_found') title = '⛏ solution found' + (data.block_height !== undefined ? ' · block #' + data.block_height : '');
