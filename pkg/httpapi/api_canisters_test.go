@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -350,6 +352,43 @@ func TestAPI_ListCanisters_PagesUnderConcurrentInserts(t *testing.T) {
 	for id, n := range seen {
 		if n != 1 {
 			t.Fatalf("%s seen %d times", id, n)
+		}
+	}
+}
+
+// TestAPI_RegistryEventsLogged: each registry write logs its event in the write's own
+// transaction, so a client replaying with ?since= sees it; the bus carries the same event
+// (id and cursor) as the doorbell; a refused write logs nothing.
+func TestAPI_RegistryEventsLogged(t *testing.T) {
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
+	ev := a.listen()
+	registerCanister(t, a, idLedger, "token")
+	a.admin("POST", "/canisters", map[string]any{"canister_id": string(idLedger), "kind": "miner"}) // 409
+	if r := a.admin("PUT", "/canisters/"+string(idLedger), map[string]any{"name": "renamed"}); r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	if r := a.admin("DELETE", "/canisters/"+string(idLedger), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.Status, r.Body)
+	}
+	logged, err := a.Store.Events(t.Context(), 0, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{registry.EventCanisterRegistered, registry.EventCanisterUpdated, registry.EventCanisterDeleted}
+	if len(logged) != len(want) {
+		t.Fatalf("logged %d events, want %d: %+v", len(logged), len(want), logged)
+	}
+	for i, e := range logged {
+		var data apiCanister
+		if err := json.Unmarshal(e.Data, &data); err != nil || e.Event != want[i] || e.ID != int64(i+1) ||
+			data.CanisterID != string(idLedger) || e.Cursor != a.Store.Epoch()+":"+strconv.Itoa(i+1) {
+			t.Errorf("logged event %d: %+v (%v)", i, e, err)
+		}
+		if got := ev.nextEvent(t); got.ID != e.ID || got.Cursor != e.Cursor || got.Event != e.Event || !bytes.Equal(got.Data, e.Data) {
+			t.Errorf("bus event %d: %+v, want the logged %+v", i, got, e)
+		}
+		if i == 0 {
+			ev.nextRefresh(t)
 		}
 	}
 }

@@ -84,7 +84,25 @@ func TestPoller_Sweep(t *testing.T) {
 		if got := f.canister(w.other).ModuleHash; got != "" {
 			t.Errorf("empty canister has module hash %q", got)
 		}
-		byName := eventsByName(t, f.drainEvents())
+		published := f.drainEvents()
+		// Every published event is the logged one: the log holds the same events, ids, data.
+		logged, err := f.store.Events(ctx, 0, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(logged) != len(published) {
+			t.Fatalf("%d events logged, %d published", len(logged), len(published))
+		}
+		byID := map[int64]registry.Event{}
+		for _, e := range logged {
+			byID[e.ID] = e
+		}
+		for _, e := range published {
+			if l, ok := byID[e.ID]; !ok || l.Event != e.Event || string(l.Data) != string(e.Data) || l.Cursor != e.Cursor {
+				t.Errorf("published %+v, logged %+v", e, l)
+			}
+		}
+		byName := eventsByName(t, published)
 		// The first observation is a change from "": every canister with a module gets one.
 		if n := len(byName[registry.EventModuleHashChanged]); n != 4 {
 			t.Errorf("%d module_hash.changed events, want 4", n)
