@@ -1,10 +1,8 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -35,25 +33,12 @@ func checkSeries(t *testing.T, text string, want []string) {
 	}
 }
 
-// promtoolCheck runs `promtool check metrics` (Debian's prometheus package) over text: in CI a
-// missing promtool fails the test, elsewhere that part is skipped.
+// promtoolCheck runs `promtool check metrics` (Debian's prometheus package) over text.
 func promtoolCheck(t *testing.T, text string) {
 	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("promtool not found (CI installs Debian's prometheus package in .ci/run): %v", err)
-		}
-		t.Log("promtool not found: install Debian's prometheus package to lint the metrics")
-		return
-	}
-	cmd := exec.CommandContext(t.Context(), promtool, "check", "metrics")
+	cmd := exec.CommandContext(t.Context(), runtest.Tool(t, "promtool", "Debian's prometheus package"), "check", "metrics")
 	cmd.Stdin = strings.NewReader(text)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
-	}
+	runtest.Run(t, cmd)
 }
 
 // TestMetrics_API: the api's /metrics counts requests by route template and status, read-cache

@@ -81,26 +81,34 @@ func notifierDocument(apiDoc []byte) ([]byte, error) {
 // usedComponents returns the components that from refers to, directly or through each other.
 func usedComponents(all map[string]any, from any) map[string]any {
 	used := map[string]any{}
-	if s, ok := all["securitySchemes"]; ok {
-		used["securitySchemes"] = s
+	use := func(kind, name string) bool {
+		sect, _ := all[kind].(map[string]any)
+		if sect[name] == nil {
+			return false
+		}
+		dst, _ := used[kind].(map[string]any)
+		if dst == nil {
+			dst = map[string]any{}
+			used[kind] = dst
+		}
+		if dst[name] != nil {
+			return false
+		}
+		dst[name] = sect[name]
+		return true
 	}
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
+			for _, req := range asSlice(v["security"]) { // an operation's security requirements
+				for scheme := range asMap(req) {
+					use("securitySchemes", scheme)
+				}
+			}
 			if ref, ok := v["$ref"].(string); ok {
-				if kind, name, ok := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/"); ok {
-					if sect, _ := all[kind].(map[string]any); sect[name] != nil {
-						dst, _ := used[kind].(map[string]any)
-						if dst == nil {
-							dst = map[string]any{}
-							used[kind] = dst
-						}
-						if dst[name] == nil {
-							dst[name] = sect[name]
-							walk(sect[name])
-						}
-					}
+				if kind, name, ok := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/"); ok && use(kind, name) {
+					walk(asMap(all[kind])[name])
 				}
 			}
 			for _, x := range v {
@@ -119,4 +127,9 @@ func usedComponents(all map[string]any, from any) map[string]any {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
