@@ -55,8 +55,7 @@ type Config struct {
 	Timeout time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
-	// HTTPClient replaces the default client (which has Timeout and a connection pool sized
-	// for a concurrent poller).
+	// HTTPClient replaces the default client, NewHTTPClient(Timeout).
 	HTTPClient *http.Client
 }
 
@@ -120,9 +119,7 @@ func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 256
-		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
+		hc = NewHTTPClient(cfg.Timeout)
 	}
 	id := identity.AnonymousIdentity{}
 	acfg := agent.Config{
@@ -148,6 +145,26 @@ func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 		c.keys = newNodeKeyCache(c.fetchSubnetKeys, cfg.NodeKeyTTL, cfg.Timeout, opts.cacheNow)
 	}
 	return c, nil
+}
+
+// maxIdleConns is how many idle keep-alive connections to the IC the default client keeps:
+// more than a poller at concurrency 64 has requests in flight (each canister sends its
+// read_state and its kind's queries at once, a wallet one query per ledger), so a connection
+// is dialled once and reused for the whole sweep.
+const maxIdleConns = 1024
+
+// NewHTTPClient is the client New uses when Config.HTTPClient is nil: each request bounded by
+// timeout (0 means DefaultTimeout), keep-alive connections pooled for a concurrent poller.
+// http.DefaultTransport keeps at most 100 idle connections in all, so under more concurrent
+// requests than that every surplus connection was closed after its reply and dialled again
+// for the next one (about one dial per canister in a sweep).
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = maxIdleConns, maxIdleConns
+	return &http.Client{Timeout: timeout, Transport: tr}
 }
 
 // withoutContext runs f, which takes no context (agent.New's status fetch, read_state helpers),

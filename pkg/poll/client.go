@@ -20,7 +20,7 @@ func NewClient(ctx context.Context, cfg ic.Config, callsPerSecond float64) (*ic.
 	if callsPerSecond > 0 {
 		hc := cfg.HTTPClient
 		if hc == nil {
-			hc = defaultHTTPClient(cfg)
+			hc = ic.NewHTTPClient(cfg.Timeout)
 		}
 		limited := *hc
 		limited.Transport = &limitedTransport{base: transportOf(hc), limiter: newLimiter(callsPerSecond)}
@@ -38,18 +38,6 @@ func NewClient(ctx context.Context, cfg ic.Config, callsPerSecond float64) (*ic.
 func newLimiter(callsPerSecond float64) *rate.Limiter {
 	burst := max(1, int(math.Ceil(callsPerSecond/10)))
 	return rate.NewLimiter(rate.Limit(callsPerSecond), burst)
-}
-
-// defaultHTTPClient mirrors ic.New's default client: a pooled transport sized for a
-// concurrent poller and the per-request timeout.
-func defaultHTTPClient(cfg ic.Config) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 256
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = ic.DefaultTimeout
-	}
-	return &http.Client{Timeout: timeout, Transport: tr}
 }
 
 func transportOf(hc *http.Client) http.RoundTripper {
