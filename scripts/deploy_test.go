@@ -191,6 +191,22 @@ func TestUpdateAndRestart_RestartsOnlyChanged(t *testing.T) {
 	}
 }
 
+func TestUpdateAndRestart_NoBuild(t *testing.T) {
+	in := newInstall(t)
+	in.deploy(t)
+	in.writeBinary(t, "poller", "2")
+	r := runScript(t, in.dir, in.env, "update_and_restart.sh", "--dry-run", "--no-pull", "--no-build")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	if strings.Contains(r.out, "[dry-run] make") {
+		t.Errorf("--no-build still builds:\n%s", r.out)
+	}
+	if !strings.Contains(r.out, "[dry-run] systemctl restart canistry-poller.service") {
+		t.Errorf("plan lacks the poller's restart:\n%s", r.out)
+	}
+}
+
 func currentUser(tb testing.TB) string {
 	tb.Helper()
 	u, err := user.Current()

@@ -7,10 +7,10 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: update_and_restart.sh [--dry-run] [--no-pull] [--wait SECONDS] [--rollback]
+Usage: update_and_restart.sh [--dry-run] [--no-pull] [--no-build] [--wait SECONDS] [--rollback]
 
   1. git pull --ff-only in the checkout this script lives in (skipped with --no-pull)
-  2. make build
+  2. make build (skipped with --no-build)
   3. installs unit files that changed (then systemctl daemon-reload)
   4. compares each new binary's sha256 with the installed /usr/local/bin/canistry-*; keeps the
      installed one of each that changed as canistry-NAME.prev and installs the new one
@@ -22,6 +22,7 @@ Nothing changed: nothing is restarted; the health check still runs.
 Options:
   --dry-run        print what would be done, change nothing
   --no-pull        build what is checked out
+  --no-build       install the binaries already in bin/ (SRC_BIN_DIR), built elsewhere
   --wait SECONDS   how long the new binaries get to pass the health checks (default 30)
   --rollback       only put the .prev binaries back and restart their units
   -h, --help       show this help
@@ -32,6 +33,7 @@ EOF
 }
 
 pull=1
+build=1
 wait_secs=30
 rollback_only=0
 while [ $# -gt 0 ]; do
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
   -h | --help) usage && exit 0 ;;
   --dry-run) DRY_RUN=1 ;;
   --no-pull) pull=0 ;;
+  --no-build) build=0 ;;
   --wait) wait_secs=${2:?--wait needs seconds} && shift ;;
   --rollback) rollback_only=1 ;;
   *) usage >&2 && exit 2 ;;
@@ -94,8 +97,10 @@ if [ "$pull" = 1 ]; then
   say "pulling"
   run git -C "$CANISTRY_ROOT" pull --ff-only
 fi
-say "building"
-run make -C "$CANISTRY_ROOT" build
+if [ "$build" = 1 ]; then
+  say "building"
+  run make -C "$CANISTRY_ROOT" build
+fi
 
 changed=()
 units=$(install_units)
