@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X canistry/pkg/version.Version=$(VERSION)
 BINS    := api poller notifier
 DATA_DIR ?= ./data
 
-.PHONY: all build run test vet fmt-check depcheck bench clean demo
+.PHONY: all build run test vet fmt-check depcheck bench clean demo deploy-test
 
 all: build
 
@@ -42,6 +42,13 @@ bench:
 # binaries, and simulated miners sending 13-copy outcall storms. Open the printed /test URL.
 demo:
 	@./scripts/demo.sh
+
+# The deployment under a real systemd: builds, boots Debian 12 with systemd-nspawn (root
+# filesystem from debootstrap, cached in .cache/deploy-test) and runs deploy.sh, check_server.sh,
+# update_and_restart.sh and the units inside it (README "Deployment"). Needs root, debootstrap
+# and systemd-container; fails without them.
+deploy-test:
+	@./scripts/deploy_test.sh
 
 clean:
 	rm -rf bin bench/*.txt
