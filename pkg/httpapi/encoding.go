@@ -66,13 +66,22 @@ func (e *encoded) Gzip() []byte {
 // Replies that are not JSON (logos are images, /metrics compresses itself) pass unchanged, but
 // a 200 that brings its own ETag (a logo) still gets its 304 here, also when the read cache
 // answered it. Writes and the notifier's proxied routes never pass through here.
-type replyEncoder struct{ pool sync.Pool }
+type replyEncoder struct {
+	pool sync.Pool // *gzip.Writer
+	bufs sync.Pool // *bytes.Buffer: a new one per reply would be zeroed memory per request
+}
+
+// maxPooledBuffer is the largest reply buffer kept for the next request.
+const maxPooledBuffer = 1 << 20
 
 func newReplyEncoder() *replyEncoder {
-	return &replyEncoder{pool: sync.Pool{New: func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level never fails
-		return zw
-	}}}
+	return &replyEncoder{
+		pool: sync.Pool{New: func() any {
+			zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level never fails
+			return zw
+		}},
+		bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
 }
 
 // encoded returns the encoded forms of body: those a handler or the read cache left in the
@@ -96,11 +105,16 @@ func (re *replyEncoder) middleware(c *gin.Context) {
 		c.Next()
 		return
 	}
-	bw := &bufferedWriter{ResponseWriter: c.Writer}
+	buf := re.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	bw := &bufferedWriter{ResponseWriter: c.Writer, buf: buf}
 	c.Writer = bw
 	c.Next()
 	c.Writer = bw.ResponseWriter
-	re.send(c, bw.buf.Bytes())
+	re.send(c, buf.Bytes()) // nothing keeps buf's bytes after send: the read cache copies its own
+	if buf.Cap() <= maxPooledBuffer {
+		re.bufs.Put(buf)
+	}
 }
 
 // send writes the buffered reply body to the real writer, as described on replyEncoder.
@@ -189,7 +203,7 @@ func acceptsGzip(values []string) bool {
 // underneath, which sends nothing before the first Write (or WriteHeaderNow).
 type bufferedWriter struct {
 	gin.ResponseWriter
-	buf bytes.Buffer
+	buf *bytes.Buffer
 }
 
 func (w *bufferedWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }

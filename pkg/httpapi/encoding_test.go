@@ -40,15 +40,15 @@ func wireGet(t *testing.T, method, url string, header ...string) apiReply {
 	return apiReply{Status: res.StatusCode, Header: res.Header, Body: body}
 }
 
-func gunzip(t *testing.T, b []byte) []byte {
-	t.Helper()
+func gunzip(tb testing.TB, b []byte) []byte {
+	tb.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		t.Fatalf("not gzip: %v", err)
+		tb.Fatalf("not gzip: %v", err)
 	}
 	out, err := io.ReadAll(zr)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out
 }
