@@ -30,6 +30,54 @@ type ServerConfig struct {
 	// ReadyTimeout bounds the wait for the server to accept connections.
 	ReadyTimeout time.Duration
 	Logger       *slog.Logger
+	// Cluster, when its Listen is set, joins this server into a NATS cluster.
+	Cluster ClusterConfig
+}
+
+// ClusterConfig makes several embedded servers (one per api host, plus any standalone node)
+// one NATS cluster: a message published on any node reaches subscribers on every node, and a
+// queue group is served once across all of them.
+type ClusterConfig struct {
+	// Name is the cluster's name; every node must use the same one.
+	Name string
+	// Listen is host:port for routes from the other nodes.
+	Listen string
+	// Routes are the other nodes' route addresses (host:port). Listing this node's own address
+	// too is harmless, so every node can share one list.
+	Routes []string
+}
+
+// routeUser is the user name of route connections; their password is the bus token, so a node
+// without the token cannot join.
+const routeUser = "canistry"
+
+// clusterOptions fills the route part of opts from c.
+func clusterOptions(opts *server.Options, c ClusterConfig, token string) error {
+	host, portText, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("NATS cluster listen address %q: %w", c.Listen, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port <= 0 || port > 65535 {
+		return fmt.Errorf("NATS cluster listen address %q: the port must be 1-65535", c.Listen)
+	}
+	opts.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: port}
+	if token != "" {
+		opts.Cluster.Username, opts.Cluster.Password = routeUser, token
+	}
+	for _, r := range c.Routes {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			return fmt.Errorf("NATS cluster route %q: want host:port: %w", r, err)
+		}
+		u := &url.URL{Scheme: "nats-route", Host: r}
+		if token != "" {
+			u.User = url.UserPassword(routeUser, token)
+		}
+		opts.Routes = append(opts.Routes, u)
+	}
+	// Node names must differ across the cluster: name each after its client address.
+	opts.ServerName = "canistry-" + net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
+	return nil
 }
 
 // Serve starts an embedded NATS server and waits until it accepts connections. It never
@@ -56,6 +104,11 @@ func Serve(cfg ServerConfig) (*Server, error) {
 		Authorization: cfg.Token,
 		MaxPayload:    1 << 20,
 	}
+	if cfg.Cluster.Listen != "" {
+		if err := clusterOptions(opts, cfg.Cluster, cfg.Token); err != nil {
+			return nil, err
+		}
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("create NATS server: %w", err)
@@ -80,6 +133,12 @@ func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
 // NumClients is the number of connected clients.
 func (s *Server) NumClients() int { return s.ns.NumClients() }
+
+// NumRoutes is the number of cluster routes to other nodes.
+func (s *Server) NumRoutes() int { return s.ns.NumRoutes() }
+
+// Name is the server's name (unique in a cluster).
+func (s *Server) Name() string { return s.ns.Name() }
 
 // Shutdown stops the server and waits for it.
 func (s *Server) Shutdown() {

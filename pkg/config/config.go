@@ -34,6 +34,10 @@ type Config struct {
 	NATSURL   string
 	NATSEmbed bool
 	NATSToken string
+	// NATSCluster* join the embedded server into a NATS cluster (one node per api host).
+	NATSClusterName   string
+	NATSClusterListen string
+	NATSClusterRoutes []string
 
 	ICURL                   string
 	ICFetchRootKey          bool
@@ -98,6 +102,9 @@ var vars = []Var{
 	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test and /miner-notifications", httpURL(func(c *Config) *string { return &c.NotifierURL })},
 	{"NATS_URL", "nats://127.0.0.1:4222", "NATS server; the embedded server listens on its host and port", natsURL},
 	{"NATS_EMBED", "true", "the api runs the NATS server itself", boolVar(func(c *Config) *bool { return &c.NATSEmbed })},
+	{"NATS_CLUSTER_LISTEN", "", "host:port the embedded NATS server takes cluster routes on; set it on every api host to join their servers into one cluster (needs NATS_TOKEN)", hostPortVar(func(c *Config) *string { return &c.NATSClusterListen })},
+	{"NATS_CLUSTER_ROUTES", "", "comma-separated host:port route addresses of the cluster's nodes (this node's own may be listed too)", hostPortList(func(c *Config) *[]string { return &c.NATSClusterRoutes })},
+	{"NATS_CLUSTER_NAME", "canistry", "the NATS cluster's name, the same on every node", func(c *Config, v string) error { c.NATSClusterName = v; return nil }},
 	{"NATS_TOKEN", "", "NATS auth token (required when the embedded server listens beyond loopback); unset: generated once per data directory into nats.token beside the database (0600)", func(c *Config, v string) error { c.NATSToken = v; return nil }},
 	{"IC_URL", "https://icp-api.io", "IC API boundary node or local replica", httpURL(func(c *Config) *string { return &c.ICURL })},
 	{"IC_FETCH_ROOT_KEY", "false", "fetch the root key from IC_URL (only for a local replica or the double)", boolVar(func(c *Config) *bool { return &c.ICFetchRootKey })},
@@ -149,6 +156,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.UseHTTPS && (c.SSLCertPath == "" || c.SSLKeyPath == "") {
 		errs = append(errs, errors.New("USE_HTTPS=true needs SSL_CERT_PATH and SSL_KEY_PATH"))
+	}
+	if c.NATSClusterListen != "" && (!c.NATSEmbed || c.NATSToken == "") {
+		errs = append(errs, errors.New("NATS_CLUSTER_LISTEN needs NATS_EMBED=true and NATS_TOKEN (the same token on every node: it authenticates clients and routes)"))
 	}
 	if c.NATSEmbed && c.NATSToken == "" && !loopbackURL(c.NATSURL) {
 		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on NATS_URL=%s (not loopback)", redactURLs(c.NATSURL)))
@@ -213,6 +223,48 @@ func httpURL(field func(*Config) *string) func(*Config, string) error {
 		}
 		return nil
 	}
+}
+
+// hostPortVar parses an optional host:port.
+func hostPortVar(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" {
+			if err := checkHostPort(v); err != nil {
+				return err
+			}
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+// hostPortList parses a comma-separated list of host:port.
+func hostPortList(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if err := checkHostPort(s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		*field(c) = out
+		return nil
+	}
+}
+
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q: want host:port", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: the port must be 1-65535", s)
+	}
+	return nil
 }
 
 func natsURL(c *Config, v string) error {

@@ -34,6 +34,9 @@ func TestLoad_Defaults(t *testing.T) {
 		{"NATSURL", c.NATSURL, "nats://127.0.0.1:4222"},
 		{"NATSEmbed", c.NATSEmbed, true},
 		{"NATSToken", c.NATSToken, ""},
+		{"NATSClusterName", c.NATSClusterName, "canistry"},
+		{"NATSClusterListen", c.NATSClusterListen, ""},
+		{"NATSClusterRoutes", len(c.NATSClusterRoutes), 0},
 		{"ICURL", c.ICURL, "https://icp-api.io"},
 		{"ICFetchRootKey", c.ICFetchRootKey, false},
 		{"ICVerifyQuerySignatures", c.ICVerifyQuerySignatures, true},
@@ -122,6 +125,11 @@ func TestLoad_Invalid(t *testing.T) {
 		{map[string]string{"NATS_URL": "nats://127.0.0.1"}, "NATS_URL"},
 		{map[string]string{"NATS_EMBED": "yes please"}, "NATS_EMBED"},
 		{map[string]string{"NATS_URL": "nats://0.0.0.0:4222"}, "NATS_TOKEN"},
+		{map[string]string{"NATS_CLUSTER_LISTEN": "6222"}, "NATS_CLUSTER_LISTEN"},
+		{map[string]string{"NATS_CLUSTER_LISTEN": "127.0.0.1:6222"}, "needs NATS_EMBED=true and NATS_TOKEN"},
+		{map[string]string{"NATS_CLUSTER_LISTEN": "127.0.0.1:6222", "NATS_EMBED": "false", "NATS_TOKEN": "t0123456789abcdef"}, "needs NATS_EMBED=true and NATS_TOKEN"},
+		{map[string]string{"NATS_CLUSTER_ROUTES": "a:1,b"}, "NATS_CLUSTER_ROUTES"},
+		{map[string]string{"NATS_CLUSTER_ROUTES": "a:0"}, "NATS_CLUSTER_ROUTES"},
 		{map[string]string{"IC_URL": "icp-api.io"}, "IC_URL"},
 		{map[string]string{"IC_FETCH_ROOT_KEY": "2"}, "IC_FETCH_ROOT_KEY"},
 		{map[string]string{"IC_VERIFY_QUERY_SIGNATURES": "on"}, "IC_VERIFY_QUERY_SIGNATURES"},
@@ -238,5 +246,18 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 		if row := "| `" + v.Name + "` | " + def + " |"; !strings.Contains(readme, row) {
 			t.Errorf("README.md has no row starting %q", row)
 		}
+	}
+}
+
+func TestLoad_NATSCluster(t *testing.T) {
+	env := map[string]string{"NATS_URL": "nats://127.0.0.2:4222,nats://127.0.0.3:4222", "NATS_TOKEN": "cluster-token-0123456789",
+		"NATS_CLUSTER_LISTEN": "127.0.0.2:6222", "NATS_CLUSTER_ROUTES": "127.0.0.2:6222, 127.0.0.3:6222,[::1]:6224", "NATS_CLUSTER_NAME": "prod"}
+	c, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSClusterListen != "127.0.0.2:6222" || c.NATSClusterName != "prod" ||
+		strings.Join(c.NATSClusterRoutes, " ") != "127.0.0.2:6222 127.0.0.3:6222 [::1]:6224" {
+		t.Errorf("cluster config %q %q %q", c.NATSClusterListen, c.NATSClusterName, c.NATSClusterRoutes)
 	}
 }

@@ -81,11 +81,18 @@ func (b *Base) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	if opts.EmbedNATS && cfg.NATSEmbed {
-		ns, err := bus.Serve(bus.ServerConfig{URL: cfg.NATSURL, Token: token, Logger: b.Logger})
+		ns, err := bus.Serve(bus.ServerConfig{URL: cfg.NATSURL, Token: token, Logger: b.Logger,
+			Cluster: bus.ClusterConfig{Name: cfg.NATSClusterName, Listen: cfg.NATSClusterListen, Routes: cfg.NATSClusterRoutes}})
 		if err != nil {
 			return err
 		}
 		b.NATS, b.NATSURL = ns, ns.ClientURL()
+		if cfg.NATSClusterListen != "" {
+			// Clients of this host also know the other nodes: if this one dies they fail over.
+			b.NATSURL = cfg.NATSURL
+			b.Logger.Info("NATS cluster node", "name", ns.Name(), "cluster", cfg.NATSClusterName,
+				"listen", cfg.NATSClusterListen, "routes", cfg.NATSClusterRoutes)
+		}
 		b.Stack.PushFunc("nats server", ns.Shutdown)
 	}
 	conn, err := bus.Connect(bus.ConnectConfig{URL: b.NATSURL, Token: token, Name: "canistry-" + b.Name, Logger: b.Logger})
