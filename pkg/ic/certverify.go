@@ -2,6 +2,7 @@ package ic
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -46,29 +47,31 @@ var negG2Lines = func() g2Lines {
 // checked on its own.
 const maxBatch = 64
 
-// batchLinger is the longest a caller starting a batch waits for others to join it: while
-// checks under the key come concurrently (the previous batch, ended less than busyGap ago, held
-// more than one), or while other callers are still decoding and hashing theirs. At a poller's
-// few hundred read_states a second, batches then hold several signatures instead of one or
-// two. A lone caller, even one checking certificates back to back, never waits.
-const (
-	batchLinger = 4 * time.Millisecond
-	lingerStep  = 250 * time.Microsecond
-	busyGap     = 20 * time.Millisecond
-)
+// batchLinger is the longest a caller starting a batch waits for others to join it. It waits
+// only while more read_states are in flight through the client than there are checks queued
+// (their certificates will arrive within the request latency), so at a poller's few hundred
+// read_states a second a batch holds about ten signatures instead of two or three, and a lone
+// caller, even one checking certificates back to back, never waits. The wait costs no CPU, and
+// a read_state runs beside its canister's queries, which take a round trip anyway.
+const batchLinger = 10 * time.Millisecond
+
+// randomizerBytes is the size of the random coefficients of a batch check: 128 bits, so a
+// batch holding an invalid signature passes with probability 2^-128, beyond the ~2^-117
+// security of BLS12-381 itself; half the bits of a full scalar halve the multi-exponentiations.
+const randomizerBytes = 16
 
 // blsKey is a parsed, subgroup-checked BLS public key with its precomputed lines. Signatures
 // checked under it at the same time are checked together (see check).
 type blsKey struct {
 	lines g2Lines
+	// reading counts the read_states in flight through the client (certVerifier.reading),
+	// whose certificates are about to be checked; nil when none are announced.
+	reading *atomic.Int64
 
-	inflight atomic.Int64 // callers of verify whose check is not decided yet
-
-	mu       sync.Mutex
-	running  bool        // a caller is checking a batch
-	pending  []*sigCheck // waiting for the next batch
-	lastDone time.Time   // when the last batch was decided
-	lastSize int         // how many checks it held
+	mu      sync.Mutex
+	running bool          // a caller is gathering or checking a batch
+	pending []*sigCheck   // waiting for the next batch
+	arrived chan struct{} // buffered 1: a check was queued while a batch was gathering
 }
 
 // sigCheck is one signature waiting for a batch: e(sig, -g2)·e(h, pk) = 1 is to be checked.
@@ -79,29 +82,26 @@ type sigCheck struct {
 	wake   chan struct{} // one send: ok is decided, or this caller is to check the next batch
 }
 
-func newBLSKey(der []byte) (*blsKey, error) {
+func newBLSKey(der []byte, reading *atomic.Int64) (*blsKey, error) {
 	pk, err := certification.PublicBLSKeyFromDER(der) // parses and checks the point is in G2
 	if err != nil {
 		return nil, fmt.Errorf("BLS public key: %w", err)
 	}
-	return &blsKey{lines: bls12381.PrecomputeLines(bls12381.G2Affine(*pk))}, nil
+	return &blsKey{lines: bls12381.PrecomputeLines(bls12381.G2Affine(*pk)), reading: reading, arrived: make(chan struct{}, 1)}, nil
 }
 
 // verify checks a certificate's BLS signature over \x0Dic-state-root ‖ digest(tree), exactly
 // as agent-go's certification package does (same domain, hash-to-curve, and pairing equation),
 // with the key's lines precomputed.
 func (k *blsKey) verify(tree hashtree.HashTree, sig []byte) error {
-	k.inflight.Add(1)
 	root := tree.Digest()
 	msg := append(hashtree.DomainSeparator("ic-state-root"), root[:]...)
 	var s bls12381.G1Affine
 	if _, err := s.SetBytes(sig); err != nil { // decompresses and checks the point is in G1
-		k.inflight.Add(-1)
 		return fmt.Errorf("signature verification failed: %w", err)
 	}
 	h, err := bls12381.HashToG1(msg, []byte(blsDST))
 	if err != nil {
-		k.inflight.Add(-1)
 		return fmt.Errorf("signature verification failed: %w", err)
 	}
 	if !k.check(&sigCheck{sig: s, h: h, wake: make(chan struct{}, 1)}) {
@@ -111,9 +111,9 @@ func (k *blsKey) verify(tree hashtree.HashTree, sig []byte) error {
 }
 
 // check decides c. Concurrent checks under one key are batched (group commit): the first
-// caller checks the batch of everything pending, meanwhile later callers queue; when it is
-// done it hands the next batch to the first of them and returns. A batch of n signatures costs
-// one pairing check instead of n (see checkBatch).
+// caller gathers (see gather) and checks the batch of everything pending, meanwhile later
+// callers queue; when it is done it hands the next batch to the first of them and returns. A
+// batch of n signatures costs one pairing check instead of n (see checkBatch).
 func (k *blsKey) check(c *sigCheck) bool {
 	k.mu.Lock()
 	k.pending = append(k.pending, c)
@@ -121,32 +121,28 @@ func (k *blsKey) check(c *sigCheck) bool {
 	k.running = true
 	k.mu.Unlock()
 	if !lead {
+		select {
+		case k.arrived <- struct{}{}:
+		default:
+		}
 		<-c.wake
 		if c.done {
 			return c.ok
 		}
 	}
 	k.mu.Lock()
-	busy := k.lastSize > 1 && time.Since(k.lastDone) < busyGap
-	for deadline := time.Now().Add(batchLinger); len(k.pending) < maxBatch &&
-		(busy || k.inflight.Load() > int64(len(k.pending))) && time.Now().Before(deadline); {
-		k.mu.Unlock()
-		time.Sleep(lingerStep)
-		k.mu.Lock()
-	}
+	k.gather()
 	n := min(len(k.pending), maxBatch)
 	batch := k.pending[:n:n]
 	k.pending = k.pending[n:]
 	k.mu.Unlock()
 	checkBatch(k.lines, batch)
-	k.inflight.Add(-int64(n))
 	for _, b := range batch {
 		if b != c {
 			b.wake <- struct{}{}
 		}
 	}
 	k.mu.Lock()
-	k.lastDone, k.lastSize = time.Now(), n
 	if len(k.pending) > 0 {
 		next := k.pending[0]
 		k.mu.Unlock()
@@ -158,10 +154,35 @@ func (k *blsKey) check(c *sigCheck) bool {
 	return c.ok
 }
 
+// gather waits, at most batchLinger, while the batch is not full and more read_states are in
+// flight than checks are pending. k.mu is held on entry and on return.
+func (k *blsKey) gather() {
+	if !k.expecting() {
+		return
+	}
+	timer := time.NewTimer(batchLinger)
+	defer timer.Stop()
+	for k.expecting() {
+		k.mu.Unlock()
+		select {
+		case <-k.arrived:
+			k.mu.Lock()
+		case <-timer.C:
+			k.mu.Lock()
+			return
+		}
+	}
+}
+
+// expecting reports whether the next batch may still grow. k.mu is held.
+func (k *blsKey) expecting() bool {
+	return len(k.pending) < maxBatch && k.reading != nil && k.reading.Load() > int64(len(k.pending))
+}
+
 // checkBatch decides every check of batch. One check is e(sig, -g2)·e(h, pk) = 1. Several are
 // checked at once by random linear combination (small-exponent batch verification): with
-// random scalars r_i, e(Σ r_i·sig_i, -g2)·e(Σ r_i·h_i, pk) = 1 holds for all valid signatures
-// and, when any is invalid, only with probability about 2^-255 (every point is in the
+// random 128-bit scalars r_i, e(Σ r_i·sig_i, -g2)·e(Σ r_i·h_i, pk) = 1 holds for all valid
+// signatures and, when any is invalid, only with probability 2^-128 (every point is in the
 // prime-order subgroup: signatures are subgroup-checked when decoded, hashes are on it by
 // construction). If the batch fails, each signature is checked on its own, so a bad signature
 // fails only itself.
@@ -170,20 +191,16 @@ func checkBatch(lines g2Lines, batch []*sigCheck) {
 		ok, err := bls12381.PairingCheckFixedQ([]bls12381.G1Affine{c.sig, c.h}, []g2Lines{negG2Lines, lines})
 		c.ok, c.done = err == nil && ok, true
 	}
-	if len(batch) == 1 {
-		single(batch[0])
+	rs, err := randomizers(len(batch))
+	if len(batch) == 1 || err != nil {
+		for _, c := range batch {
+			single(c)
+		}
 		return
 	}
 	sigs, hs := make([]bls12381.G1Affine, len(batch)), make([]bls12381.G1Affine, len(batch))
-	rs := make([]fr.Element, len(batch))
 	for i, c := range batch {
 		sigs[i], hs[i] = c.sig, c.h
-		if _, err := rs[i].SetRandom(); err != nil || rs[i].IsZero() {
-			for _, c := range batch {
-				single(c)
-			}
-			return
-		}
 	}
 	var sum, hsum bls12381.G1Affine
 	cfg := ecc.MultiExpConfig{NbTasks: 1}
@@ -200,6 +217,21 @@ func checkBatch(lines g2Lines, batch []*sigCheck) {
 	for _, c := range batch {
 		single(c)
 	}
+}
+
+// randomizers returns n nonzero random scalars of randomizerBytes each (crypto/rand).
+func randomizers(n int) ([]fr.Element, error) {
+	buf := make([]byte, n*randomizerBytes)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	rs := make([]fr.Element, n)
+	for i := range rs {
+		if rs[i].SetBytes(buf[i*randomizerBytes : (i+1)*randomizerBytes]).IsZero() {
+			return nil, errors.New("zero randomizer")
+		}
+	}
+	return rs, nil
 }
 
 // subnetDelegation is a verified delegation: the root key signed a certificate naming the
@@ -224,17 +256,21 @@ type certVerifier struct {
 	now    func() time.Time
 
 	verifications atomic.Int64 // delegation signature checks made (tests)
+	// reading counts the read_states in flight whose certificates this verifier will check
+	// (Client.readState): batch checks wait for them (see batchLinger).
+	reading atomic.Int64
 
 	mu          sync.Mutex
 	delegations map[string]*subnetDelegation // by the delegation's CBOR bytes
 }
 
 func newCertVerifier(rootDER []byte, maxAge, ttl time.Duration, now func() time.Time) (*certVerifier, error) {
-	root, err := newBLSKey(rootDER)
-	if err != nil {
+	v := &certVerifier{maxAge: maxAge, ttl: ttl, now: now, delegations: make(map[string]*subnetDelegation)}
+	var err error
+	if v.root, err = newBLSKey(rootDER, &v.reading); err != nil {
 		return nil, fmt.Errorf("root key: %w", err)
 	}
-	return &certVerifier{root: root, maxAge: maxAge, ttl: ttl, now: now, delegations: make(map[string]*subnetDelegation)}, nil
+	return v, nil
 }
 
 // rawCertificate is a certificate whose delegation is kept as the bytes it arrived in.
@@ -376,7 +412,7 @@ func (v *certVerifier) verifyDelegation(raw []byte) (*subnetDelegation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("public key of subnet %s: %w", del.SubnetId, err)
 	}
-	key, err := newBLSKey(der)
+	key, err := newBLSKey(der, &v.reading)
 	if err != nil {
 		return nil, fmt.Errorf("subnet %s: %w", del.SubnetId, err)
 	}

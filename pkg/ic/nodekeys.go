@@ -218,6 +218,8 @@ func (c *Client) fetchSubnetKeys(ctx context.Context, ecid principal.Principal) 
 // readState reads paths through ecid's read_state endpoint and returns the verified
 // certificate.
 func (c *Client) readState(ctx context.Context, ecid principal.Principal, paths [][]hashtree.Label) (*verifiedCertificate, error) {
+	c.certs.reading.Add(1) // its certificate is coming: a batch check may wait for it
+	defer c.certs.reading.Add(-1)
 	_, body, err := c.envelope(agent.Request{
 		Type:          agent.RequestTypeReadState,
 		Sender:        c.identity.Sender(),
