@@ -297,7 +297,10 @@ func TestCertVerifier_WarmCacheStillRefuses(t *testing.T) {
 }
 
 // TestClient_WarmCachesStillRefuse warms a verifying client's caches (node keys, delegation)
-// with good answers, then turns faults on at the double: each answer is refused.
+// with good answers, then turns faults on at the double: each answer is refused, over HTTP,
+// while the caches hold the genuine entries. A refused delegation is verified afresh (its bytes
+// differ from the cached one) and never cached: the genuine one keeps being served from the
+// cache.
 func TestClient_WarmCachesStillRefuse(t *testing.T) {
 	s := ictest.NewServer(t)
 	id := testCanister(9)
@@ -317,30 +320,41 @@ func TestClient_WarmCachesStillRefuse(t *testing.T) {
 			t.Fatalf("Canister: %v", err)
 		}
 	}
+	miner := func(ctx context.Context) error { _, _, err := c.Miner(ctx, rid); return err }
+	state := func(ctx context.Context) error { _, err := c.Canister(ctx, rid); return err }
 	warm(t)
-	verifications := c.certs.verifications.Load()
 	for _, tc := range []struct {
 		name     string
 		fault    ictest.Fault
 		call     func(context.Context) error
 		contains string
+		fresh    int64 // delegation verifications the refused call makes
 	}{
-		{"QueryReplyFromNodeOutsideSubnet", ictest.FaultUnknownNode, func(ctx context.Context) error { _, _, err := c.Miner(ctx, rid); return err }, "does not list"},
-		{"QueryReplyBadNodeSignature", ictest.FaultBadNodeSignature, func(ctx context.Context) error { _, _, err := c.Miner(ctx, rid); return err }, "invalid"},
-		{"CertificateSignedOutsideSubnet", ictest.FaultWrongKey, func(ctx context.Context) error { _, err := c.Canister(ctx, rid); return err }, "signature verification failed"},
+		{"QueryReplyFromNodeOutsideSubnet", ictest.FaultUnknownNode, miner, "does not list", 0},
+		{"QueryReplyBadNodeSignature", ictest.FaultBadNodeSignature, miner, "invalid", 0},
+		{"CertificateSignedOutsideSubnet", ictest.FaultWrongKey, state, "signature verification failed", 0},
+		{"CertificateExpired", ictest.FaultStaleCertificate, state, "outdated", 0},
+		{"ForgedDelegation", ictest.FaultForgedDelegation, state, "delegation to subnet", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			warm(t)
+			before := c.certs.verifications.Load()
 			s.Canister(id).SetFault(tc.fault)
-			err := tc.call(t.Context())
-			if err == nil || !strings.Contains(err.Error(), tc.contains) {
-				t.Fatalf("err = %v, want one containing %q", err, tc.contains)
+			for attempt := range 2 { // refused again: nothing of the refused answer was cached
+				err := tc.call(t.Context())
+				if err == nil || !strings.Contains(err.Error(), tc.contains) {
+					t.Fatalf("attempt %d: err = %v, want one containing %q", attempt, err, tc.contains)
+				}
+			}
+			if got := c.certs.verifications.Load() - before; got != 2*tc.fresh {
+				t.Fatalf("%d delegation verifications for two refused calls, want %d", got, 2*tc.fresh)
+			}
+			before = c.certs.verifications.Load()
+			warm(t)
+			if got := c.certs.verifications.Load() - before; got != 0 {
+				t.Fatalf("genuine delegation verified %d more times; the cache should have served it", got)
 			}
 		})
-	}
-	warm(t)
-	if got := c.certs.verifications.Load(); got != verifications {
-		t.Fatalf("delegation verified %d more times; the cache should have served it", got-verifications)
 	}
 }
 

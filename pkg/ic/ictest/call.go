@@ -47,7 +47,7 @@ func (s *Server) callResponse(r *http.Request, req request, c *Canister, fault F
 	now := s.now()
 	rid := string(req.id[:])
 	state := newTree()
-	state.put(certTime(now), "time")
+	state.put(certTime(certifiedTime(now, fault)), "time")
 	if rej == nil {
 		state.put([]byte("replied"), "request_status", rid, "status")
 		state.put(arg, "request_status", rid, "reply")
@@ -61,7 +61,7 @@ func (s *Server) callResponse(r *http.Request, req request, c *Canister, fault F
 	if strings.HasPrefix(r.URL.Path, "/api/v3/") {
 		l = layoutLegacy
 	}
-	cert, err := s.subnet.certificate(state.hashTree(), fault == FaultWrongKey, l, now)
+	cert, err := s.subnet.certificate(state.hashTree(), fault, l, now)
 	if err != nil {
 		return nil, err
 	}

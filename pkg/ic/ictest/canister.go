@@ -63,6 +63,14 @@ const (
 	FaultUnknownNode
 	// FaultNoSignature answers queries without any node signature.
 	FaultNoSignature
+	// FaultStaleCertificate certifies a /time staleAge (10 minutes) in the past in the
+	// canister's certificates (read_state, update calls), well beyond the 5-minute ingress
+	// expiry, as a replayed old reply or a replica far behind would.
+	FaultStaleCertificate
+	// FaultForgedDelegation attaches to the canister's certificates a delegation that a key
+	// other than the root key signed: the subnet's real id, key and canister ranges, and the
+	// certificate itself correctly signed by the subnet key. Only the root signature is forged.
+	FaultForgedDelegation
 )
 
 // Canister is a programmable canister installed in the double. All its methods are safe for

@@ -26,6 +26,17 @@ var selfDescribed = []byte{0xd9, 0xd9, 0xf7}
 // nodeCount is how many nodes the simulated subnet has; replies are signed by one of them.
 const nodeCount = 4
 
+// staleAge is how old FaultStaleCertificate makes a certificate's /time.
+const staleAge = 10 * time.Minute
+
+// certifiedTime is the /time a certificate made now certifies under fault.
+func certifiedTime(now time.Time, fault Fault) time.Time {
+	if fault == FaultStaleCertificate {
+		return now.Add(-staleAge)
+	}
+	return now
+}
+
 // certWindow is the granularity of the certified /time. Certificates built within one window
 // over the same state are byte-identical, so they are signed once and served from a cache.
 const certWindow = time.Second
@@ -53,6 +64,8 @@ type subnet struct {
 	// delegations are the CBOR {subnet_id, certificate} the root signed for this subnet, by
 	// layout of the canister ranges in them; nil for the root subnet.
 	delegations [layouts][]byte
+	// forged are the same delegations signed by wrongKey instead (FaultForgedDelegation).
+	forged [layouts][]byte
 
 	mu    sync.Mutex
 	cache map[certKey][]byte // certificate CBOR by tree root, signing key and layout
@@ -77,7 +90,7 @@ const (
 
 type certKey struct {
 	root   [32]byte
-	wrong  bool
+	fault  Fault // FaultWrongKey and FaultForgedDelegation change the signature or delegation
 	layout layout
 }
 
@@ -124,11 +137,14 @@ func newSubnet(now time.Time, ranges [][2]principal.Principal, root bool) (*subn
 	if s.ranges, err = encodeRanges(ranges); err != nil {
 		return nil, err
 	}
-	if root {
-		return s, nil
-	}
 	for l := range layouts {
-		if s.delegations[l], err = s.delegate(now, ranges[0][0], l); err != nil {
+		if s.forged[l], err = s.delegate(now, ranges[0][0], l, s.wrongKey); err != nil {
+			return nil, fmt.Errorf("forged delegation: %w", err)
+		}
+		if root {
+			continue
+		}
+		if s.delegations[l], err = s.delegate(now, ranges[0][0], l, s.rootKey); err != nil {
 			return nil, fmt.Errorf("delegation: %w", err)
 		}
 	}
@@ -149,10 +165,10 @@ func encodeRanges(ranges [][2]principal.Principal) ([]byte, error) {
 	return append(slices.Clone(selfDescribed), enc...), nil
 }
 
-// delegate returns the delegation in layout l: the root subnet certifies this subnet's key and
-// canister ranges, either as the legacy leaf or as one shard labelled with the first canister
-// id of the ranges.
-func (s *subnet) delegate(now time.Time, first principal.Principal, l layout) ([]byte, error) {
+// delegate returns the delegation in layout l, signed with signer (the root key, or for a
+// forgery another one): the root subnet certifies this subnet's key and canister ranges,
+// either as the legacy leaf or as one shard labelled with the first canister id of the ranges.
+func (s *subnet) delegate(now time.Time, first principal.Principal, l layout, signer *bls.SecretKey) ([]byte, error) {
 	sid := string(s.id.Raw)
 	inner := newTree()
 	inner.put(leb(uint64(now.UnixNano())), "time")
@@ -162,7 +178,7 @@ func (s *subnet) delegate(now time.Time, first principal.Principal, l layout) ([
 	} else {
 		inner.put(s.ranges, "subnet", sid, "canister_ranges")
 	}
-	innerCert, err := signCertificate(inner.hashTree(), s.rootKey, nil)
+	innerCert, err := signCertificate(inner.hashTree(), signer, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +221,15 @@ func (s *subnet) addSubnetState(t *tree) {
 	}
 }
 
-// certificate returns the CBOR certificate over t, signed with the subnet key (or the stranger
-// key when wrong is set) and carrying the delegation in layout l. Identical trees within one
-// certWindow are signed once.
-func (s *subnet) certificate(t hashtree.Node, wrong bool, l layout, now time.Time) ([]byte, error) {
-	k := certKey{root: t.Reconstruct(), wrong: wrong, layout: l}
+// certificate returns the CBOR certificate over t, signed with the subnet key and carrying
+// the delegation in layout l; under FaultWrongKey signed with the stranger key instead, under
+// FaultForgedDelegation carrying the forged delegation. Identical trees within one certWindow
+// are signed once.
+func (s *subnet) certificate(t hashtree.Node, fault Fault, l layout, now time.Time) ([]byte, error) {
+	if fault != FaultWrongKey && fault != FaultForgedDelegation {
+		fault = FaultNone
+	}
+	k := certKey{root: t.Reconstruct(), fault: fault, layout: l}
 	epoch := now.UnixNano() / int64(certWindow)
 	s.mu.Lock()
 	if s.epoch != epoch {
@@ -220,11 +240,14 @@ func (s *subnet) certificate(t hashtree.Node, wrong bool, l layout, now time.Tim
 	if ok {
 		return c, nil
 	}
-	key := s.key
-	if wrong {
+	key, delegation := s.key, s.delegations[l]
+	switch fault {
+	case FaultWrongKey:
 		key = s.wrongKey
+	case FaultForgedDelegation:
+		delegation = s.forged[l]
 	}
-	c, err := signCertificate(t, key, s.delegations[l])
+	c, err := signCertificate(t, key, delegation)
 	if err != nil {
 		return nil, err
 	}

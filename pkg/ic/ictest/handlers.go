@@ -189,7 +189,7 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	paths = append(paths, []string{"time"})
 
 	state := newTree()
-	state.put(certTime(now), "time")
+	state.put(certTime(certifiedTime(now, fault)), "time")
 	s.subnet.addSubnetState(state)
 	if c != nil {
 		if err := putCanisterState(state, c); err != nil {
@@ -201,7 +201,7 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/v2/") {
 		l = layoutLegacy
 	}
-	cert, err := s.subnet.certificate(state.prune(paths).hashTree(), fault == FaultWrongKey, l, now)
+	cert, err := s.subnet.certificate(state.prune(paths).hashTree(), fault, l, now)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -36,26 +36,38 @@ func TestServer_Requests(t *testing.T) {
 	}
 }
 
-// TestServer_NodeFaults checks the signature faults against agent-go's own verification.
-func TestServer_NodeFaults(t *testing.T) {
+// TestServer_Faults checks the signature and certificate faults against agent-go's own
+// verification: of a query's node signatures, and of a read_state's certificate.
+func TestServer_Faults(t *testing.T) {
 	s := ictest.NewServer(t)
 	a := newAgent(t, s, nil)
+	query := func() error {
+		var out string
+		return a.QueryWithContext(t.Context(), canister, "hello", nil, []any{&out})
+	}
+	readState := func() error { _, err := a.GetCanisterModuleHash(canister); return err }
 	for _, tc := range []struct {
 		name  string
 		fault ictest.Fault
+		call  func() error
 		want  string
 	}{
-		{"UnknownNode", ictest.FaultUnknownNode, "lookup error"},
-		{"NoSignature", ictest.FaultNoSignature, "no signatures"},
-		{"BadNodeSignature", ictest.FaultBadNodeSignature, "invalid replied signature"},
+		{"UnknownNode", ictest.FaultUnknownNode, query, "lookup error"},
+		{"NoSignature", ictest.FaultNoSignature, query, "no signatures"},
+		{"BadNodeSignature", ictest.FaultBadNodeSignature, query, "invalid replied signature"},
+		{"WrongKey", ictest.FaultWrongKey, readState, "signature verification failed"},
+		{"StaleCertificate", ictest.FaultStaleCertificate, readState, "outdated"},
+		{"ForgedDelegation", ictest.FaultForgedDelegation, readState, "signature verification failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.AddCanister(canister, make([]byte, 32)).Reply("hello", "world")
 			s.Canister(canister).SetFault(tc.fault)
-			var out string
-			err := a.QueryWithContext(t.Context(), canister, "hello", nil, []any{&out})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("query error = %v, want %q", err, tc.want)
+			if err := tc.call(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+			s.Canister(canister).SetFault(ictest.FaultNone)
+			if err := tc.call(); err != nil {
+				t.Fatalf("healed: %v", err)
 			}
 		})
 	}
