@@ -101,6 +101,7 @@ container_init() {
 
 # ct CMD...: runs CMD inside the container (all its namespaces) as root with a clean environment.
 ct() {
+  if [ -z "$nspawn_pid" ] || ! kill -0 "$nspawn_pid" 2>/dev/null; then die "the container is not running"; fi
   nsenter -t "$leader" -a env -i PATH="$CT_PATH" LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
 }
 
@@ -144,7 +145,7 @@ cleanup_container() {
     fi
   fi
   if [ "$mounted_nspawn_run" = 1 ]; then
-    umount /run/systemd/nspawn 2>/dev/null || umount -l /run/systemd/nspawn || true
+    umount /run/systemd/nspawn 2>/dev/null || umount -l /run/systemd/nspawn 2>/dev/null || true
     mounted_nspawn_run=0
   fi
 }
