@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -64,6 +66,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics receives the poller's collectors; nil registers nowhere.
 	Metrics prometheus.Registerer
+	// Instance names this poller among the pollers sharing the database: the owner of the
+	// refresh leases its sweeps take. "" means hostname:pid.
+	Instance string
 }
 
 // Poller refreshes canisters. Create it with New, then Start it; Stop ends it.
@@ -121,6 +126,10 @@ func New(cfg Config, st *store.Store, client *ic.Client, conn *bus.Conn) (*Polle
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.Instance == "" {
+		host, _ := os.Hostname()
+		cfg.Instance = host + ":" + strconv.Itoa(os.Getpid())
 	}
 	next := sched.Next(time.Now())
 	period := sched.Next(next).Sub(next)

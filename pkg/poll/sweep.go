@@ -55,20 +55,30 @@ func (p *Poller) sweep(ctx context.Context, trigger string) (SweepResult, error)
 
 	began := time.Now()
 	start := p.now()
-	due, err := p.store.DueCanisters(ctx, start, 0)
+	var spread time.Duration
+	if trigger == triggerSchedule {
+		spread = max(p.cfg.Spread, 0)
+	}
+	// The due canisters are leased to this poller for the whole sweep (its spread, then the
+	// last refresh's timeout, twice over): another poller on the database takes only the rest.
+	lease := 2 * (spread + p.cfg.Timeout)
+	due, err := p.store.LeaseDueCanisters(ctx, start, p.cfg.Instance, lease, 0)
 	if err != nil {
 		return SweepResult{}, fmt.Errorf("sweep: %w", err)
 	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.store.ReleaseLeases(rctx, p.cfg.Instance); err != nil {
+			p.logger.Warn("release refresh leases; they expire by themselves", "err", err, "lease", lease.String())
+		}
+	}()
 	ledgers, err := p.store.TrackedLedgers(ctx)
 	if err != nil {
 		return SweepResult{}, fmt.Errorf("sweep: %w", err)
 	}
 	p.metrics.due.Set(float64(len(due)))
 	pruned, pruneErr := p.prune(ctx, start)
-	var spread time.Duration
-	if trigger == triggerSchedule {
-		spread = max(p.cfg.Spread, 0)
-	}
 	t := p.runSweep(ctx, due, ledgers, began, spread)
 	res := t.result(len(due))
 	res.Duration = time.Since(began)
