@@ -69,6 +69,7 @@ type Client struct {
 	// agentGoCerts has Canister's read_state verified by agent-go instead (benchmark baseline).
 	agentGoCerts bool
 	keys         *nodeKeyCache // nil: queries go through agent-go (verification off)
+	candid       *candidDecoder
 	logger       *slog.Logger
 	now          func() time.Time
 }
@@ -133,7 +134,7 @@ func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 	if err != nil {
 		return nil, transportError(ctx, fmt.Sprintf("connect to IC at %s", cfg.URL), err)
 	}
-	c := &Client{agent: a, ic: a.Client(), identity: id, rootKey: a.GetRootKey(), logger: cfg.Logger, now: time.Now}
+	c := &Client{agent: a, ic: a.Client(), identity: id, rootKey: a.GetRootKey(), candid: newCandidDecoder(), logger: cfg.Logger, now: time.Now}
 	if opts.certNow == nil {
 		opts.certNow = time.Now
 	}
@@ -221,7 +222,7 @@ func (c *Client) query(ctx context.Context, id registry.CanisterID, method strin
 	if err != nil {
 		return callError(ctx, id, method, err)
 	}
-	if err := candid.Unmarshal(raw, out); err != nil {
+	if err := c.candid.unmarshal(raw, out); err != nil {
 		return decodeError(id, method, raw, out, err)
 	}
 	return nil
