@@ -3,7 +3,6 @@ package scripts_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -190,28 +189,10 @@ func TestCheckServer_HTTPS(t *testing.T) {
 func TestCheckServer_RealBinaries(t *testing.T) {
 	requireTool(t, "curl")
 	requireIPv6(t)
-	root := repoRoot(t)
 	dir := t.TempDir()
-	for _, b := range []string{"api", "poller", "notifier"} {
-		list := exec.CommandContext(t.Context(), "go", "list", "./cmd/"+b)
-		list.Dir = root
-		if out, err := list.CombinedOutput(); err != nil && strings.Contains(string(out), "no Go files") {
-			t.Skipf("cmd/%s is not written yet", b)
-		}
-		build := exec.CommandContext(t.Context(), "go", "build", "-o", filepath.Join(dir, "bin", b), "./cmd/"+b)
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build cmd/%s: %v\n%s", b, err, out)
-		}
-	}
-	api, notifier, poller, nats := freePort(t), freePort(t), freePort(t), freePort(t)
-	vars := []string{
-		"BIN_DIR=" + filepath.Join(dir, "bin"), "DATA_DIR=" + filepath.Join(dir, "data"),
-		fmt.Sprintf("API_ADDR=[::]:%d", api), fmt.Sprintf("NOTIFIER_ADDR=[::]:%d", notifier),
-		fmt.Sprintf("POLLER_ADDR=[::1]:%d", poller), fmt.Sprintf("NATS_URL=nats://127.0.0.1:%d", nats),
-		fmt.Sprintf("NOTIFIER_URL=http://[::1]:%d", notifier), "IC_URL=http://127.0.0.1:9",
-		"HEARTBEAT_INTERVAL=200ms", "LOG_LEVEL=warn", "READY_TIMEOUT=60",
-	}
+	buildRealBinaries(t, dir)
+	vars, _ := realBinaryVars(t, dir)
+	vars = append(vars, "HEARTBEAT_INTERVAL=200ms")
 
 	ctx, cancel := context.WithTimeout(t.Context(), scriptTimeout)
 	defer cancel()
