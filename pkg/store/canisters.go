@@ -202,7 +202,7 @@ func (s *Store) DeleteCanister(ctx context.Context, id registry.CanisterID, anns
 
 // ListCanisters returns one page of the canisters matching f, in registration order.
 func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (registry.CanisterPage, error) {
-	var w where
+	w := s.where()
 	if f.Kind != "" {
 		w.add("c.kind = ?", string(f.Kind))
 	}

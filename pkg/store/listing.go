@@ -11,6 +11,15 @@ import (
 type where struct {
 	conds []string
 	args  []any
+	like  string // the operator of contains: LIKE, or ILIKE on PostgreSQL
+}
+
+// where starts a list query's conditions for the store's backend.
+func (s *Store) where() where {
+	if s.pg {
+		return where{like: "ILIKE"}
+	}
+	return where{like: "LIKE"}
 }
 
 func (w *where) add(cond string, args ...any) {
@@ -38,7 +47,8 @@ func (w *where) stale(s registry.Staleness) {
 	}
 }
 
-// contains adds "any of columns contains q" (case-insensitive for ASCII, as SQLite's LIKE).
+// contains adds "any of columns contains q", case-insensitive for ASCII: SQLite's LIKE, or
+// PostgreSQL's ILIKE on the "C" collation of every text column.
 func (w *where) contains(q string, columns ...string) {
 	if q == "" {
 		return
@@ -46,7 +56,7 @@ func (w *where) contains(q string, columns ...string) {
 	pattern := "%" + likeEscaper.Replace(q) + "%"
 	parts := make([]string, len(columns))
 	for i, c := range columns {
-		parts[i] = c + ` LIKE ? ESCAPE '\'`
+		parts[i] = c + " " + w.like + ` ? ESCAPE '\'`
 		w.args = append(w.args, pattern)
 	}
 	w.conds = append(w.conds, "("+strings.Join(parts, " OR ")+")")

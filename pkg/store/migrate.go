@@ -12,8 +12,19 @@ import (
 	"gorm.io/gorm"
 )
 
-//go:embed migrations/*.sql
+// migrationFS holds both sets: migrations/*.sql for SQLite, migrations/postgres/*.sql for
+// PostgreSQL, with the same version numbers and meaning (TestMigrations_SameVersions).
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
+
+// migrationDir is the set of one backend.
+func migrationDir(pg bool) string {
+	if pg {
+		return "migrations/postgres"
+	}
+	return "migrations"
+}
 
 // migration is one ordered SQL file, migrations/NNNN_name.sql.
 type migration struct {
@@ -22,14 +33,15 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+func loadMigrations(pg bool) ([]migration, error) {
+	dir := migrationDir(pg)
+	files, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
 	var out []migration
 	for _, f := range files {
-		base := strings.TrimSuffix(strings.TrimPrefix(f, "migrations/"), ".sql")
+		base := strings.TrimSuffix(strings.TrimPrefix(f, dir+"/"), ".sql")
 		num, name, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
@@ -52,9 +64,11 @@ func loadMigrations() ([]migration, error) {
 
 // migrate applies every pending migration, each in its own IMMEDIATE transaction that first
 // re-checks whether another process applied it meanwhile. So three binaries starting at once on
-// an empty data directory serialise on the write lock and end with one schema.
+// an empty data directory serialise on the write lock and end with one schema. On PostgreSQL
+// the write lock is pg_advisory_xact_lock(writeLockKey), taken by every write transaction, so
+// processes on several hosts starting at once serialise the same way.
 func (s *Store) migrate(ctx context.Context) error {
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(s.pg)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
@@ -62,7 +76,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL)`).Error
+			applied_at BIGINT  NOT NULL)`).Error
 	})
 	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -84,6 +98,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("apply migration %04d_%s: %w", m.version, m.name, err)
+		}
+	}
+	if s.pg {
+		if err := s.write(ctx, ensureVersionTriggers); err != nil {
+			return fmt.Errorf("data version triggers: %w", err)
 		}
 	}
 	return nil

@@ -73,7 +73,7 @@ func getModuleHash(ctx context.Context, db *gorm.DB, hash string) (registry.Modu
 // ListModuleHashes returns one page of the known builds matching f, in the order they were
 // added, each with the number of registered canisters running it.
 func (s *Store) ListModuleHashes(ctx context.Context, f registry.ModuleHashFilter) (registry.ModuleHashPage, error) {
-	var w where
+	w := s.where()
 	if f.Kind != "" {
 		w.add("h.kind = ?", string(f.Kind))
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -97,7 +98,7 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 	// The insert itself checks for a live refusal of the key (no extra statement on the hot
 	// path); when it inserts nothing, the refusal is what the copies get.
 	err = tx.Raw(`INSERT INTO notifications (dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at,
-		copies, diverged, response_status, response_body) SELECT ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?
+		copies, diverged, response_status, response_body) SELECT ?, ?, ?, ?, ?, ?, ?, 1, false, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?) RETURNING id`,
 		row.DedupKey, row.MinerID, row.Event, row.ICTimestamp, row.Data, row.BodyHash, row.ReceivedAt,
 		row.ResponseStatus, row.ResponseBody, row.DedupKey, now).Scan(&row.ID).Error
@@ -112,10 +113,17 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 		return out, err
 	}
 	expires := now + window.Milliseconds()
-	err = tx.Exec("INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)",
-		row.DedupKey, row.ID, expires).Error
+	// The unique key decides: a claim inserted meanwhile by another writer (possible only if
+	// writers did not serialise) makes this insert a no-op, and the transaction runs again,
+	// which then finds that claim and counts this copy on it.
+	var claimed []string
+	err = tx.Raw(`INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, row.DedupKey, row.ID, expires).Scan(&claimed).Error
 	if err != nil {
 		return out, err
+	}
+	if len(claimed) == 0 {
+		return out, errClaimRaced
 	}
 	stored := row.toNotification()
 	ev := stored.AsEvent()
@@ -126,6 +134,10 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 	}
 	return NotificationClaim{Notification: stored, ExpiresAt: fromMs(expires), Claimed: true, Event: logged}, nil
 }
+
+// errClaimRaced: another writer's claim or refusal of the key won its unique key after this
+// transaction looked; write runs the transaction again (isBusy), which then sees it.
+var errClaimRaced = errors.New("dedup key claimed concurrently")
 
 // Refusal is the reply every copy of a refused dedup key gets while the refusal lasts.
 type Refusal struct {
@@ -158,10 +170,14 @@ func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash string, re
 			return err
 		}
 		expires := at + hold.Milliseconds()
-		err := tx.Exec("INSERT INTO notification_refusals (dedup_key, response_status, response_body, expires_at) VALUES (?, ?, ?, ?)",
-			key, ref.Status, ref.Body, expires).Error
+		var refused []string
+		err := tx.Raw(`INSERT INTO notification_refusals (dedup_key, response_status, response_body, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, key, ref.Status, ref.Body, expires).Scan(&refused).Error
 		if err != nil {
 			return err
+		}
+		if len(refused) == 0 {
+			return errClaimRaced
 		}
 		out = refusedClaim(key, ref.Status, ref.Body, expires)
 		return nil

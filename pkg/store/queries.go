@@ -71,7 +71,7 @@ func (s *Store) GetToken(ctx context.Context, id registry.CanisterID) (registry.
 
 // ListTokens returns one page of the tokens matching f, in registration order.
 func (s *Store) ListTokens(ctx context.Context, f registry.TokenFilter) (registry.TokenPage, error) {
-	var w where
+	w := s.where()
 	w.stale(f.Stale)
 	w.contains(f.Query, "t.canister_id", "t.name", "t.symbol")
 	var page registry.TokenPage
@@ -140,7 +140,7 @@ func (s *Store) GetMiner(ctx context.Context, id registry.CanisterID) (registry.
 // ListMiners returns one page of the miners matching f, in registration order. With f.Token
 // set it lists the miners currently mining that token.
 func (s *Store) ListMiners(ctx context.Context, f registry.MinerFilter) (registry.MinerPage, error) {
-	var w where
+	w := s.where()
 	if f.Token != "" {
 		w.add("m.current_token = ?", string(f.Token))
 	}
@@ -196,7 +196,7 @@ func (s *Store) LatestMinerStats(ctx context.Context, id registry.CanisterID) (*
 // (ties by insertion). The cursor is (observed_at, id), which the (canister_id, observed_at)
 // index serves without sorting.
 func (s *Store) MinerStatsRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.StatsPage, error) {
-	var w where
+	w := s.where()
 	w.add("canister_id = ?", string(id))
 	w.add("observed_at BETWEEN ? AND ?", ms(r.From), ms(r.To))
 	if r.Page.AfterTie > 0 {
@@ -224,7 +224,7 @@ func (s *Store) MinerStatsRange(ctx context.Context, id registry.CanisterID, r r
 // CanisterHistory returns one page of a canister's module hash and controller changes, newest
 // first. The history outlives the canister's registration.
 func (s *Store) CanisterHistory(ctx context.Context, id registry.CanisterID, p registry.Page) (registry.ChangePage, error) {
-	var w where
+	w := s.where()
 	w.add("canister_id = ?", string(id))
 	p.Desc = true
 	limit := pageLimit(p)

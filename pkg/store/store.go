@@ -1,5 +1,6 @@
-// Package store is canistry's SQLite adapter: GORM over github.com/glebarez/sqlite (pure Go),
-// one database file shared by the three binaries.
+// Package store is canistry's database adapter: GORM over github.com/glebarez/sqlite (pure Go),
+// one database file shared by the three binaries, or over PostgreSQL (gorm.io/driver/postgres,
+// pgx v5) when Open is given a postgres:// URL, for several hosts (postgres.go).
 //
 // Concurrency model. The file is in WAL mode, so readers never block the writer. Within one
 // process every write goes through a single dedicated connection (writes queue in Go instead of
@@ -24,13 +25,17 @@ import (
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	path string
+	path string   // the SQLite file, or the PostgreSQL URL
+	pg   bool     // PostgreSQL, else SQLite
 	rdb  *gorm.DB // read pool, query_only
 	wdb  *gorm.DB // the single writer connection
 	now  func() time.Time
 
 	version *versionProbe
 	epoch   string // the event log's epoch (loadEpoch)
+
+	maxConns    int           // PostgreSQL read pool size (WithMaxConns)
+	stmtTimeout time.Duration // PostgreSQL statement_timeout (WithStatementTimeout)
 }
 
 // Option configures Open.
@@ -40,20 +45,19 @@ type Option func(*Store)
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // Open opens (creating if needed) the database at path and applies pending migrations. It is
-// safe to call from several processes at once on an empty data directory.
+// safe to call from several processes at once on an empty data directory (or an empty
+// PostgreSQL database). A path that is a postgres:// or postgresql:// URL opens PostgreSQL.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	s := &Store{path: path, now: time.Now}
+	s := &Store{path: path, now: time.Now, pg: IsPostgresURL(path), stmtTimeout: DefaultStatementTimeout}
 	for _, o := range opts {
 		o(s)
 	}
-	var err error
-	if s.wdb, err = openPool(path, false, 1); err != nil {
-		return nil, err
-	}
-	if s.rdb, err = openPool(path, true, 8); err != nil {
+	if s.pg {
+		if err := s.openPostgres(path); err != nil {
+			s.closePools()
+			return nil, err
+		}
+	} else if err := s.openSQLite(path); err != nil {
 		s.closePools()
 		return nil, err
 	}
@@ -65,11 +69,26 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.closePools()
 		return nil, err
 	}
-	if s.version, err = openVersionProbe(ctx, path); err != nil {
-		s.closePools()
-		return nil, err
+	if !s.pg {
+		var err error
+		if s.version, err = openVersionProbe(ctx, path); err != nil {
+			s.closePools()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+func (s *Store) openSQLite(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	var err error
+	if s.wdb, err = openPool(path, false, 1); err != nil {
+		return err
+	}
+	s.rdb, err = openPool(path, true, 8)
+	return err
 }
 
 func openPool(path string, readOnly bool, conns int) (*gorm.DB, error) {
@@ -128,11 +147,28 @@ func (s *Store) closePools() error {
 	return errors.Join(errs...)
 }
 
-// Path returns the database file path.
-func (s *Store) Path() string { return s.path }
+// Path returns the database file path, or the PostgreSQL URL with its password redacted.
+func (s *Store) Path() string {
+	if s.pg {
+		return RedactURL(s.path)
+	}
+	return s.path
+}
 
-// SizeBytes returns the size of the database file plus its WAL.
+// Backend names the database engine: "sqlite" or "postgres".
+func (s *Store) Backend() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// SizeBytes returns the size of the database file plus its WAL (on PostgreSQL, of the
+// database; 0 when that cannot be read).
 func (s *Store) SizeBytes() int64 {
+	if s.pg {
+		return s.pgSizeBytes()
+	}
 	var n int64
 	for _, p := range []string{s.path, s.path + "-wal"} {
 		if fi, err := os.Stat(p); err == nil {
@@ -154,13 +190,21 @@ func (s *Store) Ping(ctx context.Context) error {
 // read returns the read pool bound to ctx.
 func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ctx) }
 
-// write runs fn in an IMMEDIATE transaction on the writer connection, retrying while the
-// database is busy (another process holds the write lock beyond busy_timeout) until ctx ends.
-// fn may run more than once, so it must not have side effects outside tx.
+// write runs fn in an IMMEDIATE transaction on the writer connection (on PostgreSQL, one that
+// first takes the write lock), retrying while the database is busy (another process holds the
+// write lock beyond busy_timeout; on PostgreSQL also a serialization failure, a deadlock or a
+// lost connection) until ctx ends. fn may run more than once, so it must not have side effects
+// outside tx.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	delay := 5 * time.Millisecond
+	locked := func(tx *gorm.DB) error {
+		if err := s.lockWrites(tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}
 	for attempt := 1; ; attempt++ {
-		err := s.wdb.WithContext(ctx).Transaction(fn)
+		err := s.wdb.WithContext(ctx).Transaction(locked)
 		if err == nil || !isBusy(err) {
 			return translate(err)
 		}

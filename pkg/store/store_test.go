@@ -20,7 +20,13 @@ import (
 // MustOpen opens a store on a fresh file in a temp dir and closes it at cleanup.
 func MustOpen(tb testing.TB) *store.Store {
 	tb.Helper()
-	s, err := store.Open(tb.Context(), filepath.Join(tb.TempDir(), "registry.db"))
+	return mustOpenOn(tb, backend{name: "sqlite"})
+}
+
+// mustOpenOn opens a store on a fresh database of backend b and closes it at cleanup.
+func mustOpenOn(tb testing.TB, b backend) *store.Store {
+	tb.Helper()
+	s, err := store.Open(tb.Context(), b.DB(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -29,88 +35,98 @@ func MustOpen(tb testing.TB) *store.Store {
 }
 
 func TestOpen(t *testing.T) {
-	t.Run("OK", func(t *testing.T) {
-		s := MustOpen(t)
-		v, err := s.SchemaVersion(t.Context())
-		if err != nil || v < 1 {
-			t.Fatalf("SchemaVersion = %d, %v", v, err)
-		}
-		if err := s.Ping(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if s.SizeBytes() == 0 {
-			t.Error("SizeBytes = 0 for a migrated database")
-		}
-	})
-	t.Run("ConcurrentOnEmptyDir", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "sub", "registry.db")
-		var wg sync.WaitGroup
-		errs := make([]error, 6)
-		for i := range errs {
-			wg.Go(func() {
-				s, err := store.Open(t.Context(), path)
-				if err == nil {
-					err = s.Close()
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("open %d: %v", i, err)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		t.Run("OK", func(t *testing.T) {
+			s := mustOpenOn(t, b)
+			v, err := s.SchemaVersion(t.Context())
+			if err != nil || v < 1 {
+				t.Fatalf("SchemaVersion = %d, %v", v, err)
 			}
-		}
-	})
-	t.Run("ReopenKeepsSchema", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "registry.db")
-		for range 2 {
-			s, err := store.Open(t.Context(), path)
-			if err != nil {
+			if err := s.Ping(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			_ = s.Close()
-		}
-	})
-	t.Run("ErrUnwritableDir", func(t *testing.T) {
-		dir := t.TempDir()
-		blocker := filepath.Join(dir, "file")
-		if err := os.WriteFile(blocker, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.Open(t.Context(), filepath.Join(blocker, "registry.db")); err == nil {
-			t.Fatal("want an error when the data directory cannot be created")
-		}
+			if s.SizeBytes() == 0 {
+				t.Error("SizeBytes = 0 for a migrated database")
+			}
+		})
+		t.Run("ConcurrentOnEmptyDir", func(t *testing.T) {
+			path := b.DB(t)
+			if b.name == "sqlite" {
+				path = filepath.Join(t.TempDir(), "sub", "registry.db")
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 6)
+			for i := range errs {
+				wg.Go(func() {
+					s, err := store.Open(t.Context(), path)
+					if err == nil {
+						err = s.Close()
+					}
+					errs[i] = err
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("open %d: %v", i, err)
+				}
+			}
+		})
+		t.Run("ReopenKeepsSchema", func(t *testing.T) {
+			path := b.DB(t)
+			for range 2 {
+				s, err := store.Open(t.Context(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = s.Close()
+			}
+		})
+		t.Run("ErrUnwritableDir", func(t *testing.T) {
+			if b.name != "sqlite" {
+				t.Skip("a data directory is SQLite's")
+			}
+			dir := t.TempDir()
+			blocker := filepath.Join(dir, "file")
+			if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.Open(t.Context(), filepath.Join(blocker, "registry.db")); err == nil {
+				t.Fatal("want an error when the data directory cannot be created")
+			}
+		})
 	})
 }
 
 func TestStore_Heartbeat(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	s, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), store.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p := registry.Process{Name: registry.ProcessPoller, Instance: "h:1", Version: "v1", StartedAt: now.Add(-time.Hour), Addr: "[::1]:8082"}
-	for range 2 { // the second beat updates, it does not add a row
-		if err := s.Heartbeat(t.Context(), p); err != nil {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		s, err := store.Open(t.Context(), b.DB(t), store.WithClock(func() time.Time { return now }))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	ps, err := s.Processes(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ps) != 1 || ps[0].Name != "poller" || !ps[0].HeartbeatAt.Equal(now) || ps[0].Addr != p.Addr {
-		t.Fatalf("Processes = %+v", ps)
-	}
-	if !ps[0].Alive(now.Add(time.Second), 15*time.Second) || ps[0].Alive(now.Add(time.Minute), 15*time.Second) {
-		t.Error("Alive wrong")
-	}
-	counts, err := s.Counts(t.Context())
-	if err != nil || len(counts) == 0 {
-		t.Fatalf("Counts = %v, %v", counts, err)
-	}
+		defer s.Close()
+		p := registry.Process{Name: registry.ProcessPoller, Instance: "h:1", Version: "v1", StartedAt: now.Add(-time.Hour), Addr: "[::1]:8082"}
+		for range 2 { // the second beat updates, it does not add a row
+			if err := s.Heartbeat(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ps, err := s.Processes(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 1 || ps[0].Name != "poller" || !ps[0].HeartbeatAt.Equal(now) || ps[0].Addr != p.Addr {
+			t.Fatalf("Processes = %+v", ps)
+		}
+		if !ps[0].Alive(now.Add(time.Second), 15*time.Second) || ps[0].Alive(now.Add(time.Minute), 15*time.Second) {
+			t.Error("Alive wrong")
+		}
+		counts, err := s.Counts(t.Context())
+		if err != nil || len(counts) == 0 {
+			t.Fatalf("Counts = %v, %v", counts, err)
+		}
+	})
 }
 
 // Multi-process contention: the test binary re-executes itself as three writer processes on
@@ -198,37 +214,39 @@ func TestWriterProcess(t *testing.T) {
 // DataVersion changes after a commit on another connection or in another process, and not
 // otherwise.
 func TestStore_DataVersion(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "registry.db")
-	s, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	v1, err := s.DataVersion(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v2, _ := s.DataVersion(t.Context()); v2 != v1 {
-		t.Fatalf("version changed without a write: %d → %d", v1, v2)
-	}
-	// A write through this store's own writer connection.
-	if err := s.Heartbeat(t.Context(), registry.Process{Name: "api", Instance: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	v3, _ := s.DataVersion(t.Context())
-	if v3 == v1 {
-		t.Fatal("version unchanged after this store's own write")
-	}
-	// A write through a second store on the same file (as another process would).
-	other, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if err := other.Heartbeat(t.Context(), registry.Process{Name: "poller", Instance: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if v4, _ := s.DataVersion(t.Context()); v4 == v3 {
-		t.Fatal("version unchanged after another connection's write")
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		path := b.DB(t)
+		s, err := store.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		v1, err := s.DataVersion(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v2, _ := s.DataVersion(t.Context()); v2 != v1 {
+			t.Fatalf("version changed without a write: %d → %d", v1, v2)
+		}
+		// A write through this store's own writer connection.
+		if err := s.Heartbeat(t.Context(), registry.Process{Name: "api", Instance: "a"}); err != nil {
+			t.Fatal(err)
+		}
+		v3, _ := s.DataVersion(t.Context())
+		if v3 == v1 {
+			t.Fatal("version unchanged after this store's own write")
+		}
+		// A write through a second store on the same file (as another process would).
+		other, err := store.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		if err := other.Heartbeat(t.Context(), registry.Process{Name: "poller", Instance: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		if v4, _ := s.DataVersion(t.Context()); v4 == v3 {
+			t.Fatal("version unchanged after another connection's write")
+		}
+	})
 }

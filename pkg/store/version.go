@@ -40,7 +40,19 @@ func (v *versionProbe) close() error {
 
 // DataVersion returns a number that differs from the previous call's whenever any connection
 // — in this process or another — committed to the database in between. Read caches key on it.
+//
+// On PostgreSQL it is the data_version row, which a statement trigger on every table bumps
+// once in each transaction that writes (migration 0001, ensureVersionTriggers): it commits
+// with the change, so it is exact — unlike pg_stat_database.xact_commit, which counts every
+// transaction of every client (reads too) and is reported late, by the statistics collector.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	if s.pg {
+		var n int64
+		if err := s.read(ctx).Raw("SELECT v FROM data_version WHERE id = 1").Scan(&n).Error; err != nil {
+			return 0, fmt.Errorf("data version: %w", translate(err))
+		}
+		return n, nil
+	}
 	s.version.mu.Lock()
 	defer s.version.mu.Unlock()
 	var n int64

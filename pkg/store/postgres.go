@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// PostgreSQL backend. Open switches to it for a postgres:// or postgresql:// URL
+// (DATABASE_URL). The public API and its results are the same as on SQLite; what differs:
+//
+//   - Every write transaction first takes one transaction-scoped advisory lock (writeLockKey),
+//     so writes serialise across every process and host as they do on SQLite's write lock.
+//     That keeps the event log's ids committing in id order (a tailer never sees a late id),
+//     and makes the migration step safe when several processes start at once. The dedup claim
+//     is still decided by the unique key (INSERT … ON CONFLICT DO NOTHING), not by the lock.
+//   - Serialization failures, deadlocks and lost connections are retried inside write with
+//     backoff, like SQLITE_BUSY; a statement timeout is EUNAVAILABLE.
+//   - DataVersion reads a counter that a trigger on every table bumps once per writing
+//     transaction (see ensureVersionTriggers): exact, as PRAGMA data_version is.
+
+// writeLockKey is the advisory lock every write transaction holds: "canistry" in ASCII.
+const writeLockKey int64 = 0x63616e6973747279
+
+// Defaults of the PostgreSQL pool (DATABASE_MAX_CONNS, DATABASE_STATEMENT_TIMEOUT).
+const (
+	DefaultMaxConns         = 10
+	DefaultStatementTimeout = 30 * time.Second
+)
+
+// WithMaxConns bounds the PostgreSQL read pool (DATABASE_MAX_CONNS); writes use one more
+// connection, since they serialise on the write lock anyway. SQLite ignores it.
+func WithMaxConns(n int) Option { return func(s *Store) { s.maxConns = n } }
+
+// WithStatementTimeout sets PostgreSQL's statement_timeout on every connection
+// (DATABASE_STATEMENT_TIMEOUT); 0 keeps the server's. A statement cut off by it is
+// EUNAVAILABLE. SQLite ignores it.
+func WithStatementTimeout(d time.Duration) Option { return func(s *Store) { s.stmtTimeout = d } }
+
+// IsPostgresURL reports whether target names a PostgreSQL database rather than a SQLite file.
+func IsPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// RedactURL returns a database URL with its password replaced, for logs and status.
+func RedactURL(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+func (s *Store) openPostgres(target string) error {
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConns
+	}
+	var err error
+	if s.wdb, err = openPGPool(target, false, 1, s.stmtTimeout); err != nil {
+		return err
+	}
+	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout)
+	return err
+}
+
+// openPGPool opens a pool on target. Runtime parameters go in the URL, where pgx passes
+// unknown query parameters on to the server: the read pool is read-only, as SQLite's
+// query_only one is.
+func openPGPool(target string, readOnly bool, conns int, timeout time.Duration) (*gorm.DB, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	q := u.Query()
+	if timeout > 0 && q.Get("statement_timeout") == "" {
+		q.Set("statement_timeout", strconv.FormatInt(timeout.Milliseconds(), 10))
+	}
+	if q.Get("application_name") == "" {
+		q.Set("application_name", "canistry")
+	}
+	if readOnly {
+		q.Set("default_transaction_read_only", "on")
+	}
+	u.RawQuery = q.Encode()
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: u.String()}), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		// pgx caches prepared statements per connection itself.
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", RedactURL(target), translate(err))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", RedactURL(target), err)
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// lockWrites takes the write lock inside tx (PostgreSQL only; SQLite's IMMEDIATE transaction
+// already holds its write lock).
+func (s *Store) lockWrites(tx *gorm.DB) error {
+	if !s.pg {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?)", writeLockKey).Error
+}
+
+// ensureVersionTriggers gives every table of the schema the statement trigger that bumps
+// data_version (migration 0001 creates the table and the function), so a table added by a
+// later migration is covered without each migration remembering to. The function bumps the
+// counter once per transaction (a transaction-local setting remembers that it did).
+func ensureVersionTriggers(tx *gorm.DB) error {
+	var tables []string
+	err := tx.Raw(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND c.relname <> 'data_version'
+		AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'canistry_data_version')
+		ORDER BY c.relname`).Scan(&tables).Error
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		q := fmt.Sprintf(`CREATE TRIGGER canistry_data_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
+			FOR EACH STATEMENT EXECUTE FUNCTION canistry_bump_data_version()`, quoteIdent(t))
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("data version trigger on %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func (s *Store) pgSizeBytes() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int64
+	if err := s.rdb.WithContext(ctx).Raw("SELECT pg_database_size(current_database())").Scan(&n).Error; err != nil {
+		return 0
+	}
+	return n
+}
