@@ -15,7 +15,7 @@ import (
 var docsFiles embed.FS
 
 // docsCSP lets the page run only its own script and style and fetch only its own origin.
-const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // mountDocs adds GET (and HEAD) /docs, /docs/docs.js and /docs/docs.css.
 func mountDocs(r gin.IRoutes) {

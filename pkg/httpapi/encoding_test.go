@@ -115,6 +115,9 @@ func TestEncoding_ETag(t *testing.T) {
 	if !strings.HasPrefix(etag, `W/"`) {
 		t.Fatalf("ETag %q, want a weak validator", etag)
 	}
+	if r := a.do("GET", one, nil, "If-None-Match", etag); r.Status != http.StatusNotModified { // the 304 as documented
+		t.Fatalf("If-None-Match through the validating client: %d", r.Status)
+	}
 	logo := wireGet(t, "GET", a.URL+"/tokens/"+string(idLedger)+"/logo")
 	for _, tc := range []struct {
 		name, method, path, inm string
