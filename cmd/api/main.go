@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store:  b.Store,
 		Bus:    b.Bus,
 		Logger: b.Logger,
-		Probes: httpapi.Probes{Ready: b.Ready, Metrics: metrics},
+		Probes: httpapi.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
 		Status: httpapi.StatusDeps{
 			Store:       b.Store,
 			NATS:        natsState(b),
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	b.StartHeartbeat(ln.Addr().String())
 	srv := lifecycle.Serve(ln, handler, tlsConfig, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", cfg.DatabasePath)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", b.Store.Path())
 	return b.Wait(ctx, srv.Done())
 }
 

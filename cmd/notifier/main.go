@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	b.StartHeartbeat(ln.Addr().String())
 	done := serve(b, ln, handler, tlsConfig)
 	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "plain_from_loopback", tlsConfig != nil,
-		"nats", b.NATSURL, "database", cfg.DatabasePath, "local_dev", cfg.LocalDev)
+		"nats", b.NATSURL, "database", b.Store.Path(), "local_dev", cfg.LocalDev)
 	return b.Wait(ctx, done)
 }
 
@@ -161,7 +161,7 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 	return httpapi.NotifierDeps{
 		Store:       b.Store,
 		Logger:      b.Logger,
-		Probes:      httpapi.Probes{Ready: b.Ready, Metrics: metrics},
+		Probes:      httpapi.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
 		Intake:      intake,
 		WS:          hub,
 		WSStatus:    hub.Status,

@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	metrics := lifecycle.NewMetricsRegistry()
-	handler := lifecycle.ProbeHandler(lifecycle.Probes{Ready: b.Ready, Metrics: metrics}, b.Logger)
+	handler := lifecycle.ProbeHandler(lifecycle.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()}, b.Logger)
 	b.StartHeartbeat(ln.Addr().String())
 	srv := lifecycle.Serve(ln, handler, nil, b.Logger)
 	b.Stack.Push("http server", srv.Shutdown)
@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", cfg.DatabasePath)
+	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", b.Store.Path())
 	return b.Wait(ctx, srv.Done())
 }
 

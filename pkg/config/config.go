@@ -24,6 +24,11 @@ import (
 type Config struct {
 	DataDir      string
 	DatabasePath string
+	// DatabaseURL, when set, is a postgres:// URL: every binary uses PostgreSQL instead of
+	// the SQLite file. DatabaseMaxConns and DatabaseStatementTimeout tune its pool.
+	DatabaseURL              string
+	DatabaseMaxConns         int
+	DatabaseStatementTimeout time.Duration
 
 	APIAddr      string
 	NotifierAddr string
@@ -85,7 +90,7 @@ func Vars() []Var { return vars }
 var secrets = map[string]bool{"NATS_TOKEN": true, "NOTIFY_API_KEYS": true, "ADMIN_API_KEY": true}
 
 // urlVars may carry a user or password inside the URL; errors show them redacted.
-var urlVars = map[string]bool{"NATS_URL": true, "NOTIFIER_URL": true, "IC_URL": true}
+var urlVars = map[string]bool{"NATS_URL": true, "NOTIFIER_URL": true, "IC_URL": true, "DATABASE_URL": true}
 
 // Secret reports whether the variable holds a secret: its value never appears in an error.
 // URLs (NATS_URL, NOTIFIER_URL, IC_URL) are not secret as a whole, but any user or password in
@@ -95,6 +100,9 @@ func (v Var) Secret() bool { return secrets[v.Name] }
 var vars = []Var{
 	{"DATA_DIR", "./data", "directory of the SQLite database", func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
 	{"DATABASE_PATH", "$DATA_DIR/registry.db", "SQLite file shared by the three binaries", func(c *Config, v string) error { c.DatabasePath = v; return nonEmpty(v) }},
+	{"DATABASE_URL", "", "postgres://user:password@host:5432/db?sslmode=verify-full: use PostgreSQL instead of the SQLite file (several hosts); empty = SQLite", databaseURL},
+	{"DATABASE_MAX_CONNS", "10", "PostgreSQL read connections per process (writes use one more)", intRange(1, 1000, func(c *Config) *int { return &c.DatabaseMaxConns })},
+	{"DATABASE_STATEMENT_TIMEOUT", "30s", "PostgreSQL statement_timeout; a statement cut off by it is answered 503 unavailable (0 = the server's)", durRange(0, time.Hour, func(c *Config) *time.Duration { return &c.DatabaseStatementTimeout })},
 	{"API_ADDR", "[::]:8080", "api listen address ([::] is dual-stack; [::1] or an IPv6 address alone is IPv6-only)", addr(func(c *Config) *string { return &c.APIAddr })},
 	{"NOTIFIER_ADDR", "[::]:8081", "notifier listen address", addr(func(c *Config) *string { return &c.NotifierAddr })},
 	{"POLLER_ADDR", "[::1]:8082", "poller health and metrics address", addr(func(c *Config) *string { return &c.PollerAddr })},
@@ -188,6 +196,22 @@ func WithDotenv(getenv func(string) string, path string) (func(string) string, e
 		}
 		return m[k]
 	}, nil
+}
+
+// databaseURL accepts an empty value (SQLite) or a postgres:// or postgresql:// URL.
+func databaseURL(c *Config, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return errors.New("want a postgres:// or postgresql:// URL")
+	}
+	c.DatabaseURL = v
+	return nil
 }
 
 func nonEmpty(v string) error {

@@ -26,6 +26,9 @@ func TestLoad_Defaults(t *testing.T) {
 	}{
 		{"DataDir", c.DataDir, "./data"},
 		{"DatabasePath", c.DatabasePath, "./data/registry.db"},
+		{"DatabaseURL", c.DatabaseURL, ""},
+		{"DatabaseMaxConns", c.DatabaseMaxConns, 10},
+		{"DatabaseStatementTimeout", c.DatabaseStatementTimeout, 30 * time.Second},
 		{"APIAddr", c.APIAddr, "[::]:8080"},
 		{"NotifierAddr", c.NotifierAddr, "[::]:8081"},
 		{"PollerAddr", c.PollerAddr, "[::1]:8082"},
@@ -154,6 +157,11 @@ func TestLoad_Invalid(t *testing.T) {
 		{map[string]string{"SHUTDOWN_TIMEOUT": "1h"}, "SHUTDOWN_TIMEOUT"},
 		{map[string]string{"HEARTBEAT_INTERVAL": "0s"}, "HEARTBEAT_INTERVAL"},
 		{map[string]string{"DATABASE_PATH": " "}, ""}, // blank means default: valid
+		{map[string]string{"DATABASE_URL": "mysql://db/canistry"}, "DATABASE_URL"},
+		{map[string]string{"DATABASE_URL": "postgres://u:pw@db.example:5432/canistry?sslmode=verify-full"}, ""},
+		{map[string]string{"DATABASE_MAX_CONNS": "0"}, "DATABASE_MAX_CONNS"},
+		{map[string]string{"DATABASE_STATEMENT_TIMEOUT": "-1s"}, "DATABASE_STATEMENT_TIMEOUT"},
+		{map[string]string{"DATABASE_STATEMENT_TIMEOUT": "0s"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want+"/"+strings.Join(keys(tt.env), ","), func(t *testing.T) {
@@ -246,6 +254,20 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 		if row := "| `" + v.Name + "` | " + def + " |"; !strings.Contains(readme, row) {
 			t.Errorf("README.md has no row starting %q", row)
 		}
+	}
+}
+
+// A bad DATABASE_URL is reported without its password.
+func TestLoad_DatabaseURLRedacted(t *testing.T) {
+	_, err := config.Load(env(map[string]string{"DATABASE_URL": "mysql://canistry:hunter2secret@db/x"}))
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "hunter2secret") {
+		t.Errorf("error %v: want one naming DATABASE_URL without the password", err)
+	}
+	c, err := config.Load(env(map[string]string{"DATABASE_URL": "postgresql://canistry:pw@db:5432/canistry", "DATABASE_MAX_CONNS": "25",
+		"DATABASE_STATEMENT_TIMEOUT": "5s"}))
+	if err != nil || c.DatabaseURL != "postgresql://canistry:pw@db:5432/canistry" || c.DatabaseMaxConns != 25 ||
+		c.DatabaseStatementTimeout != 5*time.Second {
+		t.Errorf("Load = %+v, %v", c, err)
 	}
 }
 

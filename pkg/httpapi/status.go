@@ -24,7 +24,8 @@ type NATSState struct {
 }
 
 type statusDatabase struct {
-	Path          string `json:"path"`
+	Backend       string `json:"backend"` // sqlite or postgres
+	Path          string `json:"path"`    // the file, or the PostgreSQL URL without its password
 	SizeBytes     int64  `json:"size_bytes"`
 	SchemaVersion int    `json:"schema_version"`
 }
@@ -113,7 +114,7 @@ func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerF
 			Version:       version.Version,
 			StartedAt:     d.Started.UTC(),
 			UptimeSeconds: int64(now.Sub(d.Started).Seconds()),
-			Database:      statusDatabase{Path: d.Store.Path(), SizeBytes: d.Store.SizeBytes(), SchemaVersion: schema},
+			Database:      statusDatabase{Backend: d.Store.Backend(), Path: d.Store.Path(), SizeBytes: d.Store.SizeBytes(), SchemaVersion: schema},
 			Rows:          make(map[string]int64, len(counts)),
 			NATS:          d.NATS(),
 			AllAlive:      true,

@@ -69,7 +69,11 @@ func Start(ctx context.Context, name string, args []string, getenv func(string) 
 
 func (b *Base) open(ctx context.Context, opts Options) error {
 	cfg := b.Config
-	st, err := store.Open(ctx, cfg.DatabasePath)
+	target := cfg.DatabasePath
+	if cfg.DatabaseURL != "" {
+		target = cfg.DatabaseURL
+	}
+	st, err := store.Open(ctx, target, store.WithMaxConns(cfg.DatabaseMaxConns), store.WithStatementTimeout(cfg.DatabaseStatementTimeout))
 	if err != nil {
 		return err
 	}
@@ -146,9 +150,10 @@ func (b *Base) StartHeartbeat(addr string) {
 }
 
 // Ready reports whether the database answers and the bus is connected: the /readyz check.
+// A database error names the backend (sqlite or postgres).
 func (b *Base) Ready(ctx context.Context) error {
 	if err := b.Store.Ping(ctx); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", b.Store.Backend(), err)
 	}
 	if !b.Bus.Connected() {
 		return fmt.Errorf("NATS %s", b.Bus.Status())

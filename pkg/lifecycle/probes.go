@@ -27,6 +27,9 @@ type Probes struct {
 	// Ready reports whether the binary can do its work (database and bus reachable).
 	Ready   func(ctx context.Context) error
 	Metrics *prometheus.Registry
+	// Database names the database backend ("sqlite" or "postgres"); when set, a ready
+	// /readyz says which: {"status":"ready","database":"postgres"}.
+	Database string
 }
 
 // ProbePaths are the paths ProbeHandler serves.
@@ -60,6 +63,10 @@ func ProbeHandler(p Probes, logger *slog.Logger) http.Handler {
 					httperror.Write(w, registry.WrapError(registry.EUNAVAILABLE, "not ready: "+err.Error(), err))
 					return
 				}
+			}
+			if p.Database != "" {
+				writeJSON(w, `{"status":"ready","database":`+strconv.Quote(p.Database)+`}`)
+				return
 			}
 			writeJSON(w, `{"status":"ready"}`)
 		default:

@@ -49,11 +49,16 @@ func IsPostgresURL(target string) bool {
 	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
 }
 
-// RedactURL returns a database URL with its password replaced, for logs and status.
+// RedactURL returns a database URL with its password (in the user part or a password query
+// parameter) replaced, for logs and status.
 func RedactURL(target string) string {
 	u, err := url.Parse(target)
 	if err != nil {
 		return "postgres://(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
