@@ -131,3 +131,17 @@ usec() {
   done
   printf '%s\n' "$total"
 }
+
+# journal_records UNIT CURSOR JQ_FILTER: the unit's JSON log records from CURSOR on that match
+# the filter, one a line (lines that are not JSON are skipped). --cursor, not --after-cursor:
+# systemd 252's journalctl with a unit filter skips the first match after a cursor whose own
+# entry is of another unit.
+journal_records() {
+  ct journalctl --cursor="$2" -u "$1" -o cat --no-pager | jq -c -R "fromjson? | select($3)"
+}
+
+# has_records UNIT CURSOR JQ_FILTER: journald has taken in such a record (it reads the units'
+# output asynchronously, so the checks poll for it).
+has_records() { [ -n "$(journal_records "$@")" ]; }
+
+journal_cursor() { ct journalctl -n 0 --show-cursor -q --no-pager | sed -n 's/^-- cursor: //p'; }

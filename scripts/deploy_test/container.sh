@@ -4,7 +4,8 @@
 # deploy_test.sh, never run on its own.
 #
 # Facts of the machines this runs on (issue 15): no systemd on the host, so --register=no
-# --keep-unit and a tmpfs on /run/systemd/nspawn; cgroup v1, so SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0;
+# --keep-unit and a tmpfs on /run/systemd/nspawn; cgroup v1, so SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0
+# (1 on a cgroup v2 host);
 # --private-network, so the container has a loopback of its own.
 
 SUITE=bookworm
@@ -58,8 +59,10 @@ prepare_nspawn_run() {
 
 # boot: starts the container on $ROOTFS and waits until its systemd reports the boot finished.
 boot() {
-  local deadline state
-  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 systemd-nspawn --boot --register=no --keep-unit \
+  local deadline state unified=1
+  # A cgroup v1 host (/sys/fs/cgroup a tmpfs of controllers) needs the legacy layout inside too.
+  [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || unified=0
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=$unified systemd-nspawn --boot --register=no --keep-unit \
     --private-network --console=read-only --machine="$MACHINE" -D "$ROOTFS" \
     </dev/null >>"$WORK/console.log" 2>&1 &
   nspawn_pid=$!

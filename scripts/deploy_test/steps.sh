@@ -90,7 +90,7 @@ step_stop_under_load() {
     pids+=($!)
   done
   wait_until 60 load_started || fail "the load did not start"
-  cursor=$(ct journalctl -n 0 --show-cursor -q --no-pager | sed -n 's/^-- cursor: //p')
+  cursor=$(journal_cursor)
   limit=$(usec "$(prop canistry-api.service TimeoutStopUSec)")
   for u in "${UNITS[@]}"; do
     [ "$(usec "$(prop "$u" TimeoutStopUSec)")" -ge "$limit" ] || limit=$(usec "$(prop "$u" TimeoutStopUSec)")
@@ -109,13 +109,13 @@ step_stop_under_load() {
     [ "$last" -ge "$t1" ] || last=$t1
     expect "$u: stopped in $(((t1 - t0) / 1000)) ms (TimeoutStopSec $(($(usec "$(prop "$u" TimeoutStopUSec)") / 1000)) ms), Result=$(prop "$u" Result), exit status $(prop "$u" ExecMainStatus)" \
       test "$(((t1 - t0) < $(usec "$(prop "$u" TimeoutStopUSec)")))/$(prop "$u" Result)/$(prop "$u" ExecMainCode)/$(prop "$u" ExecMainStatus)" = 1/success/1/0
-    journal=$(ct journalctl --after-cursor="$cursor" -u "$u" -o cat --no-pager)
+    journal=$(ct journalctl --cursor="$cursor" -u "$u" -o cat --no-pager)
     if grep -Eqi 'SIGKILL|timed out|Killing process' <<<"$journal"; then
       fail "$u: the journal shows a kill: $(grep -Ei 'SIGKILL|timed out|Killing' <<<"$journal" | head -n 3)"
     fi
-    rec=$(grep '^{' <<<"$journal" | jq -c 'select(.msg == "stopped")' 2>/dev/null | tail -n 1)
-    [ -n "$rec" ] || fail "$u: no JSON \"stopped\" record in the journal:
+    wait_until 10 has_records "$u" "$cursor" '.msg == "stopped"' || fail "$u: no JSON \"stopped\" record in the journal:
 $journal"
+    rec=$(journal_records "$u" "$cursor" '.msg == "stopped"' | tail -n 1)
     ok "$u: no SIGKILL; journal: $rec"
   done
   ms=$(((last - first) / 1000))
@@ -143,7 +143,7 @@ serves() { [ "$(served_fingerprint "127.0.0.1:$2")" = "$1" ] && [ "$(served_fing
 # step_https: an own certificate in /etc/canistry/tls/ under ProtectSystem=strict, then a
 # replaced pair is served without a restart.
 step_https() {
-  local tls=/etc/canistry/tls fp fp2 u before=()
+  local tls=/etc/canistry/tls fp fp2 u cursor rec before=()
   new_cert "$tls"
   expect "the service user can read $tls/key.pem" ct runuser -u canistry -- test -r "$tls/key.pem"
   set_env USE_HTTPS true
@@ -160,6 +160,7 @@ step_https() {
   expect "api (127.0.0.1:8080) and notifier ([::1]:8081) serve $tls/cert.pem" serves "$fp" 8080 8081
   for u in canistry-api.service canistry-notifier.service; do before+=("$(prop "$u" MainPID)/$(prop "$u" NRestarts)"); done
   # Replace the files as the Let's Encrypt hook does: a new pair renamed into place.
+  cursor=$(journal_cursor)
   ct mkdir -p /root/newcert
   new_cert /root/newcert
   ct mv -f /root/newcert/key.pem "$tls/key.pem"
@@ -168,6 +169,12 @@ step_https() {
   [ "$fp2" != "$fp" ] || fail "generate_cert.sh --force made the same certificate"
   wait_until 30 serves "$fp2" 8080 8081 || fail "the replaced certificate is not served: $(served_fingerprint 127.0.0.1:8080)"
   ok "after replacing the files both serve the new certificate ($fp2)"
+  for u in canistry-api.service canistry-notifier.service; do
+    wait_until 10 has_records "$u" "$cursor" '.msg == "tls certificate reloaded" or .level == "ERROR"' ||
+      fail "$u: no \"tls certificate reloaded\" record in the journal"
+    rec=$(journal_records "$u" "$cursor" '.msg == "tls certificate reloaded" or .level == "ERROR"')
+    expect "$u journal: $rec" test "$(jq -r .msg <<<"$rec")" = "tls certificate reloaded"
+  done
   expect "api and notifier not restarted (MainPID/NRestarts ${before[*]})" \
     test "$(prop canistry-api.service MainPID)/$(prop canistry-api.service NRestarts) $(prop canistry-notifier.service MainPID)/$(prop canistry-notifier.service NRestarts)" = "${before[*]}"
 }
