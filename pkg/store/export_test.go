@@ -14,3 +14,13 @@ func MigrationSQL(name string) (string, error) {
 	b, err := migrationFS.ReadFile("migrations/" + name + ".sql")
 	return string(b), err
 }
+
+// MigrationVersions lists the version numbers of one backend's migration set, in order.
+func MigrationVersions(pg bool) ([]int, error) {
+	migs, err := loadMigrations(pg)
+	out := make([]int, len(migs))
+	for i, m := range migs {
+		out[i] = m.version
+	}
+	return out, err
+}
