@@ -19,6 +19,7 @@ import (
 	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/store/pgtest"
 )
 
 // wsClient follows one notifier's /ws, reconnecting with its last cursor when told to, and
@@ -151,13 +152,24 @@ func natsAt(t *testing.T, url string) *bus.Server {
 // mid-stream and started again, registry events logged behind the notifiers' back, one
 // notifier killed -9 and restarted (its clients resume with their cursors). Every client must
 // receive every logged event exactly once, in strictly increasing id order.
+// On PostgreSQL the two notifiers are two hosts' worth of writers on one database.
 func TestFanout_TwoNotifiersGapless(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { fanoutGapless(t, "") })
+	t.Run("postgres", func(t *testing.T) { fanoutGapless(t, pgtest.New(t).Database(t)) })
+}
+
+// fanoutGapless is TestFanout_TwoNotifiersGapless on DATABASE_URL (empty: the SQLite file).
+func fanoutGapless(t *testing.T, databaseURL string) {
 	bin := buildNotifier(t)
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", runtest.FreePort(t, false))
 	ns := natsAt(t, natsURL)
 	dir := t.TempDir()
 	env := notifierEnv(dir, natsURL)
 	env["EVENT_LOG_POLL"] = "100ms"
+	target := filepath.Join(dir, "registry.db")
+	if databaseURL != "" {
+		env["DATABASE_URL"], target = databaseURL, databaseURL
+	}
 	a, b := startProcess(t, bin, env), startProcess(t, bin, env)
 	clients := []*wsClient{
 		followWS(t, "a1", a.addr, ""), followWS(t, "a2", a.addr, "0"),
@@ -166,7 +178,7 @@ func TestFanout_TwoNotifiersGapless(t *testing.T) {
 	waitWSClients(t, a.addr, 2)
 	waitWSClients(t, b.addr, 2)
 
-	st, err := store.Open(t.Context(), filepath.Join(dir, "registry.db"))
+	st, err := store.Open(t.Context(), target)
 	if err != nil {
 		t.Fatal(err)
 	}

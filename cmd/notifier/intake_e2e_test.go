@@ -9,15 +9,26 @@ import (
 
 	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/store"
+	"canistry/pkg/store/pgtest"
 )
 
 // TestIntake_TwoProcesses runs two notifier processes on one database file and one bus, and
 // spreads a 34-copy storm over both: identical replies, one row, and one WebSocket message on
-// each notifier's /ws.
+// each notifier's /ws. On PostgreSQL the two processes are two hosts on one database.
 func TestIntake_TwoProcesses(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { intakeTwoProcesses(t, "") })
+	t.Run("postgres", func(t *testing.T) { intakeTwoProcesses(t, pgtest.New(t).Database(t)) })
+}
+
+// intakeTwoProcesses is TestIntake_TwoProcesses on DATABASE_URL (empty: the SQLite file).
+func intakeTwoProcesses(t *testing.T, databaseURL string) {
 	bin := buildNotifier(t)
 	natsURL := startNATS(t)
 	env := notifierEnv(t.TempDir(), natsURL)
+	target := filepath.Join(env["DATA_DIR"], "registry.db")
+	if databaseURL != "" {
+		env["DATABASE_URL"], target = databaseURL, databaseURL
+	}
 	a, b := startProcess(t, bin, env), startProcess(t, bin, env)
 	wsA, wsB := dialWS(t, a.addr), dialWS(t, b.addr)
 	waitWSClients(t, a.addr, 1)
@@ -38,7 +49,7 @@ func TestIntake_TwoProcesses(t *testing.T) {
 
 	a.stop(t) // both write their last copy counts on the way out
 	b.stop(t)
-	st, err := store.Open(t.Context(), filepath.Join(env["DATA_DIR"], "registry.db"))
+	st, err := store.Open(t.Context(), target)
 	if err != nil {
 		t.Fatal(err)
 	}

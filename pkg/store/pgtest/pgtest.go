@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for the admin connection
 )
@@ -152,4 +153,29 @@ func (s *Server) Stop() {
 	}
 	_, _ = s.run(context.Background(), "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 	_ = os.RemoveAll(s.dir)
+}
+
+// New starts a server for one test and stops it at the test's cleanup. Without PostgreSQL
+// installed it skips the test, except in CI (CI=true), where it fails it.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Start(tb.Context())
+	if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") != "true" {
+		tb.Skipf("skipping the PostgreSQL test: %v", err)
+	}
+	if err != nil {
+		tb.Fatalf("start PostgreSQL: %v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Database is NewDatabase for a test: it fails tb on an error.
+func (s *Server) Database(tb testing.TB) string {
+	tb.Helper()
+	u, err := s.NewDatabase(tb.Context())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }
