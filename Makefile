@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X canistry/pkg/version.Version=$(VERSION)
 BINS    := api poller notifier
 DATA_DIR ?= ./data
 
-.PHONY: all build run test vet fmt-check depcheck bench clean demo deploy-test
+.PHONY: all build run test vet fmt-check depcheck bench clean demo deploy-test cluster
 
 all: build
 
@@ -49,6 +49,12 @@ demo:
 # and systemd-container; fails without them.
 deploy-test:
 	@./scripts/deploy_test.sh
+
+# The reference two-host layout on one machine: PostgreSQL, haproxy on 127.0.0.1:8080/8081 in
+# front of two stacks on 127.0.0.2 and 127.0.0.3, a three-node NATS cluster, the replica double.
+# Needs the Debian packages postgresql and haproxy. Ctrl-C stops it all.
+cluster: build
+	$(GO) run ./scripts/cluster -bin bin
 
 clean:
 	rm -rf bin bench/*.txt

@@ -154,6 +154,11 @@ func (n *natsLogger) Warnf(format string, v ...any)   { n.l.Warn(fmt.Sprintf(for
 func (n *natsLogger) Fatalf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
 func (n *natsLogger) Errorf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "Error trying to connect to route") {
+		// A cluster node not (yet, or no longer) up: routes are retried; worth a warning.
+		n.l.Warn(msg)
+		return
+	}
 	if strings.Contains(msg, "authentication error") || strings.Contains(msg, "Authorization Violation") {
 		// A client without the token (or with a wrong one) is refused: worth a warning, but
 		// not an error of this server.

@@ -210,8 +210,17 @@ func (in *Intake) reject(err error) response {
 }
 
 // errorResponse is reject without the log, for the copies that shared a failure already logged.
+// A failure of the server itself (the database unreachable or timing out, a bug) is answered
+// with one fixed reply, whatever its cause: copies of one outcall that fail in different ways
+// (or in different notifiers, or at the load balancer, see UnavailableReply) still get the
+// same bytes.
 func (in *Intake) errorResponse(err error) response {
-	in.m.rejected.WithLabelValues(registry.ErrorCode(err)).Inc()
+	code := registry.ErrorCode(err)
+	in.m.rejected.WithLabelValues(code).Inc()
+	if code == registry.EINTERNAL || code == registry.EUNAVAILABLE {
+		status, body := UnavailableReply()
+		return response{status: status, body: body}
+	}
 	return response{status: httperror.Status(err), body: errorBody(err)}
 }
 

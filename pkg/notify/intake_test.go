@@ -291,3 +291,29 @@ func TestIntake_Retention(t *testing.T) {
 		t.Fatalf("the recent notification was pruned: %v", err)
 	}
 }
+
+// TestIntake_ServerFailureOneReply: when the database fails under the intake, every copy of an
+// outcall, however its decision failed, gets the one fixed 503 (notify.UnavailableReply), the
+// reply a load balancer is told to send when no notifier is left.
+func TestIntake_ServerFailureOneReply(t *testing.T) {
+	sh := newShared(t)
+	inst := newInstance(t, sh, opts{})
+	if err := inst.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	status, body := notify.UnavailableReply()
+	want := fmt.Sprintf("HTTP/1.1 %d Service Unavailable\r\nContent-Length: %d\r\nContent-Type: application/json\r\n\r\n%s", status, len(body), body)
+	for i := range 3 {
+		resps := storm(t, []string{inst.addr}, func(addr string, _ int) []byte {
+			return rawRequest(addr, jsonHeaders(), solution(uint64(1_700_000_000_000_000_000+i)))
+		}, 13)
+		for j, r := range resps {
+			if string(r) != want {
+				t.Fatalf("storm %d copy %d: %q, want %q", i, j, r, want)
+			}
+		}
+	}
+	if !strings.Contains(string(body), `"code":"unavailable"`) {
+		t.Errorf("unavailable reply %s is not in the one error shape", body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"canistry/pkg/httperror"
+	"canistry/pkg/registry"
 )
 
 // response is everything the intake sends back. Its bytes on the wire depend on status and
@@ -44,6 +45,20 @@ func acceptedBody(key string) []byte {
 	b = append(b, `{"status":"received","dedup_key_sha256":"`...)
 	b = hex.AppendEncode(b, sum[:])
 	return append(b, `"}`...)
+}
+
+// unavailableMessage is the message of the one reply to a copy the server could not decide.
+const unavailableMessage = "the notification could not be stored right now; nothing was recorded, retry later"
+
+// UnavailableReply is the status and body every copy gets when the server cannot decide it (the
+// database is unreachable or slow, or an internal error): 503 in the one error shape, with the
+// same bytes whatever the cause. A load balancer in front of several notifiers should answer
+// POST /miner-notifications with exactly this (status, Content-Type: application/json,
+// Content-Length, body, no other header) when it has no notifier to send a copy to, so that
+// copies it answers itself match those a notifier answers (README gives it as an haproxy
+// errorfile; scripts/cluster writes one from this function).
+func UnavailableReply() (int, []byte) {
+	return http.StatusServiceUnavailable, httperror.Encode(registry.Errorf(registry.EUNAVAILABLE, "%s", unavailableMessage))
 }
 
 // errorBody is the one error shape (httperror), capped so that the whole response stays under
