@@ -132,14 +132,23 @@ func TestStore_EventLogEpoch(t *testing.T) {
 // TestStore_EventLogUpgrade: a database from before the log (schema 2) keeps its notification
 // ids as event ids, so a client's ?since= stays valid across the upgrade, and new events follow.
 func TestStore_EventLogUpgrade(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) { eventLogUpgrade(t, b) })
+}
+
+func eventLogUpgrade(t *testing.T, b backend) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	driver, dsn, dir, blob := "sqlite", path+"?_pragma=busy_timeout(5000)", "", "x'7b7d'"
+	if b.name == "postgres" {
+		path = b.DB(t)
+		driver, dsn, dir, blob = "pgx", path, "postgres/", `'\x7b7d'::bytea`
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	for _, f := range []string{"0001_init", "0002_notification_refusals"} {
-		sqlText, err := store.MigrationSQL(f)
+		sqlText, err := store.MigrationSQL(dir + f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,11 +156,11 @@ func TestStore_EventLogUpgrade(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 	}
-	_, err = db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+	_, err = db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
 		INSERT INTO schema_migrations VALUES (1, 'init', 0), (2, 'notification_refusals', 0);
 		INSERT INTO notifications (id, dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at, response_status, response_body)
-		VALUES (7, 'a', 'm', 'mining_started', 5000000, '{"n":1}', 'h', 1000, 200, x'7b7d'),
-		       (9, 'b', 'm', 'solution_found', 6000000, '{"n":2}', 'h', 2000, 200, x'7b7d');`)
+		VALUES (7, 'a', 'm', 'mining_started', 5000000, '{"n":1}', 'h', 1000, 200, ` + blob + `),
+		       (9, 'b', 'm', 'solution_found', 6000000, '{"n":2}', 'h', 2000, 200, ` + blob + `);`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,11 @@ func TestMultiProcessWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
-	path := filepath.Join(t.TempDir(), "registry.db")
+	forEachBackend(t, func(t *testing.T, b backend) { multiProcessWrites(t, b.DB(t)) })
+}
+
+// multiProcessWrites runs the writer processes on path (a SQLite file or a PostgreSQL URL).
+func multiProcessWrites(t *testing.T, path string) {
 	var wg sync.WaitGroup
 	outs := make([][]byte, writerProcs)
 	errs := make([]error, writerProcs)
