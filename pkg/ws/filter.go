@@ -16,12 +16,9 @@ import (
 
 // message is one event, encoded once for all clients, with the fields filters look at.
 type message struct {
-	id       int64
-	event    string
-	token    string // data.token_id
-	miner    string // the outcall's miner_id, or data.miner_id
-	canister string // data.canister_id (registry events)
-	frame    []byte // the whole WebSocket frame, encoded once for every client
+	id    int64
+	keys  registry.EventKeys
+	frame []byte // the whole WebSocket frame, encoded once for every client
 }
 
 func newMessage(e registry.Event) (*message, error) {
@@ -32,45 +29,18 @@ func newMessage(e registry.Event) (*message, error) {
 	if err != nil {
 		return nil, err
 	}
-	var d struct {
-		TokenID    any `json:"token_id"`
-		MinerID    any `json:"miner_id"`
-		CanisterID any `json:"canister_id"`
-	}
-	_ = json.Unmarshal(e.Data, &d) // data that is not an object simply matches no id filter
-	m := &message{id: e.ID, event: e.Event, token: str(d.TokenID), miner: e.MinerID, canister: str(d.CanisterID), frame: textFrame(b)}
-	if m.miner == "" {
-		m.miner = str(d.MinerID)
-	}
-	return m, nil
+	return &message{id: e.ID, keys: registry.KeysOf(e), frame: textFrame(b)}, nil
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-// filter is what a client asked for; empty parts match everything.
+// filter is what a client asked for (registry.EventFilter: the same names and meaning as a
+// webhook's filters); empty parts match everything.
 type filter struct {
-	events map[string]bool
-	token  string
-	miner  string
+	registry.EventFilter
 }
 
 // match reports whether m passes every filter the client set. ?token= and ?miner= also match
 // registry events about that canister (data.canister_id).
-func (f *filter) match(m *message) bool {
-	if f.events != nil && !f.events[m.event] {
-		return false
-	}
-	if f.token != "" && m.token != f.token && m.canister != f.token {
-		return false
-	}
-	if f.miner != "" && m.miner != f.miner && m.canister != f.miner {
-		return false
-	}
-	return true
-}
+func (f *filter) match(m *message) bool { return f.Match(&m.keys) }
 
 // request is a parsed /ws query.
 type request struct {
@@ -85,9 +55,6 @@ const maxLast = 1000
 
 // queryParams are the parameters /ws understands; any other is a 400, as on the REST api.
 var queryParams = []string{"events", "token", "miner", "since", "last"}
-
-// maxEventLen is the longest event name the intake accepts (notify.MaxEventLen).
-const maxEventLen = 64
 
 // parseRequest validates a /ws query as the REST api validates its own: the raw query must
 // decode (no invalid percent-encoding), every parameter must be known and given once, and
@@ -114,20 +81,20 @@ func parseRequest(rawQuery string, replayable bool) (request, error) {
 	}
 	var r request
 	if v, ok := q["events"]; ok {
-		r.filter.events = map[string]bool{}
+		r.filter.Events = map[string]bool{}
 		for _, e := range strings.Split(v[0], ",") {
 			e = strings.TrimSpace(e)
-			if !validEventName(e) {
+			if !registry.ValidEventName(e) {
 				return request{}, registry.Errorf(registry.EINVALID,
-					"events must be a comma-separated list of event names (dot-separated words of letters, digits, '_' and '-', at most %d characters), not %q", maxEventLen, v[0])
+					"events must be a comma-separated list of event names (dot-separated words of letters, digits, '_' and '-', at most %d characters), not %q", registry.MaxEventLen, v[0])
 			}
-			r.filter.events[e] = true
+			r.filter.Events[e] = true
 		}
 	}
 	for _, p := range []struct {
 		name string
 		to   *string
-	}{{"miner", &r.filter.miner}, {"token", &r.filter.token}} {
+	}{{"miner", &r.filter.Miner}, {"token", &r.filter.Token}} {
 		v, ok := q[p.name]
 		if !ok {
 			continue
@@ -171,25 +138,6 @@ func queryProblem(err error) string {
 		return fmt.Sprintf("invalid percent-encoding %q", string(esc))
 	}
 	return err.Error()
-}
-
-// validEventName accepts what the intake accepts as an event: dot-separated words of letters,
-// digits, '_' and '-'.
-func validEventName(s string) bool {
-	if s == "" || len(s) > maxEventLen {
-		return false
-	}
-	for _, word := range strings.Split(s, ".") {
-		if word == "" {
-			return false
-		}
-		for _, c := range []byte(word) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // checkOrigin accepts requests without Origin (not a browser), the server's own host (also as
