@@ -13,8 +13,10 @@ import (
 
 	"gorm.io/gorm"
 
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/store/pgtest"
 )
 
 // The two migration sets have the same versions: a migration added to one is added to both.
@@ -226,5 +228,66 @@ func TestPostgres_TwoHostsClaim(t *testing.T) {
 	}
 	if !slices.Equal(seen, logged) {
 		t.Errorf("the tailing reader saw %d ids %v, want all %d in order", len(seen), seen, len(logged))
+	}
+}
+
+// TestPostgres_Outage: while the server is down, a read is unavailable and a write whose
+// context ends is unavailable; writes that keep their context wait (retrying with backoff)
+// and succeed once the server is back, each claim exactly once, with no error shown.
+func TestPostgres_Outage(t *testing.T) {
+	srv := pgtest.New(t)
+	s := openStore(t, srv.Database(t))
+	ctx := t.Context()
+	if err := srv.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.Ping(ctx), registry.EUNAVAILABLE)
+
+	const writers = 8
+	var wg sync.WaitGroup
+	var started atomic.Int32
+	results := make(chan store.NotificationClaim, writers)
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			started.Add(1)
+			c, err := s.ClaimNotification(ctx, newNotification(fmt.Sprintf("outage-%d", i%4), "h", time.Now()), time.Hour)
+			if err != nil {
+				errs <- err
+				return
+			}
+			results <- c
+		})
+	}
+	runtest.WaitFor(t, "writers started", func() bool { return started.Load() == writers })
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	wantCode(t, s.Heartbeat(short, registry.Process{Name: "api", Instance: "outage"}), registry.EUNAVAILABLE)
+	cancel()
+
+	if err := srv.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	close(results)
+	for err := range errs {
+		t.Errorf("a write during the outage failed: %v", err)
+	}
+	claimed := map[string]int{}
+	for c := range results {
+		if c.Claimed {
+			claimed[c.Notification.DedupKey]++
+		}
+	}
+	if len(claimed) != 4 {
+		t.Errorf("claims %v: want each of 4 keys claimed once", claimed)
+	}
+	for k, n := range claimed {
+		if n != 1 {
+			t.Errorf("%s claimed %d times", k, n)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("after the outage: %v", err)
 	}
 }

@@ -91,13 +91,9 @@ func Start(ctx context.Context) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off "+
-		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB", dir)
-	if out, err := s.run(ctx, "pg_ctl", "-D", data, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60",
-		"-o", opts, "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+	if err := s.start(ctx); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
+		return nil, err
 	}
 	s.admin, err = sql.Open("pgx", s.URL("postgres"))
 	if err == nil {
@@ -109,6 +105,29 @@ func Start(ctx context.Context) (*Server, error) {
 	}
 	return s, nil
 }
+
+func (s *Server) start(ctx context.Context) error {
+	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off "+
+		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB", s.dir)
+	if out, err := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-l", filepath.Join(s.dir, "server.log"),
+		"-w", "-t", "60", "-o", opts, "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+		return fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Pause stops the server as an outage would (immediate shutdown: every connection is cut)
+// and keeps its data; Resume starts it again.
+func (s *Server) Pause(ctx context.Context) error {
+	if out, err := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Resume starts a paused server on the same data and socket.
+func (s *Server) Resume(ctx context.Context) error { return s.start(ctx) }
 
 // serverUser is the account the server runs as when the tests run as root.
 func serverUser() (*user.User, error) {
