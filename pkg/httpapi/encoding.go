@@ -30,7 +30,7 @@ type encoded struct {
 	etag     string
 	gzOnce   sync.Once
 	gz       []byte
-	pool     *sync.Pool
+	gzips    *sync.Pool // of the replyEncoder that made it
 }
 
 // ETag is a weak validator of the body: the first 128 bits of its SHA-256. Weak, because the
@@ -47,8 +47,8 @@ func (e *encoded) ETag() string {
 // Gzip returns the body gzipped.
 func (e *encoded) Gzip() []byte {
 	e.gzOnce.Do(func() {
-		zw := e.pool.Get().(*gzip.Writer)
-		defer e.pool.Put(zw)
+		zw := e.gzips.Get().(*gzip.Writer)
+		defer e.gzips.Put(zw)
 		var buf bytes.Buffer
 		buf.Grow(len(e.body)/8 + 64)
 		zw.Reset(&buf)
@@ -59,16 +59,17 @@ func (e *encoded) Gzip() []byte {
 	return e.gz
 }
 
-// replyEncoder adds the HTTP validators and content coding of the api's reads: every 200 JSON
-// reply of a GET or HEAD gets an ETag, an If-None-Match that names it is answered 304 Not
-// Modified without a body, and a JSON body of minGzipBytes or more is sent with
-// Content-Encoding: gzip when the client accepts it (Vary: Accept-Encoding on every JSON read).
-// Replies that are not JSON (logos are images, /metrics compresses itself) pass unchanged, but
-// a 200 that brings its own ETag (a logo) still gets its 304 here, also when the read cache
-// answered it. Writes and the notifier's proxied routes never pass through here.
+// replyEncoder adds HTTP validators and content coding to the reads of the api's and the
+// notifier's gin routes: every 200 JSON reply of a GET or HEAD gets an ETag, an If-None-Match
+// that names it is answered 304 Not Modified without a body, and a JSON body of minGzipBytes or
+// more is sent with Content-Encoding: gzip when the client accepts it (Vary: Accept-Encoding on
+// every JSON read). Replies that are not JSON (logos are images, /metrics compresses itself)
+// pass unchanged, but a 200 that brings its own ETag (a logo) still gets its 304 here, also when
+// the read cache answered it. Writes, the api's proxy to the notifier and the notifier's intake
+// and /ws never pass through here.
 type replyEncoder struct {
-	pool sync.Pool // *gzip.Writer
-	bufs sync.Pool // *bytes.Buffer: a new one per reply would be zeroed memory per request
+	gzips sync.Pool // *gzip.Writer
+	bufs  sync.Pool // *bytes.Buffer: a new one per reply would be zeroed memory per request
 }
 
 // maxPooledBuffer is the largest reply buffer kept for the next request.
@@ -76,7 +77,7 @@ const maxPooledBuffer = 1 << 20
 
 func newReplyEncoder() *replyEncoder {
 	return &replyEncoder{
-		pool: sync.Pool{New: func() any {
+		gzips: sync.Pool{New: func() any {
 			zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level never fails
 			return zw
 		}},
@@ -96,7 +97,9 @@ func (re *replyEncoder) encoded(c *gin.Context, body []byte) *encoded {
 }
 
 // newEncoded wraps body; its forms are computed when first asked for.
-func (re *replyEncoder) newEncoded(body []byte) *encoded { return &encoded{body: body, pool: &re.pool} }
+func (re *replyEncoder) newEncoded(body []byte) *encoded {
+	return &encoded{body: body, gzips: &re.gzips}
+}
 
 // middleware buffers the reply of a GET or HEAD and sends it, encoded, when the handlers are done.
 func (re *replyEncoder) middleware(c *gin.Context) {
