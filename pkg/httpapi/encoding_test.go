@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"canistry/pkg/httpapi"
-	"canistry/pkg/registry"
 )
 
 // rawClient does not ask for gzip by itself nor decode it, so tests see the bytes on the wire.
@@ -164,44 +163,55 @@ func TestEncoding_ETag(t *testing.T) {
 	}
 }
 
-// TestEncoding_NextLink: a list with a next page says so in Link; following it walks the list
-// and the last page has none.
+// TestEncoding_NextLink: a paged reply with a next page says so in Link; following the links
+// walks the whole list (or stats series) and the last page has none.
 func TestEncoding_NextLink(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
-	ids := []registry.CanisterID{idLedger, idToken2, idMiner}
-	for _, id := range ids {
-		registerCanister(t, a, id, "token")
-	}
-	next, seen := "/canisters?limit=2&kind=token&order=asc", 0
-	for page := 0; next != ""; page++ {
-		r := a.do("GET", next, nil)
-		var list struct {
-			Items []struct {
-				CanisterID string `json:"canister_id"`
+	seedObserved(t, a) // two tokens among five canisters; five stats points of idMiner
+	for _, tc := range []struct {
+		name, first, items, keep string
+		want                     int
+	}{
+		{"Miners", "/canisters?limit=1&kind=miner&order=asc", "items", "kind=miner", 2},
+		{"Tokens", "/canisters?limit=1&kind=token&order=desc", "items", "kind=token", 2},
+		{"Everything", "/canisters?limit=2", "items", "limit=2", 5},
+		{"StatsSeries", "/miners/" + string(idMiner) + "/stats?from=2025-03-01T11:00:00Z&limit=2", "series", "from=2025-03-01T11", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next, seen := tc.first, 0
+			for page := 0; next != ""; page++ {
+				r := a.do("GET", next, nil)
+				var reply map[string]json.RawMessage
+				r.JSON(t, &reply)
+				var items []json.RawMessage
+				var cursor *string
+				if err := json.Unmarshal(reply[tc.items], &items); err != nil {
+					t.Fatalf("page %d: %s: %v", page, tc.items, err)
+				}
+				if raw, ok := reply["next_cursor"]; ok { // the stats reply leaves it out on the last page
+					if err := json.Unmarshal(raw, &cursor); err != nil {
+						t.Fatal(err)
+					}
+				}
+				seen += len(items)
+				link := r.Header.Get("Link")
+				if cursor == nil {
+					if link != "" {
+						t.Errorf("last page has Link %q", link)
+					}
+					break
+				}
+				target, ok := strings.CutPrefix(link, "<")
+				target, rel, ok2 := strings.Cut(target, ">; ")
+				if !ok || !ok2 || rel != `rel="next"` || !strings.Contains(target, tc.keep) || !strings.Contains(target, "cursor="+*cursor) {
+					t.Fatalf("page %d: Link %q, want this query with cursor=%s", page, link, *cursor)
+				}
+				next = target
 			}
-			NextCursor *string `json:"next_cursor"`
-		}
-		r.JSON(t, &list)
-		seen += len(list.Items)
-		link := r.Header.Get("Link")
-		if list.NextCursor == nil {
-			if link != "" {
-				t.Errorf("last page has Link %q", link)
+			if seen != tc.want {
+				t.Errorf("walked %d by Link, want %d", seen, tc.want)
 			}
-			break
-		}
-		target, ok := strings.CutPrefix(link, "<")
-		target, rel, ok2 := strings.Cut(target, ">; ")
-		if !ok || !ok2 || rel != `rel="next"` || !strings.Contains(target, "kind=token") || !strings.Contains(target, "limit=2") {
-			t.Fatalf("page %d: Link %q", page, link)
-		}
-		if !strings.Contains(target, "cursor="+*list.NextCursor) {
-			t.Fatalf("page %d: Link %q does not carry next_cursor %s", page, link, *list.NextCursor)
-		}
-		next = target
-	}
-	if seen != len(ids) {
-		t.Errorf("walked %d canisters by Link, want %d", seen, len(ids))
+		})
 	}
 }
 
