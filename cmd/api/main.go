@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		AdminAPIKey: cfg.AdminAPIKey,
 		NotifierURL: notifierURL,
 		StaleAfter:  staleAfter(cfg.RefreshSchedule),
+		LocalDev:    cfg.LocalDev,
 	})
 	tlsConfig, err := b.TLS()
 	if err != nil {

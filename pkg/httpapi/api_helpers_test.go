@@ -73,6 +73,7 @@ type testAPI struct {
 type apiOptions struct {
 	adminKey    string
 	notifierURL *url.URL
+	localDev    bool
 }
 
 func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
@@ -103,6 +104,7 @@ func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
 		Probes:      httpapi.Probes{Ready: func(ctx context.Context) error { return st.Ping(ctx) }, Metrics: httpapi.NewMetricsRegistry()},
 		AdminAPIKey: opts.adminKey,
 		NotifierURL: opts.notifierURL,
+		LocalDev:    opts.localDev,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

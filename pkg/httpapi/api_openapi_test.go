@@ -30,6 +30,8 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"GET", "/miners/" + miner + "/stats?from=2025-03-01T11:00:00Z", ""},
 		{"POST", "/module-hashes", `{"hash":"` + hash + `","name":"x"}`}, {"GET", "/module-hashes", ""},
 		{"GET", "/ws", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
+		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
+		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
 		{"DELETE", "/canisters/" + string(idWallet), ""},
 	}
 	for _, c := range calls {

@@ -50,6 +50,7 @@ type statusReply struct {
 	NATS          NATSState        `json:"nats"`
 	Processes     []statusProcess  `json:"processes"`
 	AllAlive      bool             `json:"all_alive"`
+	Webhooks      statusWebhooks   `json:"webhooks"`
 }
 
 // StatusDeps feeds GET /system/status.
@@ -110,6 +111,11 @@ func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerF
 			writeErr(c, err)
 			return
 		}
+		hooks, err := webhookStatus(ctx, d.Store, detail)
+		if err != nil {
+			writeErr(c, err)
+			return
+		}
 		rep := statusReply{
 			Version:       version.Version,
 			StartedAt:     d.Started.UTC(),
@@ -118,6 +124,7 @@ func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerF
 			Rows:          make(map[string]int64, len(counts)),
 			NATS:          d.NATS(),
 			AllAlive:      true,
+			Webhooks:      hooks,
 		}
 		for _, cnt := range counts {
 			rep.Rows[cnt.Table] = cnt.Rows
