@@ -63,7 +63,7 @@ ROOTFS=""
 require() {
   local c missing=()
   [ "$(id -u)" = 0 ] || die "deploy_test.sh needs root (debootstrap, systemd-nspawn, mounts)"
-  for c in debootstrap systemd-nspawn nsenter mountpoint tar jq go make sha256sum dpkg timeout; do
+  for c in debootstrap systemd-nspawn nsenter mountpoint flock tar jq go make sha256sum dpkg timeout; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
   done
   [ ${#missing[@]} -eq 0 ] ||
@@ -91,11 +91,17 @@ run_step() {
 }
 
 require
+# One run at a time on a host: runs share the tmpfs on /run/systemd/nspawn.
+mkdir -p /run/lock
+exec 9>/run/lock/canistry-deploy-test.lock
+flock -w 900 9 || die "another deploy_test.sh has held /run/lock/canistry-deploy-test.lock for 15 minutes"
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 say "building the binaries"
 make -C "$ROOT" --no-print-directory build
+say "built ($SECONDS s)"
 tarball=$(rootfs_tarball)
+say "root filesystem ready ($SECONDS s)"
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/canistry-deploy-test.XXXXXX")
 ROOTFS=$WORK/root
 mkdir "$ROOTFS"
@@ -106,6 +112,7 @@ cp -a "$ROOT/scripts" "$ROOT/systemd" "$ROOT/bin" "$ROOT/.env.example" "$ROOT/RE
 say "booting $MACHINE from $ROOTFS"
 prepare_nspawn_run
 boot
+say "booted ($SECONDS s)"
 
 run_step "1. deploy.sh on a blank host" step_blank_deploy
 run_step "2. kill -9 of each unit's main process" step_kill9

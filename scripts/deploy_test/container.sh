@@ -64,7 +64,7 @@ boot() {
   [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || unified=0
   SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=$unified systemd-nspawn --boot --register=no --keep-unit \
     --private-network --console=read-only --machine="$MACHINE" -D "$ROOTFS" \
-    </dev/null >>"$WORK/console.log" 2>&1 &
+    </dev/null >>"$WORK/console.log" 2>&1 9>&- &
   nspawn_pid=$!
   leader=""
   deadline=$((SECONDS + 60))
@@ -105,7 +105,7 @@ container_init() {
 # ct CMD...: runs CMD inside the container (all its namespaces) as root with a clean environment.
 ct() {
   if [ -z "$nspawn_pid" ] || ! kill -0 "$nspawn_pid" 2>/dev/null; then die "the container is not running"; fi
-  nsenter -t "$leader" -a env -i PATH="$CT_PATH" LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+  nsenter -t "$leader" -a env -i PATH="$CT_PATH" LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@" 9>&-
 }
 
 # wait_nspawn SECONDS: waits for systemd-nspawn to exit and sets nspawn_rc to its exit status

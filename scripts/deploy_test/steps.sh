@@ -109,13 +109,13 @@ step_stop_under_load() {
     [ "$last" -ge "$t1" ] || last=$t1
     expect "$u: stopped in $(((t1 - t0) / 1000)) ms (TimeoutStopSec $(($(usec "$(prop "$u" TimeoutStopUSec)") / 1000)) ms), Result=$(prop "$u" Result), exit status $(prop "$u" ExecMainStatus)" \
       test "$(((t1 - t0) < $(usec "$(prop "$u" TimeoutStopUSec)")))/$(prop "$u" Result)/$(prop "$u" ExecMainCode)/$(prop "$u" ExecMainStatus)" = 1/success/1/0
+    wait_until 10 has_records "$u" "$cursor" '.msg == "stopped"' || fail "$u: no JSON \"stopped\" record in the journal:
+$(ct journalctl --cursor="$cursor" -u "$u" -o cat --no-pager)"
+    rec=$(journal_records "$u" "$cursor" '.msg == "stopped"' | tail -n 1)
     journal=$(ct journalctl --cursor="$cursor" -u "$u" -o cat --no-pager)
     if grep -Eqi 'SIGKILL|timed out|Killing process' <<<"$journal"; then
       fail "$u: the journal shows a kill: $(grep -Ei 'SIGKILL|timed out|Killing' <<<"$journal" | head -n 3)"
     fi
-    wait_until 10 has_records "$u" "$cursor" '.msg == "stopped"' || fail "$u: no JSON \"stopped\" record in the journal:
-$journal"
-    rec=$(journal_records "$u" "$cursor" '.msg == "stopped"' | tail -n 1)
     ok "$u: no SIGKILL; journal: $rec"
   done
   ms=$(((last - first) / 1000))
