@@ -122,6 +122,11 @@ func (m *httpMetrics) middleware(c *gin.Context) {
 // changes no byte of the reply (the intake's replies must stay identical); it only notes the
 // status, and keeps hijacking (WebSocket upgrades, status 101) and flushing working.
 func (m *httpMetrics) wrap(route string, h http.Handler) http.Handler {
+	return m.wrapRoutes(func(*http.Request) string { return route }, h)
+}
+
+// wrapRoutes is wrap with the route name taken from each request.
+func (m *httpMetrics) wrapRoutes(route func(*http.Request) string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -130,7 +135,7 @@ func (m *httpMetrics) wrap(route string, h http.Handler) http.Handler {
 		if code == 0 {
 			code = http.StatusOK
 		}
-		m.observe(route, r.Method, code, time.Since(start))
+		m.observe(route(r), r.Method, code, time.Since(start))
 	})
 }
 

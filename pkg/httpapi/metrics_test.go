@@ -41,8 +41,9 @@ func promtoolCheck(t *testing.T, text string) {
 	runtest.Run(t, cmd)
 }
 
-// TestMetrics_API: the api's /metrics counts requests by route template and status, read-cache
-// hits and misses, auth failures and proxy errors, and passes promtool's lint.
+// TestMetrics_API: the api's /metrics counts requests by route template and status (the
+// proxied routes too), read-cache hits and misses, auth failures and proxy errors, and passes
+// promtool's lint.
 func TestMetrics_API(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
 	registerCanister(t, a, idLedger, "token")
@@ -81,6 +82,7 @@ func TestMetrics_API(t *testing.T) {
 		`canistry_api_read_cache_requests_total{result="hit"} 1`,
 		`canistry_api_read_cache_requests_total{result="miss"} 2`,
 		`canistry_api_proxy_errors_total{route="/ws-status"} 1`,
+		`canistry_http_requests_total{code="502",method="GET",route="/ws-status"} 1`,
 	})
 	promtoolCheck(t, text)
 }

@@ -28,8 +28,6 @@ type APIDeps struct {
 	// StaleAfter is the default age after which a canister's data counts as stale
 	// (overridable per request with ?stale_after=).
 	StaleAfter time.Duration
-	// LocalDev allows webhooks to http and to non-public addresses.
-	LocalDev bool
 }
 
 // DefaultStaleAfter is used when APIDeps.StaleAfter is zero.
@@ -44,7 +42,8 @@ func NewAPIHandler(d APIDeps) http.Handler {
 	if d.NotifierURL == nil {
 		return engine
 	}
-	return withNotifierProxy(engine, newNotifierProxy(d.NotifierURL, d.Logger, metrics.proxyErrors))
+	proxy := newNotifierProxy(d.NotifierURL, d.Logger, metrics.proxyErrors)
+	return withNotifierProxy(engine, metrics.wrapRoutes(func(r *http.Request) string { return proxyRoute(r.URL.Path) }, proxy))
 }
 
 // newAPIEngine is the api's router without the proxy in front of it.
@@ -101,8 +100,6 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 
 	read("/module-hashes", a.listModuleHashes)
 	r.POST("/module-hashes", admin, a.createModuleHash)
-
-	mountWebhooks(r, a, admin)
 
 	return engine
 }
