@@ -28,6 +28,8 @@ type APIDeps struct {
 	// StaleAfter is the default age after which a canister's data counts as stale
 	// (overridable per request with ?stale_after=).
 	StaleAfter time.Duration
+	// LocalDev allows webhooks to http and to non-public addresses.
+	LocalDev bool
 }
 
 // DefaultStaleAfter is used when APIDeps.StaleAfter is zero.
@@ -100,6 +102,8 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 
 	read("/module-hashes", a.listModuleHashes)
 	r.POST("/module-hashes", admin, a.createModuleHash)
+
+	mountWebhooks(r, a, admin)
 
 	return engine
 }
