@@ -30,6 +30,7 @@ import (
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
+	"canistry/pkg/webhook"
 	"canistry/pkg/ws"
 )
 
@@ -110,9 +111,10 @@ func serve(b *lifecycle.Base, ln net.Listener, handler http.Handler, tlsConfig *
 	return done
 }
 
-// wire builds the hub (fed by the event log's tailer) and the intake, pushing their shutdown
-// steps so that they stop after the HTTP server: hub (clients get 1001), tailer, doorbell
-// subscription, intake (last copy counts), then the bus and the store of Base.
+// wire builds the hub (fed by the event log's tailer), the webhook worker (its own tailers,
+// rung by the same doorbell) and the intake, pushing their shutdown steps so that they stop
+// after the HTTP server: hub (clients get 1001), tailer, doorbell subscription, intake (last
+// copy counts), webhook worker (leases released), then the bus and the store of Base.
 func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps, error) {
 	cfg := b.Config
 	bounds, err := b.Store.EventLogBounds(context.Background())
@@ -130,8 +132,15 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 		return httpapi.NotifierDeps{}, err
 	}
 
+	hooks, err := webhook.New(webhook.Config{Store: b.Store, Owner: webhook.OwnerName(), LocalDev: cfg.LocalDev, Timeout: cfg.WebhookTimeout,
+		RetryBase: cfg.WebhookRetryBase, Retries: cfg.WebhookRetries, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
+	if err != nil {
+		_ = tail.Close(context.Background())
+		return httpapi.NotifierDeps{}, err
+	}
+	b.Stack.Push("webhook worker", hooks.Close)
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
-		Publish: func(e registry.Event) error { tail.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
+		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
 		Logger: b.Logger, Metrics: metrics})
 	if err != nil {
 		_ = tail.Close(context.Background())
@@ -142,7 +151,7 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 		b.Logger.Warn("NOTIFY_API_KEYS is not set: every outcall is answered 401 until it is")
 	}
 	// Any event on the bus means the log advanced: ring the tailer's doorbell.
-	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(string, registry.Event) { tail.Wake() })
+	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(string, registry.Event) { tail.Wake(); hooks.Wake() })
 	if err != nil {
 		_ = tail.Close(context.Background())
 		return httpapi.NotifierDeps{}, err

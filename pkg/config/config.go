@@ -65,6 +65,10 @@ type Config struct {
 	EventLogPoll     time.Duration
 	EventLogHoldBack time.Duration
 
+	WebhookTimeout   time.Duration
+	WebhookRetryBase time.Duration
+	WebhookRetries   int
+
 	UseHTTPS    bool
 	SSLCertPath string
 	SSLKeyPath  string
@@ -128,6 +132,9 @@ var vars = []Var{
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
 	{"EVENT_LOG_POLL", "1s", "how often the notifier's hub reads the event log when no bus doorbell rang (the delay of events during a bus outage)", durRange(10*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.EventLogPoll })},
 	{"EVENT_LOG_HOLD_BACK", "2s", "how long the hub waits for a missing event id that may still commit (several writers) before delivering past it", durRange(10*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.EventLogHoldBack })},
+	{"WEBHOOK_TIMEOUT", "10s", "deadline of one webhook delivery attempt: connect, TLS handshake, reply headers and in total", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},
+	{"WEBHOOK_RETRY_BASE", "5s", "wait before a failed webhook delivery's first retry; each next wait doubles (±25 % jitter)", durRange(time.Millisecond, time.Hour, func(c *Config) *time.Duration { return &c.WebhookRetryBase })},
+	{"WEBHOOK_RETRIES", "14", "retries of one event before its webhook is marked failing (14 with the 5s base: about 23 h in all)", intRange(1, 30, func(c *Config) *int { return &c.WebhookRetries })},
 	{"WS_ALLOWED_ORIGINS", "", "comma-separated origins allowed on /ws; empty = same host only; * = any", originList},
 	{"TRUSTED_PROXIES", "127.0.0.0/8,::1", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers the notifier believes (the api's proxy connects from loopback); none = trust no proxy", proxyList},
 	{"USE_HTTPS", "false", "serve TLS on the api and the notifier", boolVar(func(c *Config) *bool { return &c.UseHTTPS })},
