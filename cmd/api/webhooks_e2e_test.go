@@ -154,6 +154,25 @@ func TestWebhooks_ThroughTheBinaries(t *testing.T) {
 		t.Fatalf("received %v (%d with a bad signature), want %d events once each", got, rx.bad, n+1)
 	}
 
+	delivered := 0.0
+	for _, a := range []string{addrA, addrB} {
+		resp, err := http.Get("http://" + a + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(text), "\n") {
+			if v, ok := strings.CutPrefix(line, "canistry_webhook_deliveries_total "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				delivered += f
+			}
+		}
+	}
+	if delivered < n+1 {
+		t.Errorf("canistry_webhook_deliveries_total of both notifiers: %v, want at least %d", delivered, n+1)
+	}
+
 	var st struct {
 		Webhooks struct {
 			Total, Failing int

@@ -139,6 +139,10 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 		return httpapi.NotifierDeps{}, err
 	}
 	b.Stack.Push("webhook worker", hooks.Close)
+	if err := hooks.RegisterMetrics(metrics); err != nil {
+		_ = tail.Close(context.Background())
+		return httpapi.NotifierDeps{}, err
+	}
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
 		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
 		Logger: b.Logger, Metrics: metrics})
