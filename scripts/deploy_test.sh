@@ -78,7 +78,8 @@ on_exit() {
     printf 'FAIL  stopped by an unexpected error (exit %s; see above)\n' "$rc"
   fi
   cleanup_container
-  printf 'deploy_test: %s passed, %s failed (%s s)\n' "$passed" "$failed" "$SECONDS"
+  printf 'deploy_test took %s s\n' "$SECONDS"
+  printf 'deploy_test: %s passed, %s failed\n' "$passed" "$failed"
   [ "$rc" = 0 ] && [ "$failed" = 0 ] || exit 1
 }
 
