@@ -86,12 +86,14 @@ func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notifi
 func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
 	var out NotificationClaim
 	now := ms(n.ReceivedAt)
-	found, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
+	found, expired, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
 	if err != nil || found {
 		return out, err
 	}
-	if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
-		return out, err
+	if expired {
+		if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
+			return out, err
+		}
 	}
 	row := toNotificationRow(n)
 	row.Copies, row.Diverged = 1, false
@@ -160,7 +162,7 @@ func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash string, re
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		out = NotificationClaim{}
 		at := ms(now)
-		if found, err := countCopyTx(tx, key, bodyHash, at, &out); err != nil || found {
+		if found, _, err := countCopyTx(tx, key, bodyHash, at, &out); err != nil || found {
 			return err
 		}
 		if found, err := refusalTx(tx, key, at, &out); err != nil || found {
@@ -209,27 +211,36 @@ func refusedClaim(key string, status int, body []byte, expires int64) Notificati
 		ExpiresAt: fromMs(expires), Refused: true}
 }
 
-// countCopyTx counts a copy of the live claim of key, if there is one, and fills out.
-func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *NotificationClaim) (bool, error) {
+// countCopyTx counts a copy of the live claim of key, if there is one, and fills out. expired
+// reports a claim of key whose window has ended (the caller deletes it before claiming anew;
+// a new key costs no delete).
+func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *NotificationClaim) (found, expired bool, err error) {
 	var claims []claimRow
-	err := tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ? AND expires_at > ?", key, now).
+	err = tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ?", key).
 		Scan(&claims).Error
 	if err != nil || len(claims) == 0 {
-		return false, err
+		return false, false, err
 	}
 	c := claims[0]
-	err = tx.Exec(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
-		WHERE id = ?`, bodyHash, c.NotificationID).Error
+	if c.ExpiresAt <= now {
+		return false, true, nil
+	}
+	var rows []notificationRow
+	err = tx.Raw(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
+		WHERE id = ? RETURNING `+notificationColumns, bodyHash, c.NotificationID).Scan(&rows).Error
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	var row notificationRow
-	if err := tx.Take(&row, c.NotificationID).Error; err != nil {
-		return false, err
+	if len(rows) == 0 {
+		return false, false, gorm.ErrRecordNotFound
 	}
-	*out = NotificationClaim{Notification: row.toNotification(), ExpiresAt: fromMs(c.ExpiresAt)}
-	return true, nil
+	*out = NotificationClaim{Notification: rows[0].toNotification(), ExpiresAt: fromMs(c.ExpiresAt)}
+	return true, false, nil
 }
+
+// notificationColumns are the columns of notificationRow.
+const notificationColumns = `id, dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at, copies, diverged,
+	response_status, response_body`
 
 // AddNotificationCopies applies a batch of copy counts in one transaction. Rows deleted
 // meanwhile are skipped.
