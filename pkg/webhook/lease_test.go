@@ -60,3 +60,32 @@ func TestWorker_TwoWorkers(t *testing.T) {
 		t.Fatalf("the second worker delivered %d after the first stopped, want at least 20", st.Delivered)
 	}
 }
+
+// TestWorker_TakesOverAnExpiredLease: a worker that died holding an endpoint's lease (never
+// released) blocks nobody for longer than the lease: another worker delivers once it expires,
+// and not before.
+func TestWorker_TakesOverAnExpiredLease(t *testing.T) {
+	s := newStore(t)
+	rx := newGoReceiver(t)
+	hook := createWebhook(t, s, rx.url(), registry.EventFilter{})
+	rx.setSecret(hook.Secret)
+	const ttl = 300 * time.Millisecond
+	expires := time.Now().Add(ttl) // the lease lasts at least until then
+	if _, ok, err := s.LeaseWebhook(t.Context(), hook.ID, "dead", ttl); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	ev := logEvents(t, s, 1, "")[0]
+	w := startWorker(t, webhook.Config{Store: s, Owner: "alive", LocalDev: true, Poll: 5 * time.Millisecond})
+	w.Wake()
+	runtest.WaitFor(t, "the delivery after the dead worker's lease expired", func() bool {
+		h, err := s.GetWebhook(t.Context(), hook.ID)
+		return err == nil && h.Cursor == ev.ID
+	})
+	page, err := s.WebhookAttempts(t.Context(), hook.ID, registry.Page{})
+	if err != nil || len(page.Items) != 1 || page.Items[0].EventID != ev.ID {
+		t.Fatalf("attempts %+v, %v", page.Items, err)
+	}
+	if at := page.Items[0].At; at.Before(expires.Add(-time.Millisecond)) { // the store keeps ms
+		t.Fatalf("delivered at %v, before the dead worker's lease expired at %v", at, expires)
+	}
+}
