@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -30,23 +31,36 @@ type updateBody struct {
 }
 
 func (a *api) listCanisters(c *gin.Context) {
-	q := newQuery(c, "limit", "cursor", "order", "kind", "tag", "verified", "stale", "stale_after", "q")
+	q := newQuery(c, "limit", "cursor", "order", "kind", "tag", "verified", "stale", "stale_after", "q", "badge")
 	f := registry.CanisterFilter{Kind: q.kind("kind"), Tag: q.str("tag", registry.MaxTagLen),
-		Verified: q.boolean("verified"), Query: q.str("q", registry.MaxQueryLen), Page: q.page(false)}
+		Verified: q.boolean("verified"), Query: q.str("q", registry.MaxQueryLen), Badge: q.badge("badge"), Page: q.page(false)}
 	stale, before := q.staleness(a.d.Now(), a.d.StaleAfter)
 	f.Stale = stale
 	if q.err != nil {
 		a.werr(c, q.err)
 		return
 	}
+	var badges map[registry.CanisterID]registry.Badges
 	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.CanisterRecord, *registry.Cursor, *int64, error) {
 		page, err := a.d.Store.ListCanisters(ctx, f)
+		if err == nil {
+			badges, err = a.canisterBadges(ctx, page.Items)
+		}
 		return page.Items, page.Next, page.Total, err
-	}, func(r *registry.CanisterRecord) canisterJSON { return toCanisterJSON(r, before) })
+	}, func(r *registry.CanisterRecord) canisterJSON { return withBadges(toCanisterJSON(r, before), badges) })
 }
 
 func (a *api) getCanister(c *gin.Context) {
-	replyOne(a, c, a.d.Store.GetCanister, toCanisterJSON)
+	var badges map[registry.CanisterID]registry.Badges
+	replyOne(a, c, func(ctx context.Context, id registry.CanisterID) (registry.CanisterRecord, error) {
+		rec, err := a.d.Store.GetCanister(ctx, id)
+		if err == nil {
+			badges, err = a.canisterBadges(ctx, []registry.CanisterRecord{rec})
+		}
+		return rec, err
+	}, func(r *registry.CanisterRecord, before time.Time) canisterJSON {
+		return withBadges(toCanisterJSON(r, before), badges)
+	})
 }
 
 func (a *api) createCanister(c *gin.Context) {

@@ -48,13 +48,14 @@ type canisterJSON struct {
 	CreatedAt   string     `json:"created_at"`
 	UpdatedAt   string     `json:"updated_at"`
 	refreshJSON
+	badgesJSON
 }
 
 func toCanisterJSON(r *registry.CanisterRecord, staleBefore time.Time) canisterJSON {
 	out := canisterJSON{CanisterID: string(r.ID), Kind: string(r.Kind), Name: r.Name, Description: r.Description,
 		Tags: nonNil(r.Tags), ModuleHash: optString(r.ModuleHash), Controllers: nonNil(r.Controllers),
 		Verified: r.Verified(), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
-		refreshJSON: toRefreshJSON(r.Refresh, staleBefore)}
+		refreshJSON: toRefreshJSON(r.Refresh, staleBefore), badgesJSON: badgesJSON{Badges: []string{}}}
 	if b := r.Build; b != nil {
 		out.Build = &buildJSON{Name: b.Name, Version: b.Version, Kind: optString(string(b.Kind)), SourceURL: optString(b.SourceURL)}
 	}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -18,6 +19,7 @@ import (
 func TestOpenAPI_EveryRoute(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
 	seedObserved(t, a)
+	note := fmt.Sprint(seedNotifications(t, a, 1)[0].ID)
 	id, miner, hash := string(idLedger), string(idMiner), strings.Repeat("d", 64)
 	calls := []struct{ method, path, body string }{
 		{"GET", "/healthz", ""}, {"GET", "/readyz", ""}, {"GET", "/metrics", ""},
@@ -29,6 +31,8 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"GET", "/miners", ""}, {"GET", "/miners/" + miner, ""}, {"GET", "/miners/by-token/" + id, ""},
 		{"GET", "/miners/" + miner + "/stats?from=2025-03-01T11:00:00Z", ""},
 		{"POST", "/module-hashes", `{"hash":"` + hash + `","name":"x"}`}, {"GET", "/module-hashes", ""},
+		{"PUT", "/module-hashes/" + hash, `{"name":"y"}`}, {"DELETE", "/module-hashes/" + hash, ""},
+		{"GET", "/notifications?limit=1", ""}, {"GET", "/notifications/" + note, ""},
 		{"GET", "/ws", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
 		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
 		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
@@ -45,7 +49,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	}
 	for _, path := range []string{"/canisters", "/canisters/" + id, "/canisters/" + id + "/history", "/tokens", "/tokens/" + id,
 		"/tokens/" + id + "/logo", "/miners", "/miners/" + miner, "/miners/" + miner + "/stats", "/miners/by-token/" + id,
-		"/module-hashes", "/system/status", "/openapi.json"} {
+		"/module-hashes", "/system/status", "/openapi.json", "/notifications", "/notifications/" + note} {
 		a.do("OPTIONS", path, nil)
 	}
 	a.admin("POST", "/canisters", `{"canister_id":"`+string(idWallet)+`","kind":"wallet"}`)

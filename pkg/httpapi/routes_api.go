@@ -102,6 +102,11 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 
 	read("/module-hashes", a.listModuleHashes)
 	r.POST("/module-hashes", admin, a.createModuleHash)
+	r.PUT("/module-hashes/:hash", admin, a.putModuleHash)
+	r.DELETE("/module-hashes/:hash", admin, a.deleteModuleHash)
+
+	read("/notifications", a.listNotifications)
+	read("/notifications/:id", a.getNotification)
 
 	mountWebhooks(r, a, admin)
 

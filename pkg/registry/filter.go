@@ -79,6 +79,7 @@ type CanisterFilter struct {
 	Verified *bool  // module hash matches a known build
 	Stale    Staleness
 	Query    string // substring of the id or the name, case-insensitive (ASCII)
+	Badge    string // "" for any: one of BadgeNames, as the poller last stored it
 	Page     Page
 }
 

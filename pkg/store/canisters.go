@@ -218,6 +218,7 @@ func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (r
 	}
 	w.stale(f.Stale)
 	w.contains(f.Query, "c.canister_id", "c.name")
+	w.badge(f.Badge)
 
 	var page registry.CanisterPage
 	var err error

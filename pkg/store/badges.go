@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+)
+
+// BadgeState returns what a canister's badges are computed from (its stored module hash and
+// controllers, whether the hash is a known build, and its change history) and the badges
+// stored for it, nil when none are.
+func (s *Store) BadgeState(ctx context.Context, id registry.CanisterID) (registry.BadgeInput, *registry.Badges, error) {
+	var in registry.BadgeInput
+	var ctrls string
+	var known bool
+	var hashAt, ctrlAt sql.NullInt64
+	err := s.read(ctx).Raw(`SELECT c.module_hash, c.controllers,
+		EXISTS (SELECT 1 FROM module_hashes h WHERE h.hash = c.module_hash),
+		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'module_hash'),
+		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'controllers' AND x.old_value <> '')
+		FROM canisters c WHERE c.canister_id = ?`, string(id)).Row().Scan(&in.ModuleHash, &ctrls, &known, &hashAt, &ctrlAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return in, nil, registry.Errorf(registry.ENOTFOUND, "canister %s is not registered", id)
+	}
+	if err != nil {
+		return in, nil, fmt.Errorf("badge state of %s: %w", id, translate(err))
+	}
+	in.Controllers, in.KnownBuild = textList(ctrls), known
+	if hashAt.Valid {
+		in.HashSince = fromMs(hashAt.Int64)
+	}
+	if ctrlAt.Valid {
+		in.ControllersChangedAt = fromMs(ctrlAt.Int64)
+	}
+	stored, err := s.badgesOf(ctx, []registry.CanisterID{id})
+	if err != nil {
+		return in, nil, err
+	}
+	if b, ok := stored[id]; ok {
+		return in, &b, nil
+	}
+	return in, nil, nil
+}
+
+// SaveBadges stores a canister's badges, computed for its current module hash.
+func (s *Store) SaveBadges(ctx context.Context, id registry.CanisterID, moduleHash string, b registry.Badges) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO canister_badges (canister_id, module_hash, verified, blackholed, immutable, immutable_since,
+			controller_changed, controllers_changed_at, computed_at)
+			SELECT canister_id, ?, ?, ?, ?, ?, ?, ?, ? FROM canisters WHERE canister_id = ?
+			ON CONFLICT (canister_id) DO UPDATE SET module_hash = excluded.module_hash, verified = excluded.verified,
+			blackholed = excluded.blackholed, immutable = excluded.immutable, immutable_since = excluded.immutable_since,
+			controller_changed = excluded.controller_changed, controllers_changed_at = excluded.controllers_changed_at,
+			computed_at = excluded.computed_at`,
+			moduleHash, b.Verified, b.Blackholed, b.Immutable, msPtr(b.ImmutableSince), b.ControllerChanged,
+			msPtr(b.ControllersChangedAt), ms(b.ComputedAt), string(id)).Error
+	})
+	if err != nil {
+		return fmt.Errorf("save badges of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Badges returns the stored badges of the given canisters; a canister without any is absent.
+func (s *Store) Badges(ctx context.Context, ids []registry.CanisterID) (map[registry.CanisterID]registry.Badges, error) {
+	return s.badgesOf(ctx, ids)
+}
+
+func (s *Store) badgesOf(ctx context.Context, ids []registry.CanisterID) (map[registry.CanisterID]registry.Badges, error) {
+	out := make(map[registry.CanisterID]registry.Badges, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = string(id)
+	}
+	rows, err := s.read(ctx).Raw(`SELECT canister_id, verified, blackholed, immutable, immutable_since, controller_changed,
+		controllers_changed_at, computed_at FROM canister_badges WHERE canister_id IN ?`, keys).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read badges: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var b registry.Badges
+		var since, changed sql.NullInt64
+		var at int64
+		if err := rows.Scan(&id, &b.Verified, &b.Blackholed, &b.Immutable, &since, &b.ControllerChanged, &changed, &at); err != nil {
+			return nil, fmt.Errorf("read badges: %w", translate(err))
+		}
+		b.ImmutableSince, b.ControllersChangedAt, b.ComputedAt = fromMsPtr(nullTime(since)), fromMsPtr(nullTime(changed)), fromMs(at)
+		out[registry.CanisterID(id)] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read badges: %w", translate(err))
+	}
+	return out, nil
+}
+
+// setVerifiedBadgesTx sets the stored verified badge of every canister whose badges were
+// computed for hash.
+func setVerifiedBadgesTx(tx *gorm.DB, hash string, verified bool) error {
+	return tx.Exec("UPDATE canister_badges SET verified = ? WHERE module_hash = ? AND module_hash <> ''", verified, hash).Error
+}
+
+// badge adds "the canister holds the stored badge name" on the canisters table aliased c.
+// name must be one of registry.BadgeNames.
+func (w *where) badge(name string) {
+	col := map[string]string{registry.BadgeVerified: "verified", registry.BadgeBlackholed: "blackholed",
+		registry.BadgeImmutable: "immutable", registry.BadgeControllerChanged: "controller_changed"}[name]
+	if col == "" {
+		return
+	}
+	w.add("c.canister_id IN (SELECT b.canister_id FROM canister_badges b WHERE b." + col + ")")
+}

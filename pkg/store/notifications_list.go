@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"canistry/pkg/registry"
+)
+
+// notificationListColumns are read by ListNotifications, in scanNotification's order. The
+// stored reply is left out of lists (up to 1 KiB per row); Notification returns it.
+const notificationListColumns = `n.id, n.dedup_key, n.miner_id, n.event, n.ic_timestamp, n.data, n.body_hash,
+	n.received_at, n.copies, n.diverged, n.response_status`
+
+func scanNotification(sc scanner) (registry.Notification, error) {
+	var r notificationRow
+	err := sc.Scan(&r.ID, &r.DedupKey, &r.MinerID, &r.Event, &r.ICTimestamp, &r.Data, &r.BodyHash,
+		&r.ReceivedAt, &r.Copies, &r.Diverged, &r.ResponseStatus)
+	return r.toNotification(), err
+}
+
+// ListNotifications returns one page of the outcall log matching f, by id (the event
+// sequence). The stored reply body is not read; Notification returns one with it.
+func (s *Store) ListNotifications(ctx context.Context, f registry.NotificationFilter) (registry.NotificationPage, error) {
+	var page registry.NotificationPage
+	var err error
+	count := s.notificationWhere(f, "")
+	if page.Total, err = s.total(ctx, "notifications n", &count, f.Page); err != nil {
+		return page, fmt.Errorf("count notifications: %w", err)
+	}
+	// The page walks the id index from the cursor; "+" keeps the planner off the received_at
+	// index, which would make it fetch and sort every row of the time range for each page
+	// (245 ms instead of 7 ms for a 12-hour range of a 100,000-row log).
+	w := s.notificationWhere(f, "+")
+	limit := pageLimit(f.Page)
+	order := w.keyset("n.id", f.Page)
+	page.Items, err = queryList(ctx, s.rdb, "SELECT "+notificationListColumns+" FROM notifications n"+w.sql()+order,
+		append(w.args, limit+1), scanNotification)
+	if err != nil {
+		return page, fmt.Errorf("list notifications: %w", err)
+	}
+	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].ID })
+	if page.Next != nil {
+		page.Items = page.Items[:limit]
+	}
+	return page, nil
+}
+
+// notificationWhere is f's conditions; timeOp prefixes the received_at column ("+" to keep a
+// query off its index).
+func (s *Store) notificationWhere(f registry.NotificationFilter, timeOp string) where {
+	w := s.where()
+	if f.Miner != "" {
+		w.add("n.miner_id = ?", f.Miner)
+	}
+	if f.Event != "" {
+		w.add("n.event = ?", f.Event)
+	}
+	if f.Token != "" {
+		if s.pg {
+			w.add("(CASE WHEN n.data LIKE '{%' THEN n.data::jsonb ->> 'token_id' END) = ?", f.Token)
+		} else {
+			w.add("(CASE WHEN json_valid(n.data) THEN json_extract(n.data, '$.token_id') END) = ?", f.Token)
+		}
+	}
+	if !f.From.IsZero() {
+		w.add(timeOp+"n.received_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		w.add(timeOp+"n.received_at <= ?", ms(f.To))
+	}
+	return w
+}
