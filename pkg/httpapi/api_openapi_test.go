@@ -23,7 +23,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	id, miner, hash := string(idLedger), string(idMiner), strings.Repeat("d", 64)
 	calls := []struct{ method, path, body string }{
 		{"GET", "/healthz", ""}, {"GET", "/readyz", ""}, {"GET", "/metrics", ""},
-		{"GET", "/openapi.json", ""}, {"GET", "/docs", ""}, {"GET", "/system/status", ""},
+		{"GET", "/openapi.json", ""}, {"GET", "/docs", ""}, {"GET", "/", ""}, {"GET", "/system/status", ""},
 		{"GET", "/canisters?limit=2", ""}, {"GET", "/canisters/" + id, ""}, {"GET", "/canisters/" + id + "/history", ""},
 		{"PUT", "/canisters/" + id, `{"description":"changed"}`},
 		{"POST", "/canisters/" + id + "/refresh", ""}, {"POST", "/system/refresh", ""},

@@ -74,6 +74,7 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 	read("/system/status", systemStatus(d.Status, werr))
 	read("/openapi.json", serveDocument(enc.newEncoded(openAPIDoc)))
 	mountDocs(r)
+	mountDashboard(r, werr)
 
 	// Registry reads below answer from the read cache while the database is unchanged.
 	cache := newReadCache(d.Store.DataVersion, d.Now, metrics.cache, enc)

@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aviate-labs/agent-go/principal"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"canistry/pkg/bus"
+	"canistry/pkg/ic"
+	"canistry/pkg/ic/ictest"
+	"canistry/pkg/lifecycle/runtest"
+	"canistry/pkg/poll"
+	"canistry/pkg/registry"
+	"canistry/pkg/store"
+)
+
+// dashboardWorld is the data the dashboard test browses: canisters on the replica double,
+// registered through the REST API and read by the real poller, plus a stats history.
+type dashboardWorld struct {
+	api      *runtest.Proc
+	notifier *binProc
+	token    registry.CanisterID // an ICRC-1 ledger with a supply above 2^64
+	miner    registry.CanisterID // mining token, with a day of stats
+	holed    registry.CanisterID // controlled only by the public blackhole
+	points   int                 // stats observations of the miner in the last 24 h
+}
+
+// dashboardSupply is the token's total supply: above 2^64 (18446744073709551616), shown with
+// 8 decimals as 1,234,567,890,123,456,789.01234567.
+const (
+	dashboardSupply    = "123456789012345678901234567"
+	dashboardSupplyFmt = "1,234,567,890,123,456,789.01234567"
+	dashboardKey       = "dashboard-admin-key-0123456789abcdef"
+	dashboardNotifyKey = "dashboard-notify-key-0123456789"
+)
+
+const tinyPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+func startDashboardWorld(t *testing.T) *dashboardWorld {
+	t.Helper()
+	ctx := t.Context()
+	double := ictest.NewServer(t)
+	w := &dashboardWorld{token: registry.CanisterID(ictest.CanisterID(1).Encode()),
+		miner: registry.CanisterID(ictest.CanisterID(2).Encode()), holed: registry.CanisterID(ictest.CanisterID(3).Encode())}
+	supply, _ := new(big.Int).SetString(dashboardSupply, 10)
+	owner := ictest.CanisterID(100)
+	double.AddCanister(ictest.CanisterID(1), bytes.Repeat([]byte{1}, 32), owner).Install(ictest.NewLedger(ictest.LedgerInfo{
+		Name: "Alpha Coin", Symbol: "ALP", Decimals: 8, Fee: big.NewInt(10_000), TotalSupply: supply,
+		Logo: "data:image/png;base64," + tinyPNG}))
+	tokenP := ictest.CanisterID(1)
+	m := ictest.NewMiner(ictest.MinerInfo{CurrentToken: &tokenP, IsMining: true, SpeedPercentage: 75, ChunkSize: 1000,
+		ChunksPerRefresh: 10, ICRCVersion: 1}, ictest.CycleUsage{})
+	m.SetStats(&ictest.MiningStats{BlocksMined: 30, TotalHashes: 1 << 40, LastHashRate: 99.5, TotalRewards: 1500})
+	double.AddCanister(ictest.CanisterID(2), bytes.Repeat([]byte{2}, 32), owner).Install(m)
+	hole, err := principal.Decode(registry.KnownBlackholes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	double.AddCanister(ictest.CanisterID(3), bytes.Repeat([]byte{3}, 32), hole)
+
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "notifier"), "canistry/cmd/notifier").CombinedOutput(); err != nil {
+		t.Fatalf("build notifier: %v\n%s", err, out)
+	}
+	data, natsAddr, notifierAddr, apiAddr := t.TempDir(), freeAddr(t), freeAddr(t), freeAddr(t)
+	const natsToken = "dashboard-nats-token-0123456789"
+	env := map[string]string{"DATA_DIR": data, "API_ADDR": apiAddr, "NATS_URL": "nats://" + natsAddr, "NATS_TOKEN": natsToken,
+		"NOTIFIER_URL": "http://" + notifierAddr, "ADMIN_API_KEY": dashboardKey, "HEARTBEAT_INTERVAL": "200ms"}
+	w.api = runtest.Start(t, run, env)
+	runtest.WaitHTTP(t, w.api.URL("/readyz"), http.StatusOK)
+	w.notifier = startBin(t, bin, "notifier", append(os.Environ(), "DATA_DIR="+data, "NOTIFIER_ADDR="+notifierAddr,
+		"NATS_URL=nats://"+natsAddr, "NATS_TOKEN="+natsToken, "NOTIFY_API_KEYS="+dashboardNotifyKey,
+		"WS_ALLOWED_ORIGINS=http://"+apiAddr, "HEARTBEAT_INTERVAL=200ms"))
+	waitFor(t, "the notifier ready", func() bool { return httpStatus("http://"+notifierAddr+"/readyz") == http.StatusOK })
+
+	for _, c := range []struct {
+		id         registry.CanisterID
+		kind, name string
+	}{{w.token, "token", "alpha ledger"}, {w.miner, "miner", "rig one"}, {w.holed, "other", "frozen vault"}} {
+		body := fmt.Sprintf(`{"canister_id":%q,"kind":%q,"name":%q}`, c.id, c.kind, c.name)
+		if code, out := dashboardAdmin(t, "POST", w.api.URL("/canisters"), body); code != http.StatusCreated {
+			t.Fatalf("register %s: %d %s", c.id, code, out)
+		}
+	}
+	if code, out := dashboardAdmin(t, "PUT", w.api.URL("/module-hashes/"+strings.Repeat("01", 32)), `{"name":"alpha-ledger","version":"1.2.0"}`); code != http.StatusCreated {
+		t.Fatalf("known build: %d %s", code, out)
+	}
+
+	// The real poller, reading the double, writes into the api's database.
+	st, err := store.Open(ctx, filepath.Join(data, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	conn, err := bus.Connect(bus.ConnectConfig{URL: "nats://" + natsAddr, Token: natsToken, Name: "dashboard-test-poller"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	client, err := poll.NewClient(ctx, ic.Config{URL: double.URL(), FetchRootKey: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := poll.New(poll.Config{Schedule: "@every 1h", Concurrency: 4, Timeout: 30 * time.Second, Spread: -1,
+		StatsRetention: 40 * 24 * time.Hour}, st, client, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	if res, err := p.Sweep(ctx); err != nil || res.Refreshed != 3 {
+		t.Fatalf("sweep: %+v %v", res, err)
+	}
+	// A day of history before that observation: one sample every 90 minutes, and one 6 days ago.
+	now := time.Now().UTC()
+	for i := 1; i <= 15; i++ {
+		err := st.AddMinerStats(ctx, registry.MinerStats{CanisterID: w.miner, ObservedAt: now.Add(-time.Duration(i) * 90 * time.Minute),
+			BlocksMined: uint64(30 - i), TotalHashes: uint64(1<<40) - uint64(i)<<30, HashRate: 90 + float64(i%4), TotalRewards: uint64(1500 - 50*i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.AddMinerStats(ctx, registry.MinerStats{CanisterID: w.miner, ObservedAt: now.Add(-6 * 24 * time.Hour), BlocksMined: 2, HashRate: 50}); err != nil {
+		t.Fatal(err)
+	}
+	w.points = 16 // the poller's observation and the 15 of the last day
+	return w
+}
+
+func dashboardAdmin(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+dashboardKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(out)
+}
+
+// browser is one headless Chromium tab that records every console message, exception, CSP
+// violation and failed load.
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	mu      sync.Mutex
+	console []string
+	shots   string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			exe = p
+			break
+		}
+	}
+	if exe == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed (CI installs it in .ci/run)")
+		}
+		t.Skip("chromium is not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelTab)
+	b := &browser{t: t, shots: os.Getenv("DASHBOARD_SCREENSHOTS")}
+	if b.shots == "" {
+		b.shots = t.TempDir()
+	}
+	// The first call starts the browser; its context must not carry the timeout.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			b.console = append(b.console, "console."+string(ev.Type))
+		case *cdplog.EventEntryAdded:
+			b.console = append(b.console, string(ev.Entry.Level)+": "+ev.Entry.Text+" "+ev.Entry.URL)
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			b.console = append(b.console, "exception: "+msg)
+		}
+	}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 3*time.Minute) // hang guard
+	t.Cleanup(cancel)
+	b.ctx = tctx
+	return b
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wait polls a JavaScript expression until it is truthy and returns its value.
+func wait[T any](b *browser, what, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		b.t.Fatalf("%s (%s): %v", what, expr, err)
+	}
+	return v
+}
+
+// rendered waits until the page named page has rendered (the shell sets data-page).
+func (b *browser) rendered(page string) {
+	b.t.Helper()
+	wait[bool](b, "page "+page, fmt.Sprintf(`document.querySelector('main').dataset.page === %q && !document.querySelector('main').hasAttribute('aria-busy')`, page))
+}
+
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// TestDashboard_Chromium drives every page of the dashboard in headless Chromium against the
+// real api (its run function), the real notifier binary and data the real poller read from
+// the replica double: navigation, search and filters carried in the URL, cursor paging, a
+// supply above 2^64 formatted exactly, a miner chart with one point per stored observation
+// and a range picker, the live ticker showing an outcall sent through the intake, badges, and
+// at 400 px no page scrolls sideways. Screenshots at 400 and 1400 px go to
+// $DASHBOARD_SCREENSHOTS (a temp dir when unset). Nothing may reach the console.
+func TestDashboard_Chromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the notifier and drives Chromium")
+	}
+	b := newBrowser(t)
+	w := startDashboardWorld(t)
+	base := w.api.URL("")
+	step := func(name string, fn func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			b.t = t // the browser's helpers fail the step that uses them
+			defer func() { b.t = nil }()
+			fn(t)
+		})
+	}
+
+	step("Overview", func(t *testing.T) {
+		b.do("open /", chromedp.Navigate(base+"/"))
+		b.rendered("Overview")
+		if got := wait[string](b, "canister count", `document.querySelector('.card .count').textContent`); got != "3" {
+			t.Errorf("canisters card %q, want 3", got)
+		}
+		wait[bool](b, "processes alive", `document.querySelector('main').textContent.includes('alive')`)
+		wait[bool](b, "ticker live", `document.getElementById('ticker-state').textContent === 'live'`)
+		ts := time.Now().UnixNano()
+		body := fmt.Sprintf(`{"event":"solution_found","miner_id":%q,"timestamp":%d,"data":{"token_id":%q,"block_height":7}}`, w.miner, ts, w.token)
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/miner-notifications", strings.NewReader(body))
+		req.Header.Set("X-API-Key", dashboardNotifyKey)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("outcall through the intake: %d", res.StatusCode)
+		}
+		wait[bool](b, "the outcall in the ticker", `[...document.querySelectorAll('#ticker li')].some(li => li.textContent.includes('solution_found') && li.textContent.includes('outcall #'))`)
+		b.screenshot("overview-1400")
+	})
+
+	step("CanistersSearchAndFilters", func(t *testing.T) {
+		b.do("click Canisters", chromedp.Click(`header nav a[href="/ui/canisters"]`))
+		b.rendered("Canisters")
+		if n := wait[int](b, "rows", `document.querySelectorAll('main tbody tr').length`); n != 3 {
+			t.Errorf("%d rows, want 3", n)
+		}
+		b.do("search", chromedp.SendKeys(`#f-q`, "frozen"), chromedp.Click(`form.filters button[type="submit"]`))
+		wait[bool](b, "search in the URL", `location.search === '?q=frozen'`)
+		b.rendered("Canisters")
+		wait[bool](b, "one row", `document.querySelectorAll('main tbody tr').length === 1 && document.querySelector('main tbody').textContent.includes('frozen vault')`)
+		if got := wait[string](b, "badge", `document.querySelector('main tbody .badge').textContent`); got != "blackholed" {
+			t.Errorf("badge %q, want blackholed", got)
+		}
+		// A deep link with a filter renders the filtered page and fills in the form.
+		b.do("deep link", chromedp.Navigate(base+"/ui/canisters?badge=verified"))
+		b.rendered("Canisters")
+		wait[bool](b, "verified only", `document.querySelectorAll('main tbody tr').length === 1 && document.querySelector('main tbody').textContent.includes('alpha ledger') && document.getElementById('f-badge').value === 'verified'`)
+	})
+
+	step("Paging", func(t *testing.T) {
+		b.do("first page", chromedp.Navigate(base+"/ui/canisters?limit=2"))
+		b.rendered("Canisters")
+		first := wait[string](b, "page 1", `document.querySelectorAll('main tbody tr').length === 2 && document.querySelector('main tbody').textContent`)
+		b.do("next", chromedp.Click(`.pager a.next`))
+		wait[bool](b, "cursor in the URL", `new URLSearchParams(location.search).has('cursor') && new URLSearchParams(location.search).get('limit') === '2'`)
+		b.rendered("Canisters")
+		second := wait[string](b, "page 2", `document.querySelectorAll('main tbody tr').length === 1 && !document.querySelector('.pager a.next') && document.querySelector('main tbody').textContent`)
+		if strings.Contains(first, "frozen vault") || !strings.Contains(second, "frozen vault") {
+			t.Errorf("pages: %q then %q", first, second)
+		}
+		url := wait[string](b, "url", `location.href`)
+		b.do("reload the deep link", chromedp.Navigate(url))
+		b.rendered("Canisters")
+		wait[bool](b, "same page after reload", `document.querySelector('main tbody').textContent.includes('frozen vault') && !!document.querySelector('.pager a.first')`)
+	})
+
+	step("CanisterHistory", func(t *testing.T) {
+		b.do("open", chromedp.Navigate(base+"/ui/canisters/"+string(w.token)))
+		b.rendered("Canister")
+		if got := wait[string](b, "timeline", `document.querySelectorAll('.timeline li').length === 2 && document.querySelector('.timeline').textContent`); !strings.Contains(got, "alpha-ledger 1.2.0") {
+			t.Errorf("timeline %q does not name the known build", got)
+		}
+		wait[bool](b, "the build linked", `document.querySelector('.timeline a.build')?.textContent === 'alpha-ledger 1.2.0'`)
+		wait[bool](b, "verified badge", `document.querySelector('main .badge-verified') !== null`)
+	})
+
+	step("TokenSupply", func(t *testing.T) {
+		b.do("tokens", chromedp.Navigate(base+"/ui/tokens"))
+		b.rendered("Tokens")
+		if got := wait[string](b, "supply in the list", `document.querySelector('main tbody .supply').textContent`); got != dashboardSupplyFmt {
+			t.Errorf("supply %q, want %q", got, dashboardSupplyFmt)
+		}
+		wait[bool](b, "logo loaded", `(() => { const i = document.querySelector('main img.logo'); return i && i.complete && i.naturalWidth === 1; })()`)
+		b.do("token page", chromedp.Click(`main tbody a[href="/ui/tokens/`+string(w.token)+`"]`))
+		b.rendered("Token")
+		if got := wait[string](b, "supply", `document.querySelector('main .supply').textContent`); got != dashboardSupplyFmt+" ALP" {
+			t.Errorf("supply %q", got)
+		}
+		if got := wait[string](b, "fee", `document.querySelector('main .fee').textContent`); got != "0.0001 ALP" {
+			t.Errorf("fee %q", got)
+		}
+		wait[bool](b, "its miner", `document.querySelector('main').textContent.includes('rig one')`)
+	})
+
+	step("MinerChart", func(t *testing.T) {
+		b.do("miner", chromedp.Navigate(base+"/ui/miners/"+string(w.miner)))
+		b.rendered("Miner")
+		if n := wait[int](b, "points", `document.querySelectorAll('#chart-hash-rate circle.pt').length`); n != w.points {
+			t.Errorf("%d points on the 24h hash-rate chart, want %d", n, w.points)
+		}
+		if n := wait[int](b, "points", `document.querySelectorAll('#chart-blocks circle.pt').length`); n != w.points {
+			t.Errorf("%d points on the blocks chart, want %d", n, w.points)
+		}
+		b.screenshot("miner-1400")
+		b.do("7d", chromedp.Click(`.ranges a[href$="range=7d"]`))
+		wait[bool](b, "range in the URL", `location.search === '?range=7d'`)
+		b.rendered("Miner")
+		if n := wait[int](b, "points", `document.querySelectorAll('#chart-hash-rate circle.pt').length`); n != w.points+1 {
+			t.Errorf("%d points over 7 days, want %d", n, w.points+1)
+		}
+		b.do("1h", chromedp.Click(`.ranges a[href$="range=1h"]`))
+		b.rendered("Miner")
+		if n := wait[int](b, "points", `document.querySelector('.ranges a[aria-current]').textContent === '1h' && document.querySelectorAll('#chart-hash-rate circle.pt').length + 1`); n != 2 {
+			t.Errorf("%d points in the last hour, want the poller's 1", n-1)
+		}
+	})
+
+	step("Outcalls", func(t *testing.T) {
+		b.do("log", chromedp.Navigate(base+"/ui/outcalls?event=solution_found"))
+		b.rendered("Outcalls")
+		wait[bool](b, "the outcall", `document.querySelectorAll('main tbody tr').length === 1 && document.getElementById('f-event').value === 'solution_found'`)
+		b.do("detail", chromedp.Click(`main tbody a[href^="/ui/outcalls/"]`))
+		b.rendered("Outcall")
+		wait[bool](b, "stored reply", `document.querySelector('pre.reply').textContent.includes('"ok"') || document.querySelector('pre.reply').textContent.length > 0`)
+		b.do("no match", chromedp.Navigate(base+"/ui/outcalls?event=mining_stopped"))
+		b.rendered("Outcalls")
+		wait[bool](b, "empty", `document.querySelector('main .empty') !== null`)
+	})
+
+	step("ModuleHashes", func(t *testing.T) {
+		b.do("builds", chromedp.Click(`header nav a[href="/ui/module-hashes"]`))
+		b.rendered("Builds")
+		wait[bool](b, "the build and its canister", `document.querySelector('main tbody').textContent.includes('alpha-ledger') && document.querySelector('main tbody td.num').textContent === '1'`)
+	})
+
+	step("Phone400px", func(t *testing.T) {
+		b.do("400 px", chromedp.EmulateViewport(400, 860))
+		for _, p := range []struct{ path, page string }{
+			{"/", "Overview"}, {"/ui/canisters", "Canisters"}, {"/ui/canisters/" + string(w.token), "Canister"},
+			{"/ui/tokens", "Tokens"}, {"/ui/tokens/" + string(w.token), "Token"}, {"/ui/miners", "Miners"},
+			{"/ui/miners/" + string(w.miner), "Miner"}, {"/ui/outcalls", "Outcalls"}, {"/ui/module-hashes", "Builds"},
+		} {
+			b.do("open "+p.path, chromedp.Navigate(base+p.path))
+			b.rendered(p.page)
+			sw := wait[int](b, "layout", `document.documentElement.scrollWidth`)
+			if sw > 400 {
+				t.Errorf("%s at 400 px is %d px wide: it scrolls sideways", p.path, sw)
+			}
+			b.screenshot(strings.ToLower(p.page) + "-400")
+		}
+	})
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.console) > 0 {
+		t.Errorf("console output, exceptions or failed loads:\n%s", strings.Join(b.console, "\n"))
+	}
+	t.Logf("screenshots in %s", b.shots)
+}

@@ -1,0 +1,48 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestDashboard_HTTP: / and every /ui/ page answer the same shell, its script and style come
+// from the binary, all under a CSP that allows only the page's own origin, nothing names
+// another origin, and an unknown asset is a JSON 404 in the one error shape.
+func TestDashboard_HTTP(t *testing.T) {
+	a := newTestAPI(t, apiOptions{})
+	shell := wireGet(t, "GET", a.URL+"/")
+	for _, tc := range []struct{ path, mediaType string }{
+		{"/", "text/html"}, {"/ui/canisters?kind=token", "text/html"}, {"/ui/miners/rrkah-fqaaa-aaaaa-aaaaq-cai?range=7d", "text/html"},
+		{"/ui/no-such-page", "text/html"}, {"/ui/assets/app.js", "text/javascript"}, {"/ui/assets/app.css", "text/css"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			r := wireGet(t, "GET", a.URL+tc.path)
+			if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), tc.mediaType) {
+				t.Fatalf("%d %q", r.Status, r.Header.Get("Content-Type"))
+			}
+			csp := r.Header.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("CSP %q lacks %s", csp, want)
+				}
+			}
+			if strings.Contains(csp, "http") || strings.Contains(csp, "unsafe") {
+				t.Errorf("CSP %q names another origin or unsafe sources", csp)
+			}
+			body := strings.ReplaceAll(string(r.Body), "'http://www.w3.org/2000/svg'", "") // a namespace name, not a load
+			if strings.Contains(body, "http://") || strings.Contains(body, "https://") || strings.Contains(body, "//cdn") {
+				t.Errorf("%s refers to another origin", tc.path)
+			}
+			if tc.mediaType == "text/html" && string(r.Body) != string(shell.Body) {
+				t.Errorf("%s is not the shell", tc.path)
+			}
+		})
+	}
+	t.Run("ErrNotFound", func(t *testing.T) {
+		r := a.do("GET", "/ui/assets/nope.js", nil)
+		if r.Status != http.StatusNotFound || r.ErrorCode(t) != "not_found" {
+			t.Errorf("%d %s", r.Status, r.Body)
+		}
+	})
+}
