@@ -50,6 +50,7 @@ type Cluster struct {
 	APIURL      string // through haproxy
 	NotifierURL string // through haproxy
 	haproxy     *exec.Cmd
+	haproxyDone chan struct{} // closed when haproxy has exited
 	natsURLs    []string
 	routes      []string
 }
@@ -388,7 +389,7 @@ func (c *Cluster) startHAProxy(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	c.haproxy = cmd
+	c.haproxy, c.haproxyDone = cmd, done
 	c.APIURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	c.NotifierURL = fmt.Sprintf("http://127.0.0.1:%d", notifierPort)
 	if err := waitReady(ctx, c.APIURL+"/readyz", done); err != nil {
@@ -401,7 +402,7 @@ func (c *Cluster) startHAProxy(ctx context.Context) error {
 func (c *Cluster) Close() {
 	if c.haproxy != nil && c.haproxy.Process != nil {
 		_ = c.haproxy.Process.Kill()
-		_ = c.haproxy.Wait()
+		<-c.haproxyDone
 	}
 	for _, s := range c.Stacks {
 		s.Stop()
