@@ -356,6 +356,7 @@ func TestCluster_HostDies(t *testing.T) {
 	if err := b.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	runtest.WaitFor(t, "b's bus node rejoined the NATS cluster", func() bool { return c.NATS.NumRoutes() >= 2 })
 	fb2 := follow(t, "client-b-restarted", b.NotifierAddr, "")
 	runtest.WaitFor(t, "haproxy sees b again and b's notifier hears a's events", func() bool {
 		ts := uint64(1_900_000_000_000_000_000 + time.Now().UnixNano()%1_000_000_000)
@@ -367,7 +368,7 @@ func TestCluster_HostDies(t *testing.T) {
 	t.Logf("%d storms sent, %d acknowledged across the host's death", sent.Load(), n)
 }
 
-// TestCluster_DatabaseDown: PostgreSQL stops for several seconds under a stream of storms.
+// TestCluster_DatabaseDown: PostgreSQL stops for 10 s under a stream of storms.
 // Copies get 503 meanwhile, identical within a storm; nothing acknowledged is lost; new storms
 // succeed again by themselves when it is back.
 func TestCluster_DatabaseDown(t *testing.T) {
@@ -423,7 +424,7 @@ func TestCluster_DatabaseDown(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 { // storms keep coming while the database is down
 		wg.Go(func() {
-			for time.Since(down) < 8*time.Second {
+			for time.Since(down) < 10*time.Second {
 				storm(int(next.Add(1)))
 			}
 		})
