@@ -46,6 +46,7 @@ const (
 	dashboardSupply    = "123456789012345678901234567"
 	dashboardSupplyFmt = "1,234,567,890,123,456,789.01234567"
 	dashboardKey       = "dashboard-admin-key-0123456789abcdef"
+	dashboardCycles    = "25000000000000000000001" // above 2^64
 	dashboardNotifyKey = "dashboard-notify-key-0123456789"
 )
 
@@ -72,6 +73,10 @@ func startDashboardWorld(t *testing.T) *dashboardWorld {
 		t.Fatal(err)
 	}
 	double.AddCanister(ictest.CanisterID(3), bytes.Repeat([]byte{3}, 32), hole)
+	bh := ictest.NewBlackhole() // the public status canister serving the frozen vault's cycles
+	double.AddCanister(hole, bytes.Repeat([]byte{9}, 32)).Install(bh)
+	cycles, _ := new(big.Int).SetString(dashboardCycles, 10)
+	bh.SetStatus(ictest.CanisterID(3), ictest.CanisterStatus{Cycles: cycles, MemorySize: big.NewInt(3 << 20), IdleCyclesBurnedPerDay: big.NewInt(1_000_000_000)})
 
 	bin := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "notifier"), "canistry/cmd/notifier").CombinedOutput(); err != nil {
@@ -258,8 +263,9 @@ func (b *browser) screenshot(name string) {
 // real api (its run function), the real notifier binary and data the real poller read from
 // the replica double: navigation, search and filters carried in the URL, cursor paging, a
 // supply above 2^64 formatted exactly, a miner chart with one point per stored observation
-// and a range picker, the live ticker showing an outcall sent through the intake, badges, and
-// at 400 px no page scrolls sideways. Screenshots at 400 and 1400 px go to
+// and a range picker, the cycles and memory of a canister the blackhole controls, the live
+// ticker showing an outcall sent through the intake, badges, and at 400 px no page scrolls
+// sideways. Screenshots at 400 and 1400 px go to
 // $DASHBOARD_SCREENSHOTS (a temp dir when unset). Nothing may reach the console.
 func TestDashboard_Chromium(t *testing.T) {
 	if testing.Short() {
@@ -345,6 +351,18 @@ func TestDashboard_Chromium(t *testing.T) {
 		}
 		wait[bool](b, "the build linked", `document.querySelector('.timeline a.build')?.textContent === 'alpha-ledger 1.2.0'`)
 		wait[bool](b, "verified badge", `document.querySelector('main .badge-verified') !== null`)
+	})
+
+	step("BlackholeCycles", func(t *testing.T) {
+		b.do("open", chromedp.Navigate(base+"/ui/canisters/"+string(w.holed)))
+		b.rendered("Canister")
+		if got := wait[string](b, "cycles", `document.querySelector('main .cycles')?.textContent`); got != "25,000,000,000,000,000,000,001" {
+			t.Errorf("cycles %q", got)
+		}
+		if n := wait[int](b, "points", `document.querySelectorAll('#chart-cycles circle.pt').length + document.querySelectorAll('#chart-memory circle.pt').length`); n != 2 {
+			t.Errorf("%d points on the cycles and memory charts, want one each", n)
+		}
+		wait[bool](b, "runway", `document.querySelector('main').textContent.includes('25,000,000,000,000 days at the idle rate')`)
 	})
 
 	step("TokenSupply", func(t *testing.T) {

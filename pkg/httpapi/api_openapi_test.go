@@ -33,6 +33,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"POST", "/module-hashes", `{"hash":"` + hash + `","name":"x"}`}, {"GET", "/module-hashes", ""},
 		{"PUT", "/module-hashes/" + hash, `{"name":"y"}`}, {"DELETE", "/module-hashes/" + hash, ""},
 		{"GET", "/notifications?limit=1", ""}, {"GET", "/notifications/" + note, ""},
+		{"GET", "/canisters/" + id + "/cycles", ""},
 		{"GET", "/ws", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
 		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
 		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
@@ -49,7 +50,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	}
 	for _, path := range []string{"/canisters", "/canisters/" + id, "/canisters/" + id + "/history", "/tokens", "/tokens/" + id,
 		"/tokens/" + id + "/logo", "/miners", "/miners/" + miner, "/miners/" + miner + "/stats", "/miners/by-token/" + id,
-		"/module-hashes", "/system/status", "/openapi.json", "/notifications", "/notifications/" + note} {
+		"/module-hashes", "/system/status", "/openapi.json", "/notifications", "/notifications/" + note, "/canisters/" + id + "/cycles"} {
 		a.do("OPTIONS", path, nil)
 	}
 	a.admin("POST", "/canisters", `{"canister_id":"`+string(idWallet)+`","kind":"wallet"}`)

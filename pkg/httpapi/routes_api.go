@@ -86,6 +86,7 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 	read("/canisters", a.listCanisters)
 	read("/canisters/:id", a.getCanister)
 	read("/canisters/:id/history", a.canisterHistory)
+	read("/canisters/:id/cycles", a.canisterCycles)
 	r.POST("/canisters", admin, a.createCanister)
 	r.PUT("/canisters/:id", admin, a.updateCanister)
 	r.DELETE("/canisters/:id", admin, a.deleteCanister)

@@ -267,8 +267,10 @@ async function canistersPage(params) {
 }
 
 async function canisterPage(params, id) {
-  const c = await api('/canisters/' + id);
-  const hist = await api(apiQuery('/canisters/' + id + '/history', params, ['cursor'], { limit: '100' }));
+  const { from, to, picker } = timeRange(params);
+  const [c, hist, cycles] = await Promise.all([api('/canisters/' + id),
+    api(apiQuery('/canisters/' + id + '/history', params, ['cursor'], { limit: '100' })),
+    series(`/canisters/${id}/cycles?from=${from.toISOString()}&to=${to.toISOString()}`)]);
   const builds = await knownBuilds(hist.items.filter((h) => h.field === 'module_hash').flatMap((h) => [h.old, h.new]).concat([c.module_hash]));
   const more = c.kind === 'token' ? link('/ui/tokens/' + id, 'token data »') : c.kind === 'miner' ? link('/ui/miners/' + id, 'miner data and charts »') : null;
   return [
@@ -287,8 +289,23 @@ async function canisterPage(params, id) {
       ['last error', c.last_error ? el('span', { class: 'bad' }, c.last_error) : null],
       ['consecutive failures', String(c.consecutive_failures)], ['stale', c.stale ? el('span', { class: 'bad' }, 'yes') : 'no'],
     ])),
+    cycles.length ? cyclesSection(cycles, from, to, picker) : null,
     section('History', timeline(hist.items, builds), pager(hist, params)),
   ];
+}
+
+// cyclesSection shows what the poller read through a public status canister (the blackhole):
+// the latest balance, memory, idle burn and runway, and their charts.
+function cyclesSection(items, from, to, picker) {
+  const last = items[items.length - 1];
+  return section('Cycles and memory', el('p', { class: 'muted' }, 'Read through the public blackhole, which controls this canister.'),
+    dl([['cycles', el('span', { class: 'num cycles' }, formatNat(last.cycles))], ['memory', formatNat(last.memory_size) + ' bytes'],
+      ['idle burn', last.idle_cycles_per_day ? formatNat(last.idle_cycles_per_day) + ' cycles/day' : null],
+      ['runway', last.runway_days ? formatNat(last.runway_days) + ' days at the idle rate' : null], ['status', last.status],
+      ['observed', formatTime(last.observed_at)]]),
+    picker,
+    lineChart('Cycles', 'chart-cycles', points(items, 'cycles', true), from.getTime(), to.getTime()),
+    lineChart('Memory (bytes)', 'chart-memory', points(items, 'memory_size', true), from.getTime(), to.getTime()));
 }
 
 // knownBuilds looks up which of hashes are known builds: hash → module hash record.
@@ -389,21 +406,39 @@ async function minersPage(params) {
 
 const RANGES = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 
-async function minerPage(params, id) {
+// timeRange reads ?range= (default 24h) and returns it with its [from, to] ending now and the
+// picker linking every range.
+function timeRange(params) {
   const range = RANGES[params.get('range')] ? params.get('range') : '24h';
   const to = new Date();
   const from = new Date(to.getTime() - RANGES[range]);
-  const m = await api('/miners/' + id);
-  const series = [];
-  let path = `/miners/${id}/stats?from=${from.toISOString()}&to=${to.toISOString()}&limit=500`;
-  for (let page = 0; page < 40 && path; page++) {
-    const r = await api(path);
-    series.push(...(r.series || []));
-    path = r.next_cursor ? `/miners/${id}/stats?from=${from.toISOString()}&to=${to.toISOString()}&limit=500&cursor=${encodeURIComponent(r.next_cursor)}` : null;
-  }
   const picker = el('nav', { class: 'ranges', 'aria-label': 'time range' }, Object.keys(RANGES).map((r) =>
     link(location.pathname + '?range=' + r, r, { 'aria-current': r === range ? 'page' : null })));
-  const pts = (key) => series.map((s) => ({ t: Date.parse(s.observed_at), v: Number(s[key]), label: `${s.observed_at}: ${key === 'hash_rate' ? s[key] : formatNat(s[key])}` }));
+  return { range, from, to, picker };
+}
+
+// series reads every page of a time series endpoint (path with from and to) up to 20,000 points.
+async function series(path) {
+  const out = [];
+  let next = path + '&limit=500';
+  for (let page = 0; page < 40 && next; page++) {
+    const r = await api(next);
+    out.push(...(r.series || []));
+    next = r.next_cursor ? path + '&limit=500&cursor=' + encodeURIComponent(r.next_cursor) : null;
+  }
+  return out;
+}
+
+// points turns series items into chart points of key; the label keeps the exact value.
+function points(items, key, exact) {
+  return items.map((s) => ({ t: Date.parse(s.observed_at), v: Number(s[key]), label: `${s.observed_at}: ${exact ? formatNat(s[key]) : s[key]}` }));
+}
+
+async function minerPage(params, id) {
+  const { from, to, picker } = timeRange(params);
+  const m = await api('/miners/' + id);
+  const stats = await series(`/miners/${id}/stats?from=${from.toISOString()}&to=${to.toISOString()}`);
+  const pts = (key) => points(stats, key, key !== 'hash_rate');
   return [
     el('h1', {}, m.registered_name || 'Miner', ' ', el('span', { class: 'id' }, m.canister_id)),
     el('p', {}, link('/ui/canisters/' + id, 'canister, badges and history »')),
@@ -416,7 +451,7 @@ async function minerPage(params, id) {
       ['runway', m.estimated_remaining_time], ['updated', formatTime(m.updated_at)],
     ])),
     section('Charts', picker,
-      el('p', { class: 'muted' }, `${series.length} observations from `, formatTime(from.toISOString()), ' to ', formatTime(to.toISOString())),
+      el('p', { class: 'muted' }, `${stats.length} observations from `, formatTime(from.toISOString()), ' to ', formatTime(to.toISOString())),
       lineChart('Hash rate (hashes/s)', 'chart-hash-rate', pts('hash_rate'), from.getTime(), to.getTime()),
       lineChart('Blocks mined', 'chart-blocks', pts('blocks_mined'), from.getTime(), to.getTime())),
   ];

@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"canistry/pkg/registry"
+)
+
+// cyclesPointJSON is one cycles and memory observation.
+type cyclesPointJSON struct {
+	ObservedAt       string  `json:"observed_at"`
+	Status           string  `json:"status"`
+	Cycles           string  `json:"cycles"`
+	MemorySize       string  `json:"memory_size"`
+	IdleCyclesPerDay *string `json:"idle_cycles_per_day"`
+	RunwayDays       *string `json:"runway_days"`
+}
+
+// cyclesReply is GET /canisters/{id}/cycles: the series in [from, to], oldest first.
+type cyclesReply struct {
+	CanisterID string            `json:"canister_id"`
+	From       string            `json:"from"`
+	To         string            `json:"to"`
+	Series     []cyclesPointJSON `json:"series"`
+	NextCursor *string           `json:"next_cursor"`
+}
+
+// canisterCycles answers the cycles and memory series the poller reads through a public
+// status canister (from defaults to 24 hours before to, to to now).
+func (a *api) canisterCycles(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.werr(c, err)
+		return
+	}
+	q := newQuery(c, "from", "to", "limit", "cursor")
+	r := registry.StatsRange{To: q.time("to", a.d.Now().UTC()), Page: q.page(false)}
+	r.From = q.time("from", r.To.Add(-24*time.Hour))
+	switch {
+	case q.err != nil:
+	case r.From.After(r.To):
+		q.fail("from is after to")
+	case r.To.Sub(r.From) > MaxStatsRange:
+		q.fail("from and to may be at most %s apart", MaxStatsRange)
+	}
+	if q.err != nil {
+		a.werr(c, q.err)
+		return
+	}
+	if _, err := a.d.Store.GetCanister(c.Request.Context(), id); err != nil {
+		a.werr(c, err)
+		return
+	}
+	page, err := a.d.Store.CanisterStatusRange(c.Request.Context(), id, r)
+	if err != nil {
+		a.werr(c, err)
+		return
+	}
+	out := cyclesReply{CanisterID: string(id), From: rfc3339(r.From), To: rfc3339(r.To), Series: make([]cyclesPointJSON, len(page.Items))}
+	for i := range page.Items {
+		s := &page.Items[i]
+		out.Series[i] = cyclesPointJSON{ObservedAt: rfc3339(s.ObservedAt), Status: s.Status, Cycles: s.Cycles, MemorySize: s.MemorySize,
+			IdleCyclesPerDay: optString(s.IdleCyclesPerDay), RunwayDays: optString(s.RunwayDays())}
+	}
+	if page.Next != nil {
+		s := page.Next.String()
+		out.NextCursor = &s
+	}
+	setNextLink(c, out.NextCursor)
+	c.JSON(http.StatusOK, out)
+}

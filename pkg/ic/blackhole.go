@@ -1,0 +1,68 @@
+package ic
+
+import (
+	"context"
+
+	"github.com/aviate-labs/agent-go/candid"
+	"github.com/aviate-labs/agent-go/candid/idl"
+	"github.com/aviate-labs/agent-go/principal"
+
+	"canistry/pkg/registry"
+)
+
+// blackholeArg is the argument of a status canister's canister_status.
+type blackholeArg struct {
+	CanisterID principal.Principal `ic:"canister_id"`
+}
+
+type runState struct {
+	Running  *idl.Null `ic:"running,variant"`
+	Stopping *idl.Null `ic:"stopping,variant"`
+	Stopped  *idl.Null `ic:"stopped,variant"`
+}
+
+// blackholeStatus is the part of the management canister's canister_status record (which the
+// blackhole relays) that the registry keeps; the other fields are skipped when decoding.
+type blackholeStatus struct {
+	Status     runState `ic:"status"`
+	MemorySize idl.Nat  `ic:"memory_size"`
+	Cycles     idl.Nat  `ic:"cycles"`
+}
+
+type blackholeIdle struct {
+	IdleCyclesBurnedPerDay idl.Nat `ic:"idle_cycles_burned_per_day"`
+}
+
+// CanisterStatus reads id's cycles and memory through statusCanister, a public blackhole
+// that controls it: an update call to its canister_status, whose certified reply agent-go
+// verifies. idle_cycles_burned_per_day is read when the reply has it (older status canisters
+// relay a record without it).
+func (c *Client) CanisterStatus(ctx context.Context, statusCanister, id registry.CanisterID) (registry.CanisterStatus, error) {
+	arg, err := candid.Marshal([]any{blackholeArg{CanisterID: id.Principal()}})
+	if err != nil {
+		return registry.CanisterStatus{}, err
+	}
+	raw, err := withoutContext(ctx, func() ([]byte, error) {
+		return c.agent.CallRaw(statusCanister.Principal(), "canister_status", arg)
+	})
+	if err != nil {
+		return registry.CanisterStatus{}, callError(ctx, statusCanister, "canister_status", err)
+	}
+	var st blackholeStatus
+	if err := candid.Unmarshal(raw, []any{&st}); err != nil {
+		return registry.CanisterStatus{}, decodeError(statusCanister, "canister_status", raw, []any{&st}, err)
+	}
+	out := registry.CanisterStatus{CanisterID: id, ObservedAt: c.now(), Cycles: natString(st.Cycles),
+		MemorySize: natString(st.MemorySize), Status: "running"}
+	switch {
+	case st.Status.Stopping != nil:
+		out.Status = "stopping"
+	case st.Status.Stopped != nil:
+		out.Status = "stopped"
+	}
+	var idle blackholeIdle
+	if candid.Unmarshal(raw, []any{&idle}) == nil {
+		out.IdleCyclesPerDay = natString(idle.IdleCyclesBurnedPerDay)
+	}
+	return out, nil
+}

@@ -1,0 +1,49 @@
+package registry
+
+import (
+	"math/big"
+	"slices"
+	"time"
+)
+
+// CanisterStatus is one observation of a canister's cycles and memory, read through a public
+// status canister that controls it (the blackhole's canister_status): the IC shows a
+// canister's balance only to its controllers.
+type CanisterStatus struct {
+	CanisterID CanisterID
+	ObservedAt time.Time
+	Status     string // running, stopping or stopped
+	Cycles     string // nat, decimal
+	MemorySize string // bytes, nat, decimal
+	// IdleCyclesPerDay is what the canister burns per day while idle (nat, decimal); "" when
+	// the status canister does not report it.
+	IdleCyclesPerDay string
+}
+
+// RunwayDays is how many whole days the cycles last at the idle burn rate; "" when the rate
+// is unknown or zero. Computed exactly on the decimal strings.
+func (s *CanisterStatus) RunwayDays() string {
+	c, ok1 := new(big.Int).SetString(s.Cycles, 10)
+	b, ok2 := new(big.Int).SetString(s.IdleCyclesPerDay, 10)
+	if !ok1 || !ok2 || b.Sign() <= 0 {
+		return ""
+	}
+	return new(big.Int).Quo(c, b).String()
+}
+
+// StatusCanister returns the first of controllers that is a known public blackhole (it serves
+// canister_status for the canisters it controls), or "" when there is none.
+func StatusCanister(controllers []string) CanisterID {
+	for _, c := range controllers {
+		if slices.Contains(KnownBlackholes, c) {
+			return CanisterID(c)
+		}
+	}
+	return ""
+}
+
+// CanisterStatusPage is one page of a canister's status series, oldest first.
+type CanisterStatusPage struct {
+	Items []CanisterStatus
+	Next  *Cursor
+}
