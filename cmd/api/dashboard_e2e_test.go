@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aviate-labs/agent-go/principal"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -248,6 +250,15 @@ func (b *browser) rendered(page string) {
 	wait[bool](b, "page "+page, fmt.Sprintf(`document.querySelector('main').dataset.page === %q && !document.querySelector('main').hasAttribute('aria-busy')`, page))
 }
 
+// colorScheme emulates the system's prefers-color-scheme.
+func colorScheme(v string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia,
+			emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}})
+		return err
+	})
+}
+
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
@@ -422,6 +433,24 @@ func TestDashboard_Chromium(t *testing.T) {
 		b.do("builds", chromedp.Click(`header nav a[href="/ui/module-hashes"]`))
 		b.rendered("Builds")
 		wait[bool](b, "the build and its canister", `document.querySelector('main tbody').textContent.includes('alpha-ledger') && document.querySelector('main tbody td.num').textContent === '1'`)
+	})
+
+	step("KeyboardAndDark", func(t *testing.T) {
+		b.do("overview", chromedp.Navigate(base+"/"))
+		b.rendered("Overview")
+		// Tab reaches the brand, then the first page link; Enter follows it like a click.
+		b.do("tab", chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"))
+		if got := wait[string](b, "focus", `document.activeElement.getAttribute('href')`); got != "/ui/canisters" {
+			t.Fatalf("third Tab focuses %q, want the Canisters link", got)
+		}
+		b.do("enter", chromedp.KeyEvent("\r"))
+		b.rendered("Canisters")
+		b.do("dark", colorScheme("dark"))
+		if bg := wait[string](b, "dark background", `getComputedStyle(document.body).backgroundColor`); bg != "rgb(17, 20, 24)" {
+			t.Errorf("dark background %q", bg)
+		}
+		b.screenshot("canisters-dark-1400")
+		b.do("light", colorScheme("light"))
 	})
 
 	step("Phone400px", func(t *testing.T) {

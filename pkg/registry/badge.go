@@ -54,7 +54,9 @@ type Badges struct {
 	ImmutableSince       *time.Time // when the current module hash was first observed
 	ControllerChanged    bool
 	ControllersChangedAt *time.Time
-	ComputedAt           time.Time
+	// ComputedAt is when these badges were computed; the poller stores them only when they
+	// differ from the stored ones, so a stored ComputedAt is when they last changed.
+	ComputedAt time.Time
 }
 
 // Names lists the badges b holds, in BadgeNames order.

@@ -282,7 +282,7 @@ async function canisterPage(params, id) {
       ['build', c.build ? buildRef(c.build) : muted('not a known build')],
       ['controllers', c.controllers.length ? el('ul', { class: 'plain' }, c.controllers.map((p) => el('li', {}, code(p)))) : muted('none')],
       ['immutable since', formatTime(c.immutable_since)], ['controllers changed', formatTime(c.controllers_changed_at)],
-      ['badges computed', formatTime(c.badges_computed_at)],
+      ['badges last changed', formatTime(c.badges_computed_at)],
     ])),
     section('Refresh', dl([
       ['last attempt', formatTime(c.last_attempt_at)], ['last success', formatTime(c.last_success_at)],
