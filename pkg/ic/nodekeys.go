@@ -94,6 +94,11 @@ func (c *nodeKeyCache) keysFor(ctx context.Context, ecid principal.Principal, st
 		}
 		led := false
 		ch := c.flights.DoChan(flight, func() (any, error) {
+			// A flight that ended between this caller's lookup and DoChan has filled the
+			// cache: use its entry rather than fetch again.
+			if k, _ := c.lookup(ecid, stale); k != nil {
+				return k, nil
+			}
 			led = true
 			return c.fill(ctx, ecid)
 		})
