@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -47,13 +48,8 @@ func toNotificationJSON(n *registry.Notification) notificationJSON {
 func (a *api) listNotifications(c *gin.Context) {
 	q := newQuery(c, "limit", "cursor", "order", "miner", "event", "token", "from", "to")
 	f := registry.NotificationFilter{Miner: string(q.canisterID("miner")), Event: q.eventName("event"),
-		Token: string(q.canisterID("token")), Page: q.page(c.Query("order") != "asc")} // newest first unless order=asc
-	if _, ok := c.GetQuery("from"); ok {
-		f.From = q.time("from", f.From)
-	}
-	if _, ok := c.GetQuery("to"); ok {
-		f.To = q.time("to", f.To)
-	}
+		Token: string(q.canisterID("token")), From: q.time("from", time.Time{}), To: q.time("to", time.Time{}),
+		Page: q.page(c.Query("order") != "asc")} // newest first unless order=asc
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
 		q.fail("to is before from")
 	}

@@ -60,6 +60,15 @@ func TestPoller_Badges(t *testing.T) {
 	f.clock.Advance(30 * 24 * time.Hour)
 	f.sweep()
 	check("30 days later", "[blackholed immutable]", "[verified immutable]")
+	// A build added with POST /module-hashes is verified at once, and the next refresh (which
+	// reads only the stored badges) keeps it.
+	if _, err := f.store.CreateModuleHash(ctx, registry.ModuleHash{Hash: hex.EncodeToString(hash32(1)), Name: "vault"}); err != nil {
+		t.Fatal(err)
+	}
+	check("build added", "[verified blackholed immutable]", "[verified immutable]")
+	f.clock.Advance(time.Minute)
+	f.sweep()
+	check("next refresh", "[verified blackholed immutable]", "[verified immutable]")
 	b, err := f.store.Badges(ctx, []registry.CanisterID{holed})
 	if err != nil {
 		t.Fatal(err)

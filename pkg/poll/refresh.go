@@ -150,7 +150,7 @@ func (p *Poller) save(ctx context.Context, c registry.Canister, o observation, a
 		return p.record(ctx, c, at, res)
 	}
 	res.changed = len(saved.Changed) > 0
-	p.updateBadges(ctx, c.ID, at)
+	p.updateBadges(ctx, c.ID, w.State, saved.Changes, at)
 	p.recordStatus(ctx, c.ID, w.State, at)
 	var pubErrs []error
 	for _, e := range saved.Events {

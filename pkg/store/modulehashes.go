@@ -36,6 +36,9 @@ func (s *Store) CreateModuleHash(ctx context.Context, m registry.ModuleHash) (re
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := setVerifiedBadgesTx(tx, m.Hash, true); err != nil {
+			return err
+		}
 		var err error
 		rec, err = getModuleHash(ctx, tx, m.Hash)
 		return err

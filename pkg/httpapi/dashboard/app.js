@@ -197,7 +197,8 @@ async function overviewPage() {
     el('h1', {}, 'Overview'), cards,
     section('Processes', status ? el('p', {}, status.all_alive ? el('span', { class: 'ok' }, 'All processes alive') : el('span', { class: 'bad' }, 'Not all processes are alive'),
       ' · version ', code(status.version)) : null, procs,
-      el('p', {}, 'Latest refresh attempt: ', formatTime(lastSweep) || muted('none yet'))),
+      el('p', {}, 'Latest refresh attempt: ', formatTime(lastSweep) || muted('none yet'),
+        canisters > recent.items.length ? muted(` (among the ${recent.items.length} newest canisters)`) : null)),
     section('Live events', el('p', {}, state), list),
   ];
 }
