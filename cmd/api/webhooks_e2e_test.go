@@ -154,24 +154,26 @@ func TestWebhooks_ThroughTheBinaries(t *testing.T) {
 		t.Fatalf("received %v (%d with a bad signature), want %d events once each", got, rx.bad, n+1)
 	}
 
-	delivered := 0.0
-	for _, a := range []string{addrA, addrB} {
-		resp, err := http.Get("http://" + a + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, line := range strings.Split(string(text), "\n") {
-			if v, ok := strings.CutPrefix(line, "canistry_webhook_deliveries_total "); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				delivered += f
+	// A delivery is counted once its attempt is recorded, just after the receiver has it.
+	delivered := func() float64 {
+		sum := 0.0
+		for _, a := range []string{addrA, addrB} {
+			resp, err := http.Get("http://" + a + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(string(text), "\n") {
+				if v, ok := strings.CutPrefix(line, "canistry_webhook_deliveries_total "); ok {
+					f, _ := strconv.ParseFloat(v, 64)
+					sum += f
+				}
 			}
 		}
+		return sum
 	}
-	if delivered < n+1 {
-		t.Errorf("canistry_webhook_deliveries_total of both notifiers: %v, want at least %d", delivered, n+1)
-	}
+	waitFor(t, "canistry_webhook_deliveries_total of both notifiers to count every delivery", func() bool { return delivered() >= n+1 })
 
 	var st struct {
 		Webhooks struct {
