@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -34,27 +38,17 @@ func mountDashboard(r gin.IRoutes, werr func(*gin.Context, error)) {
 		}
 		return b
 	}
-	shell := read("dashboard/index.html")
-	assets := map[string]struct {
-		body      []byte
-		mediaType string
-	}{
-		"/assets/app.js":  {read("dashboard/app.js"), "text/javascript; charset=utf-8"},
-		"/assets/app.css": {read("dashboard/app.css"), "text/css; charset=utf-8"},
+	shell := newAsset(read("dashboard/index.html"), "text/html; charset=utf-8")
+	assets := map[string]*asset{
+		"/assets/app.js":  newAsset(read("dashboard/app.js"), "text/javascript; charset=utf-8"),
+		"/assets/app.css": newAsset(read("dashboard/app.css"), "text/css; charset=utf-8"),
 	}
-	serve := func(c *gin.Context, mediaType string, body []byte) {
-		h := c.Writer.Header()
-		h.Set("Content-Security-Policy", dashboardCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-cache")
-		c.Data(http.StatusOK, mediaType, body)
-	}
-	page := func(c *gin.Context) { serve(c, "text/html; charset=utf-8", shell) }
+	page := func(c *gin.Context) { shell.serve(c) }
 	r.GET("/", page)
 	r.GET("/ui/*path", func(c *gin.Context) {
 		p := c.Param("path")
 		if a, ok := assets[p]; ok {
-			serve(c, a.mediaType, a.body)
+			a.serve(c)
 			return
 		}
 		if strings.HasPrefix(p, "/assets/") {
@@ -63,4 +57,42 @@ func mountDashboard(r gin.IRoutes, werr func(*gin.Context, error)) {
 		}
 		page(c)
 	})
+}
+
+// asset is one embedded file of the dashboard with its gzipped form and a strong ETag, both
+// computed once at start.
+type asset struct {
+	body, gz  []byte
+	mediaType string
+	etag      string
+}
+
+func newAsset(body []byte, mediaType string) *asset {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+	_, _ = zw.Write(body)                                    // a bytes.Buffer does not fail
+	_ = zw.Close()
+	sum := sha256.Sum256(body)
+	return &asset{body: body, gz: buf.Bytes(), mediaType: mediaType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+// serve answers the asset: 304 when If-None-Match names its ETag, gzipped when the client
+// accepts gzip, under the dashboard's CSP.
+func (a *asset) serve(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", dashboardCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", a.etag)
+	h.Set("Vary", "Accept-Encoding")
+	if inm := c.GetHeader("If-None-Match"); inm != "" && (inm == a.etag || inm == "*") {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	if acceptsGzip(c.Request.Header.Values("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		c.Data(http.StatusOK, a.mediaType, a.gz)
+		return
+	}
+	c.Data(http.StatusOK, a.mediaType, a.body)
 }

@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,6 +42,44 @@ func TestDashboard_HTTP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("GzipAndETag", func(t *testing.T) {
+		client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		get := func(header ...string) (*http.Response, []byte) {
+			t.Helper()
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", a.URL+"/ui/assets/app.js", nil)
+			for i := 0; i+1 < len(header); i += 2 {
+				req.Header.Set(header[i], header[i+1])
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			return res, body
+		}
+		plain, body := get()
+		zipped, zbody := get("Accept-Encoding", "gzip")
+		if plain.Header.Get("Content-Encoding") != "" || zipped.Header.Get("Content-Encoding") != "gzip" ||
+			zipped.Header.Get("Vary") != "Accept-Encoding" || len(zbody) >= len(body)/2 {
+			t.Fatalf("plain %d bytes %q, gzip %d bytes %q", len(body), plain.Header.Get("Content-Encoding"), len(zbody), zipped.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zbody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, _ := io.ReadAll(zr)
+		if !bytes.Equal(unzipped, body) {
+			t.Error("the gzipped script is not the script")
+		}
+		etag := plain.Header.Get("ETag")
+		if etag == "" || zipped.Header.Get("ETag") != etag {
+			t.Fatalf("ETag %q and %q", etag, zipped.Header.Get("ETag"))
+		}
+		if res, b := get("If-None-Match", etag); res.StatusCode != http.StatusNotModified || len(b) != 0 {
+			t.Errorf("If-None-Match: %d with %d bytes, want 304 and none", res.StatusCode, len(b))
+		}
+	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		r := a.do("GET", "/ui/assets/nope.js", nil)
 		if r.Status != http.StatusNotFound || r.ErrorCode(t) != "not_found" {
