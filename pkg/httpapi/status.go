@@ -50,7 +50,14 @@ type statusReply struct {
 	NATS          NATSState        `json:"nats"`
 	Processes     []statusProcess  `json:"processes"`
 	AllAlive      bool             `json:"all_alive"`
+	Refresh       statusRefresh    `json:"refresh"`
 	Webhooks      statusWebhooks   `json:"webhooks"`
+}
+
+// statusRefresh is the poller's latest work over all canisters.
+type statusRefresh struct {
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
 }
 
 // StatusDeps feeds GET /system/status.
@@ -116,6 +123,11 @@ func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerF
 			writeErr(c, err)
 			return
 		}
+		var refresh statusRefresh
+		if refresh.LastAttemptAt, refresh.LastSuccessAt, err = d.Store.LastRefresh(ctx); err != nil {
+			writeErr(c, err)
+			return
+		}
 		rep := statusReply{
 			Version:       version.Version,
 			StartedAt:     d.Started.UTC(),
@@ -124,6 +136,7 @@ func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerF
 			Rows:          make(map[string]int64, len(counts)),
 			NATS:          d.NATS(),
 			AllAlive:      true,
+			Refresh:       refresh,
 			Webhooks:      hooks,
 		}
 		for _, cnt := range counts {

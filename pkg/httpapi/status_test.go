@@ -164,3 +164,36 @@ func TestProxy_502HidesNotifierURL(t *testing.T) {
 		}
 	}
 }
+
+// TestStatus_LastRefresh: /system/status says when the poller last attempted and last
+// succeeded a refresh over all canisters (null before the first), validated against the spec.
+func TestStatus_LastRefresh(t *testing.T) {
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
+	var st struct {
+		Refresh struct {
+			LastAttemptAt *time.Time `json:"last_attempt_at"`
+			LastSuccessAt *time.Time `json:"last_success_at"`
+		} `json:"refresh"`
+	}
+	a.do("GET", "/system/status", nil).JSON(t, &st)
+	if st.Refresh.LastAttemptAt != nil || st.Refresh.LastSuccessAt != nil {
+		t.Fatalf("before any refresh: %+v", st.Refresh)
+	}
+	registerCanister(t, a, idLedger, "token")
+	registerCanister(t, a, idMiner, "miner")
+	older, newer := a.Clock.Now().Add(-time.Hour), a.Clock.Now().Add(-time.Minute)
+	for _, r := range []struct {
+		id               registry.CanisterID
+		attempt, success *time.Time
+	}{{idLedger, &older, &older}, {idMiner, &newer, nil}} {
+		if err := a.Store.RecordRefresh(t.Context(), r.id, registry.RefreshState{LastAttemptAt: r.attempt, LastSuccessAt: r.success,
+			NextAttemptAt: newer}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.do("GET", "/system/status", nil).JSON(t, &st)
+	if st.Refresh.LastAttemptAt == nil || !st.Refresh.LastAttemptAt.Equal(newer.Truncate(time.Millisecond)) ||
+		st.Refresh.LastSuccessAt == nil || !st.Refresh.LastSuccessAt.Equal(older.Truncate(time.Millisecond)) {
+		t.Errorf("refresh %+v, want the newest attempt %v and the newest success %v", st.Refresh, newer, older)
+	}
+}

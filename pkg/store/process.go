@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -58,6 +59,20 @@ var countedTables = []string{"canisters", "tokens", "miners", "miner_stats", "wa
 type Count struct {
 	Table string
 	Rows  int64
+}
+
+// LastRefresh returns the newest refresh attempt and the newest success over all canisters
+// (nil before the first): when the poller last did any work, whatever the registry's size.
+func (s *Store) LastRefresh(ctx context.Context) (attempt, success *time.Time, err error) {
+	var row struct {
+		Attempt *int64
+		Success *int64
+	}
+	err = s.read(ctx).Raw("SELECT max(last_attempt_at) AS attempt, max(last_success_at) AS success FROM canisters").Scan(&row).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("last refresh: %w", translate(err))
+	}
+	return fromMsPtr(row.Attempt), fromMsPtr(row.Success), nil
 }
 
 // Counts returns the row counts of the main tables.

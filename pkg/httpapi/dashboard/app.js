@@ -172,18 +172,18 @@ function filterForm(fields, params) {
 
 async function overviewPage() {
   const count = (path) => api(path).then((l) => l.total, () => null);
-  const [canisters, tokens, miners, outcalls, builds, verified, blackholed, status, recent] = await Promise.all([
+  const [canisters, tokens, miners, outcalls, builds, verified, blackholed, status] = await Promise.all([
     count('/canisters?limit=1'), count('/tokens?limit=1'), count('/miners?limit=1'), count('/notifications?limit=1'),
     count('/module-hashes?limit=1'), count('/canisters?limit=1&badge=verified'), count('/canisters?limit=1&badge=blackholed'),
-    api('/system/status').catch(() => null), api('/canisters?limit=500&order=desc').catch(() => ({ items: [] })),
+    api('/system/status').catch(() => null),
   ]);
   const card = (label, n, href) => el('a', { class: 'card', href }, el('span', { class: 'count' }, n === null ? '?' : groupDigits(String(n))), el('span', {}, label));
   const cards = el('div', { class: 'cards' },
     card('canisters', canisters, '/ui/canisters'), card('tokens', tokens, '/ui/tokens'), card('miners', miners, '/ui/miners'),
     card('outcalls', outcalls, '/ui/outcalls'), card('known builds', builds, '/ui/module-hashes'),
     card('verified', verified, '/ui/canisters?badge=verified'), card('blackholed', blackholed, '/ui/canisters?badge=blackholed'));
-  let lastSweep = null;
-  for (const c of recent.items) if (c.last_attempt_at && (!lastSweep || c.last_attempt_at > lastSweep)) lastSweep = c.last_attempt_at;
+  const lastSweep = status && status.refresh ? status.refresh.last_attempt_at : null;
+  const lastSuccess = status && status.refresh ? status.refresh.last_success_at : null;
   const procs = status ? table([
     { label: 'process', cell: (p) => p.name },
     { label: 'state', cell: (p) => el('span', { class: p.alive ? 'ok' : 'bad' }, p.alive ? `alive (${p.alive_instances})` : 'not alive') },
@@ -198,7 +198,7 @@ async function overviewPage() {
     section('Processes', status ? el('p', {}, status.all_alive ? el('span', { class: 'ok' }, 'All processes alive') : el('span', { class: 'bad' }, 'Not all processes are alive'),
       ' · version ', code(status.version)) : null, procs,
       el('p', {}, 'Latest refresh attempt: ', formatTime(lastSweep) || muted('none yet'),
-        canisters > recent.items.length ? muted(` (among the ${recent.items.length} newest canisters)`) : null)),
+        ' · latest success: ', formatTime(lastSuccess) || muted('none yet'))),
     section('Live events', el('p', {}, state), list),
   ];
 }
