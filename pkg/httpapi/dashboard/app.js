@@ -232,6 +232,14 @@ function startTicker(list, state) {
   connect();
 }
 
+// closeSocket closes a ticker's socket; one still connecting is closed once it opens (closing
+// it before would make the browser log a warning, and nothing is lost by waiting).
+function closeSocket(sock) {
+  sock.onmessage = null;
+  if (sock.readyState === WebSocket.CONNECTING) sock.onopen = () => sock.close();
+  else sock.close();
+}
+
 function tickerItem(e) {
   const d = e.data || {};
   const when = e.timestamp ? new Date(e.timestamp).toISOString() : null;
@@ -567,7 +575,7 @@ const routes = [
 
 async function render() {
   const gen = ++generation;
-  if (ticker) { const t = ticker; ticker = null; t.close(); }
+  if (ticker) { const t = ticker; ticker = null; closeSocket(t); }
   const path = location.pathname;
   const params = new URLSearchParams(location.search);
   const route = routes.find(([re]) => re.test(path));
