@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -57,7 +58,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			s.closePools()
 			return nil, err
 		}
-	} else if err := s.openSQLite(path); err != nil {
+	} else if err := s.openSQLite(ctx, path); err != nil {
 		s.closePools()
 		return nil, err
 	}
@@ -79,16 +80,46 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) openSQLite(path string) error {
+func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	var err error
-	if s.wdb, err = openPool(path, false, 1); err != nil {
+	if s.wdb, err = openPoolRetry(ctx, path, false, 1); err != nil {
 		return err
 	}
-	s.rdb, err = openPool(path, true, 8)
+	s.rdb, err = openPoolRetry(ctx, path, true, 8)
 	return err
+}
+
+// openPoolRetry is openPool, retried with backoff while the database is busy. Opening runs the
+// pragmas, and switching a new file to WAL takes a lock for which SQLite does not always call
+// the busy handler: another process opening the same new file at that instant makes it fail at
+// once with SQLITE_BUSY (seen with the api and the notifier starting together on a loaded
+// machine). It gives up after 30 s or when ctx ends.
+func openPoolRetry(ctx context.Context, path string, readOnly bool, conns int) (*gorm.DB, error) {
+	delay := 10 * time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		db, err := openPool(path, readOnly, conns)
+		if err == nil || !openBusy(err) || time.Now().After(deadline) {
+			return db, err
+		}
+		t := time.NewTimer(jitter(delay))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, 500*time.Millisecond)
+	}
+}
+
+// openBusy reports whether opening failed because another connection held a lock.
+func openBusy(err error) bool {
+	c := sqliteCode(err)
+	return c == sqliteBusy || c == sqliteLocked || strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
 func openPool(path string, readOnly bool, conns int) (*gorm.DB, error) {
