@@ -22,91 +22,14 @@ import (
 	"canistry/pkg/store/pgtest"
 )
 
-// wsClient follows one notifier's /ws, reconnecting with its last cursor when told to, and
-// records every logged event it receives.
-type wsClient struct {
-	t    *testing.T
-	name string
-
-	mu     sync.Mutex
-	ids    []int64
-	cursor string
-	notes  []string // replay.gap / replay.reset received
-	conn   *websocket.Conn
-	done   chan struct{}
-}
-
-func followWS(t *testing.T, name, addr, since string) *wsClient {
-	c := &wsClient{t: t, name: name}
-	c.connect(addr, since)
-	return c
-}
-
-func (c *wsClient) connect(addr, since string) {
-	url := "ws://" + addr + "/ws"
-	if since != "" {
-		url += "?since=" + since
-	}
-	conn, _, err := websocket.DefaultDialer.DialContext(c.t.Context(), url, nil)
-	if err != nil {
-		c.t.Fatalf("%s: dial %s: %v", c.name, url, err)
-	}
-	done := make(chan struct{})
-	c.mu.Lock()
-	c.conn, c.done = conn, done
-	c.mu.Unlock()
-	c.t.Cleanup(func() { _ = conn.Close() })
-	go func() {
-		defer close(done)
-		for {
-			var e registry.Event
-			if err := conn.ReadJSON(&e); err != nil {
-				return
-			}
-			c.mu.Lock()
-			if e.ID == 0 {
-				c.notes = append(c.notes, e.Event)
-			} else {
-				c.ids = append(c.ids, e.ID)
-				c.cursor = e.Cursor
-			}
-			c.mu.Unlock()
-		}
-	}()
-}
-
-// reconnect waits for the current connection to end (its notifier died) and resumes from the
-// last cursor on addr.
-func (c *wsClient) reconnect(addr string) {
-	c.mu.Lock()
-	done, cursor := c.done, c.cursor
-	c.mu.Unlock()
-	select {
-	case <-done:
-	case <-time.After(patience):
-		c.t.Fatalf("%s: connection did not end", c.name)
-	}
-	c.connect(addr, cursor)
-}
-
-func (c *wsClient) last() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.ids) == 0 {
-		return 0
-	}
-	return c.ids[len(c.ids)-1]
-}
-
-// check verifies that the client received exactly want, in order.
-func (c *wsClient) check(want []int64) {
-	c.t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !slices.Equal(c.ids, want) {
+// checkFollower verifies that f received exactly want, in order, and no notice.
+func checkFollower(t *testing.T, f *runtest.Follower, want []int64) {
+	t.Helper()
+	got := f.IDs()
+	if !slices.Equal(got, want) {
 		var missing, extra []int64
 		have := map[int64]int{}
-		for _, id := range c.ids {
+		for _, id := range got {
 			have[id]++
 		}
 		for _, id := range want {
@@ -118,11 +41,11 @@ func (c *wsClient) check(want []int64) {
 		for id := range have {
 			extra = append(extra, id)
 		}
-		c.t.Errorf("%s: %d events, want %d; missing %v; extra %v; strictly increasing: %v",
-			c.name, len(c.ids), len(want), missing, extra, slices.IsSorted(c.ids) && !hasDup(c.ids))
+		t.Errorf("%s: %d events, want %d; missing %v; extra %v; strictly increasing: %v",
+			f.Name, len(got), len(want), missing, extra, slices.IsSorted(got) && !hasDup(got))
 	}
-	if len(c.notes) > 0 {
-		c.t.Errorf("%s: unexpected notices %v", c.name, c.notes)
+	if notes := f.Notes(); len(notes) > 0 {
+		t.Errorf("%s: unexpected notices %v", f.Name, notes)
 	}
 }
 
@@ -171,9 +94,9 @@ func fanoutGapless(t *testing.T, databaseURL string) {
 		env["DATABASE_URL"], target = databaseURL, databaseURL
 	}
 	a, b := startProcess(t, bin, env), startProcess(t, bin, env)
-	clients := []*wsClient{
-		followWS(t, "a1", a.addr, ""), followWS(t, "a2", a.addr, "0"),
-		followWS(t, "b1", b.addr, ""), followWS(t, "b2", b.addr, "0"),
+	clients := []*runtest.Follower{
+		runtest.Follow(t, "a1", a.addr, ""), runtest.Follow(t, "a2", a.addr, "0"),
+		runtest.Follow(t, "b1", b.addr, ""), runtest.Follow(t, "b2", b.addr, "0"),
 	}
 	waitWSClients(t, a.addr, 2)
 	waitWSClients(t, b.addr, 2)
@@ -238,7 +161,7 @@ func fanoutGapless(t *testing.T, databaseURL string) {
 	phase(40, a.addr)
 	b2 := startProcess(t, bin, env)
 	for _, c := range clients[2:] {
-		c.reconnect(b2.addr)
+		c.Resume(t, b2.addr)
 	}
 	waitWSClients(t, b2.addr, 2)
 	phase(60, a.addr, b2.addr)
@@ -256,10 +179,10 @@ func fanoutGapless(t *testing.T, databaseURL string) {
 	}
 	head := want[len(want)-1]
 	for _, c := range clients {
-		runtest.WaitFor(t, c.name+" reached the log's head", func() bool { return c.last() >= head })
+		runtest.WaitFor(t, c.Name+" reached the log's head", func() bool { return c.Last() >= head })
 	}
 	for _, c := range clients {
-		c.check(want)
+		checkFollower(t, c, want)
 	}
 }
 

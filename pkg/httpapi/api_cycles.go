@@ -2,11 +2,8 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"canistry/pkg/registry"
 )
 
 // cyclesPointJSON is one cycles and memory observation.
@@ -37,15 +34,7 @@ func (a *api) canisterCycles(c *gin.Context) {
 		return
 	}
 	q := newQuery(c, "from", "to", "limit", "cursor")
-	r := registry.StatsRange{To: q.time("to", a.d.Now().UTC()), Page: q.page(false)}
-	r.From = q.time("from", r.To.Add(-24*time.Hour))
-	switch {
-	case q.err != nil:
-	case r.From.After(r.To):
-		q.fail("from is after to")
-	case r.To.Sub(r.From) > MaxStatsRange:
-		q.fail("from and to may be at most %s apart", MaxStatsRange)
-	}
+	r := q.statsRange(a.d.Now().UTC())
 	if q.err != nil {
 		a.werr(c, q.err)
 		return

@@ -80,6 +80,21 @@ type statsReply struct {
 // MaxStatsRange bounds the time span of one stats series request.
 const MaxStatsRange = 366 * 24 * time.Hour
 
+// statsRange reads a series' from, to (to defaults to now, from to 24 hours before to) and
+// page, and checks that from is not after to and that they are at most MaxStatsRange apart.
+func (q *query) statsRange(now time.Time) registry.StatsRange {
+	r := registry.StatsRange{To: q.time("to", now), Page: q.page(false)}
+	r.From = q.time("from", r.To.Add(-24*time.Hour))
+	switch {
+	case q.err != nil:
+	case r.From.After(r.To):
+		q.fail("from is after to")
+	case r.To.Sub(r.From) > MaxStatsRange:
+		q.fail("from and to may be at most %s apart", MaxStatsRange)
+	}
+	return r
+}
+
 func (a *api) minerStats(c *gin.Context) {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -87,20 +102,14 @@ func (a *api) minerStats(c *gin.Context) {
 		return
 	}
 	q := newQuery(c, "from", "to", "limit", "cursor")
-	now := a.d.Now().UTC()
 	_, hasFrom := c.GetQuery("from")
 	_, hasTo := c.GetQuery("to")
 	series := hasFrom || hasTo
-	r := registry.StatsRange{To: q.time("to", now), Page: q.page(false)}
-	r.From = q.time("from", r.To.Add(-24*time.Hour))
-	switch {
-	case q.err != nil:
-	case !series && (c.Query("limit") != "" || c.Query("cursor") != ""):
+	// Without from and to the range is the default one, always valid: the paging check below
+	// can come after statsRange's without changing which error a request gets.
+	r := q.statsRange(a.d.Now().UTC())
+	if !series && (c.Query("limit") != "" || c.Query("cursor") != "") {
 		q.fail("limit and cursor page the series: give from and/or to")
-	case r.From.After(r.To):
-		q.fail("from is after to")
-	case r.To.Sub(r.From) > MaxStatsRange:
-		q.fail("from and to may be at most %s apart", MaxStatsRange)
 	}
 	if q.err != nil {
 		a.werr(c, q.err)

@@ -105,14 +105,9 @@ func openPoolRetry(ctx context.Context, path string, readOnly bool, conns int) (
 		if err == nil || !openBusy(err) || time.Now().After(deadline) {
 			return db, err
 		}
-		t := time.NewTimer(jitter(delay))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
-		case <-t.C:
+		if cerr := backoff(ctx, &delay); cerr != nil {
+			return nil, fmt.Errorf("%w (gave up: %w)", err, cerr)
 		}
-		delay = min(delay*2, 500*time.Millisecond)
 	}
 }
 
@@ -242,15 +237,24 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if ctx.Err() != nil || attempt >= 50 {
 			return fmt.Errorf("database stayed busy after %d attempts: %w", attempt, translate(err))
 		}
-		t := time.NewTimer(jitter(delay))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return translate(ctx.Err())
-		case <-t.C:
+		if err := backoff(ctx, &delay); err != nil {
+			return translate(err)
 		}
-		delay = min(delay*2, 500*time.Millisecond)
 	}
+}
+
+// backoff waits about *delay (jittered) before a retry of a busy database, then doubles it up
+// to 500 ms; it returns ctx's error if ctx ends first.
+func backoff(ctx context.Context, delay *time.Duration) error {
+	t := time.NewTimer(jitter(*delay))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	*delay = min(*delay*2, 500*time.Millisecond)
+	return nil
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -19,10 +19,8 @@ import (
 	"time"
 
 	"github.com/aviate-labs/agent-go/principal"
-	"github.com/gorilla/websocket"
 
 	"canistry/pkg/lifecycle/runtest"
-	"canistry/pkg/registry"
 )
 
 // The cluster tests run the reference layout (Start) through the real binaries on a real
@@ -158,73 +156,6 @@ func status(reply []byte) string {
 	return string(reply[9:12])
 }
 
-// follower is a WebSocket client of one notifier that resumes with its cursor.
-type follower struct {
-	name   string
-	mu     sync.Mutex
-	ids    []int64
-	cursor string
-	done   chan struct{}
-}
-
-func follow(t *testing.T, name, addr, since string) *follower {
-	f := &follower{name: name}
-	f.connect(t, addr, since)
-	return f
-}
-
-func (f *follower) connect(t *testing.T, addr, since string) {
-	t.Helper()
-	url := "ws://" + addr + "/ws"
-	if since != "" {
-		url += "?since=" + since
-	}
-	conn, _, err := websocket.DefaultDialer.DialContext(t.Context(), url, nil)
-	if err != nil {
-		t.Fatalf("%s: dial %s: %v", f.name, url, err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	done := make(chan struct{})
-	f.mu.Lock()
-	f.done = done
-	f.mu.Unlock()
-	go func() {
-		defer close(done)
-		for {
-			var e registry.Event
-			if err := conn.ReadJSON(&e); err != nil {
-				return
-			}
-			if e.ID == 0 {
-				continue
-			}
-			f.mu.Lock()
-			f.ids = append(f.ids, e.ID)
-			f.cursor = e.Cursor
-			f.mu.Unlock()
-		}
-	}()
-}
-
-func (f *follower) resumeOn(t *testing.T, addr string) {
-	t.Helper()
-	f.mu.Lock()
-	done, cursor := f.done, f.cursor
-	f.mu.Unlock()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: its connection did not end", f.name)
-	}
-	f.connect(t, addr, cursor)
-}
-
-func (f *follower) got() []int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.ids)
-}
-
 func loggedIDs(t *testing.T, c *Cluster) []int64 {
 	t.Helper()
 	var out []int64
@@ -239,19 +170,19 @@ func loggedIDs(t *testing.T, c *Cluster) []int64 {
 }
 
 // checkFollowers waits until every follower has the log's last id and then compares.
-func checkFollowers(t *testing.T, c *Cluster, fs ...*follower) {
+func checkFollowers(t *testing.T, c *Cluster, fs ...*runtest.Follower) {
 	t.Helper()
 	want := loggedIDs(t, c)
 	if len(want) == 0 {
 		t.Fatal("the event log is empty")
 	}
 	for _, f := range fs {
-		runtest.WaitFor(t, f.name+" reached the log's head", func() bool {
-			ids := f.got()
+		runtest.WaitFor(t, f.Name+" reached the log's head", func() bool {
+			ids := f.IDs()
 			return len(ids) > 0 && ids[len(ids)-1] >= want[len(want)-1]
 		})
-		if got := f.got(); !slices.Equal(got, want) {
-			t.Errorf("%s received %d events, the log has %d; in order and once each: %v", f.name, len(got), len(want),
+		if got := f.IDs(); !slices.Equal(got, want) {
+			t.Errorf("%s received %d events, the log has %d; in order and once each: %v", f.Name, len(got), len(want),
 				slices.IsSorted(got) && len(slices.Compact(slices.Clone(got))) == len(got))
 		}
 	}
@@ -262,9 +193,9 @@ func checkFollowers(t *testing.T, c *Cluster, fs ...*follower) {
 // and clients on both notifiers get one event per storm.
 func TestCluster_StormsAcrossHosts(t *testing.T) {
 	c := startCluster(t)
-	fa := follow(t, "client-a", c.Stacks[0].NotifierAddr, "")
-	fb := follow(t, "client-b", c.Stacks[1].NotifierAddr, "")
-	fh := follow(t, "client-haproxy", hostPort(c.NotifierURL), "")
+	fa := runtest.Follow(t, "client-a", c.Stacks[0].NotifierAddr, "")
+	fb := runtest.Follow(t, "client-b", c.Stacks[1].NotifierAddr, "")
+	fh := runtest.Follow(t, "client-haproxy", hostPort(c.NotifierURL), "")
 	runtest.WaitFor(t, "the three clients connected", func() bool { return wsClients(c) == 3 })
 	const storms = 12
 	for i := range storms {
@@ -300,8 +231,8 @@ func TestCluster_StormsAcrossHosts(t *testing.T) {
 func TestCluster_HostDies(t *testing.T) {
 	c := startCluster(t)
 	a, b := c.Stacks[0], c.Stacks[1]
-	fa := follow(t, "client-a", a.NotifierAddr, "")
-	fb := follow(t, "client-b", b.NotifierAddr, "")
+	fa := runtest.Follow(t, "client-a", a.NotifierAddr, "")
+	fb := runtest.Follow(t, "client-b", b.NotifierAddr, "")
 	runtest.WaitFor(t, "the two clients connected", func() bool { return wsClients(c) == 2 })
 
 	var acked sync.Map // dedup body -> true when a copy got 200
@@ -350,20 +281,20 @@ func TestCluster_HostDies(t *testing.T) {
 	if n == 0 {
 		t.Fatal("nothing was acknowledged")
 	}
-	fb.resumeOn(t, a.NotifierAddr)
+	fb.Resume(t, a.NotifierAddr)
 	checkFollowers(t, c, fa, fb)
 
 	if err := b.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	runtest.WaitFor(t, "b's bus node rejoined the NATS cluster", func() bool { return c.NATS.NumRoutes() >= 2 })
-	fb2 := follow(t, "client-b-restarted", b.NotifierAddr, "")
+	fb2 := runtest.Follow(t, "client-b-restarted", b.NotifierAddr, "")
 	runtest.WaitFor(t, "haproxy sees b again and b's notifier hears a's events", func() bool {
 		ts := uint64(1_900_000_000_000_000_000 + time.Now().UnixNano()%1_000_000_000)
 		if r, err := sendCopy(a.NotifierAddr, outcall(minerID(200), ts)); err != nil || status(r) != "200" {
 			return false
 		}
-		return len(fb2.got()) > 0
+		return len(fb2.IDs()) > 0
 	})
 	t.Logf("%d storms sent, %d acknowledged across the host's death", sent.Load(), n)
 }
