@@ -16,32 +16,33 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"canistry/pkg/httpapi"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/lifecycle"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, lifecycle.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, "canistry-api:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	b, err := lifecycle.Start(ctx, "api", args, getenv, stdout, lifecycle.Options{EmbedNATS: true})
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
+	opts.EmbedNATS = true
+	b, err := lifecycle.Start(ctx, "api", args, getenv, stdout, opts)
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	cfg := b.Config
-	ln, err := lifecycle.Listen(ctx, cfg.APIAddr, cfg.IPv6Only)
+	ln, err := b.Listen(ctx, cfg.APIAddr, cfg.IPv6Only)
 	if err != nil {
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
 	notifierURL, err := url.Parse(cfg.NotifierURL)
 	if err != nil {
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return fmt.Errorf("NOTIFIER_URL: %w", err)
 	}
 	if ip := net.ParseIP(notifierURL.Hostname()); notifierURL.Scheme == "https" && ip != nil && ip.IsLoopback() {
@@ -51,12 +52,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.AdminAPIKey == "" {
 		b.Logger.Warn("ADMIN_API_KEY is not set: every REST write answers 401 until it is")
 	}
-	metrics := httpapi.NewMetricsRegistry()
+	metrics := httpserver.NewMetricsRegistry()
 	handler := httpapi.NewAPIHandler(httpapi.APIDeps{
 		Store:  b.Store,
 		Bus:    b.Bus,
 		Logger: b.Logger,
-		Probes: httpapi.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
+		Probes: httpserver.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
 		Status: httpapi.StatusDeps{
 			Store:       b.Store,
 			NATS:        natsState(b),
@@ -71,14 +72,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	})
 	tlsConfig, err := b.TLS()
 	if err != nil {
-		_ = ln.Close()
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
 	b.StartHeartbeat(ln.Addr().String())
-	srv := lifecycle.Serve(ln, handler, tlsConfig, b.Logger)
-	b.Stack.Push("http server", srv.Shutdown)
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", b.Store.Path())
+	srv := b.Serve(ln, handler, tlsConfig)
+	b.Serving(ln.Addr(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", b.Store.Path())
 	return b.Wait(ctx, srv.Done())
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"canistry/pkg/lifecycle"
 	"canistry/pkg/lifecycle/runtest"
 )
 
@@ -161,7 +162,7 @@ func TestRun_IPv6Only(t *testing.T) {
 func TestRun_ErrBadConfig(t *testing.T) {
 	env := baseEnv(t)
 	env["API_ADDR"] = "localhost"
-	err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{})
+	err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{}, lifecycle.Options{})
 	if err == nil || !strings.Contains(err.Error(), "API_ADDR") {
 		t.Fatalf("run = %v, want an error naming API_ADDR", err)
 	}
@@ -175,7 +176,7 @@ func TestRun_ErrPortInUse(t *testing.T) {
 	defer ln.Close()
 	env := baseEnv(t)
 	env["API_ADDR"] = ln.Addr().String()
-	if err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{}); err == nil {
+	if err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{}, lifecycle.Options{}); err == nil {
 		t.Fatal("want a bind error")
 	}
 }

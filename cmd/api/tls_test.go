@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"canistry/pkg/lifecycle"
 	"canistry/pkg/lifecycle/runtest"
 )
 
@@ -67,7 +68,7 @@ func TestRun_HTTPS_ErrMissingCertificate(t *testing.T) {
 	env := baseEnv(t)
 	env["USE_HTTPS"] = "true"
 	env["SSL_CERT_PATH"], env["SSL_KEY_PATH"] = filepath.Join(t.TempDir(), "none.pem"), filepath.Join(t.TempDir(), "none.key")
-	err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{})
+	err := run(t.Context(), []string{"-env-file", ""}, func(k string) string { return env[k] }, &strings.Builder{}, lifecycle.Options{})
 	if err == nil || !strings.Contains(err.Error(), "USE_HTTPS") {
 		t.Fatalf("run = %v, want an error about the certificate", err)
 	}

@@ -26,7 +26,7 @@ import (
 
 	"canistry/pkg/bus"
 	"canistry/pkg/eventlog"
-	"canistry/pkg/httpapi"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
@@ -37,63 +37,54 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, lifecycle.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, "canistry-notifier:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	b, err := lifecycle.Start(ctx, "notifier", args, getenv, stdout, lifecycle.Options{})
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
+	b, err := lifecycle.Start(ctx, "notifier", args, getenv, stdout, opts)
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	cfg := b.Config
-	ln, err := lifecycle.Listen(ctx, cfg.NotifierAddr, cfg.IPv6Only)
+	ln, err := b.Listen(ctx, cfg.NotifierAddr, cfg.IPv6Only)
 	if err != nil {
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
-	metrics := httpapi.NewMetricsRegistry()
-	deps, err := wire(b, metrics)
+	deps, err := wire(b, httpserver.NewMetricsRegistry())
 	if err != nil {
-		_ = ln.Close()
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
-	handler, err := httpapi.NewNotifierHandler(deps)
+	handler, err := notify.NewHandler(deps)
 	if err != nil {
-		_ = ln.Close()
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
 	tlsConfig, err := b.TLS()
 	if err != nil {
-		_ = ln.Close()
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
 	b.StartHeartbeat(ln.Addr().String())
 	done := serve(b, ln, handler, tlsConfig)
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "plain_from_loopback", tlsConfig != nil,
+	b.Serving(ln.Addr(), "tls", tlsConfig != nil, "plain_from_loopback", tlsConfig != nil,
 		"nats", b.NATSURL, "database", b.Store.Path(), "local_dev", cfg.LocalDev)
 	return b.Wait(ctx, done)
 }
 
 // serve serves handler on ln and returns the channel of a fatal serve error. Without TLS that
 // is one plain server. With USE_HTTPS the port speaks TLS to everyone and, to loopback peers,
-// plain HTTP as well (lifecycle.SplitLoopbackPlain): the api on the same host terminates the
+// plain HTTP as well (httpserver.SplitLoopbackPlain): the api on the same host terminates the
 // public TLS and proxies to the default NOTIFIER_URL, http://[::1]:8081, whatever name its
 // certificate is for.
 func serve(b *lifecycle.Base, ln net.Listener, handler http.Handler, tlsConfig *tls.Config) <-chan error {
 	if tlsConfig == nil {
-		srv := lifecycle.Serve(ln, handler, nil, b.Logger)
-		b.Stack.Push("http server", srv.Shutdown)
-		return srv.Done()
+		return b.Serve(ln, handler, nil).Done()
 	}
-	tlsSide, plainSide := lifecycle.SplitLoopbackPlain(ln)
-	tlsSrv := lifecycle.Serve(tlsSide, handler, tlsConfig, b.Logger)
-	plainSrv := lifecycle.Serve(plainSide, handler, nil, b.Logger)
+	tlsSide, plainSide := httpserver.SplitLoopbackPlain(ln)
+	tlsSrv := httpserver.Serve(tlsSide, handler, tlsConfig, b.Logger)
+	plainSrv := httpserver.Serve(plainSide, handler, nil, b.Logger)
 	b.Stack.Push("http server", func(ctx context.Context) error {
 		errs := make(chan error, 1)
 		go func() { errs <- plainSrv.Shutdown(ctx) }()
@@ -111,44 +102,28 @@ func serve(b *lifecycle.Base, ln net.Listener, handler http.Handler, tlsConfig *
 	return done
 }
 
-// wire builds the hub (fed by the event log's tailer), the webhook worker (its own tailers,
-// rung by the same doorbell) and the intake, pushing their shutdown steps so that they stop
-// after the HTTP server: hub (clients get 1001), tailer, doorbell subscription, intake (last
-// copy counts), webhook worker (leases released), then the bus and the store of Base.
-func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps, error) {
+// wire builds the webhook worker, the hub (fed by the event log's tailer, wireHub), the intake
+// and the doorbell that wakes the tailers, pushing each one's shutdown as soon as it exists, so
+// that an error later leaves nothing running (run's deferred Close undoes them). They stop after
+// the HTTP server, in reverse: doorbell subscription, intake (last copy counts), tailer, hub
+// (clients get 1001), webhook worker (leases released), then the bus and the store of Base.
+func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, error) {
 	cfg := b.Config
-	bounds, err := b.Store.EventLogBounds(context.Background())
-	if err != nil {
-		return httpapi.NotifierDeps{}, err
-	}
-	hub := ws.NewHub(ws.Config{Replay: b.Store.Events, Bounds: b.Store.EventLogBounds, Start: bounds.Head,
-		AllowedOrigins: cfg.WSAllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: b.Logger})
-	tail, err := eventlog.New(eventlog.Config{
-		Read: func(ctx context.Context, after int64, limit int) ([]registry.Event, error) {
-			return b.Store.Events(ctx, after, 0, limit)
-		},
-		Deliver: hub.Deliver, From: bounds.Head, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
-	if err != nil {
-		return httpapi.NotifierDeps{}, err
-	}
-
 	hooks, err := webhook.New(webhook.Config{Store: b.Store, Owner: webhook.OwnerName(), LocalDev: cfg.LocalDev, Timeout: cfg.WebhookTimeout,
 		RetryBase: cfg.WebhookRetryBase, Retries: cfg.WebhookRetries, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
 	if err != nil {
-		_ = tail.Close(context.Background())
-		return httpapi.NotifierDeps{}, err
+		return notify.HTTPDeps{}, err
 	}
 	b.Stack.Push("webhook worker", hooks.Close)
-	if err := hooks.RegisterMetrics(metrics); err != nil {
-		_ = tail.Close(context.Background())
-		return httpapi.NotifierDeps{}, err
+	hub, tail, err := wireHub(b)
+	if err != nil {
+		return notify.HTTPDeps{}, err
 	}
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
 		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
 		Logger: b.Logger, Metrics: metrics})
 	if err != nil {
-		_ = tail.Close(context.Background())
-		return httpapi.NotifierDeps{}, err
+		return notify.HTTPDeps{}, err
 	}
 	b.Stack.Push("intake", intake.Close)
 	if len(cfg.NotifyAPIKeys) == 0 {
@@ -157,56 +132,39 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (httpapi.NotifierDeps
 	// Any event on the bus means the log advanced: ring the tailer's doorbell.
 	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(string, registry.Event) { tail.Wake(); hooks.Wake() })
 	if err != nil {
-		_ = tail.Close(context.Background())
-		return httpapi.NotifierDeps{}, err
+		return notify.HTTPDeps{}, err
 	}
 	b.Stack.Push("events doorbell", func(context.Context) error { return sub.Unsubscribe() })
-	b.Stack.Push("event log tailer", tail.Close)
-	b.Stack.Push("websocket hub", hub.Close)
-	if err := registerHubMetrics(metrics, hub, tail); err != nil {
-		return httpapi.NotifierDeps{}, err
+	if err := errors.Join(hooks.RegisterMetrics(metrics), tail.RegisterMetrics(metrics), hub.RegisterMetrics(metrics)); err != nil {
+		return notify.HTTPDeps{}, err
 	}
-
 	key := ""
 	if len(cfg.NotifyAPIKeys) > 0 {
 		key = cfg.NotifyAPIKeys[0]
 	}
-	return httpapi.NotifierDeps{
-		Store:       b.Store,
-		Logger:      b.Logger,
-		Probes:      httpapi.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
-		Intake:      intake,
-		WS:          hub,
-		WSStatus:    hub.Status,
-		LocalDev:    cfg.LocalDev,
-		SimulateKey: key,
-	}, nil
+	return notify.HTTPDeps{Store: b.Store, Logger: b.Logger, Probes: httpserver.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
+		Intake: intake, WS: hub, WSStatus: hub.Status, LocalDev: cfg.LocalDev, SimulateKey: key}, nil
 }
 
-// registerHubMetrics exports the hub's counters (the same as GET /ws-status) to /metrics.
-func registerHubMetrics(reg *prometheus.Registry, hub *ws.Hub, tail *eventlog.Tailer) error {
-	cs := []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canistry_event_log_position", Help: "Id of the last event-log row the hub delivered."},
-			func() float64 { return float64(tail.Position()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_event_log_reads_total", Help: "Reads of the event log by the hub's tailer."},
-			func() float64 { return float64(tail.Stats().Reads) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_event_log_read_errors_total", Help: "Failed reads of the event log (retried)."},
-			func() float64 { return float64(tail.Stats().Errors) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_event_log_skipped_total", Help: "Event ids given up as never committed after the hold-back."},
-			func() float64 { return float64(tail.Stats().Skipped) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canistry_ws_clients", Help: "WebSocket clients connected."},
-			func() float64 { return float64(hub.Status().Clients) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_messages_sent_total", Help: "WebSocket messages written to clients."},
-			func() float64 { return float64(hub.Status().MessagesSent) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_dropped_slow_total", Help: "WebSocket clients disconnected for not keeping up."},
-			func() float64 { return float64(hub.Status().DroppedSlow) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_ws_connections_total", Help: "WebSocket connections accepted."},
-			func() float64 { return float64(hub.Status().ConnectionsTotal) }),
+// wireHub builds the WebSocket hub and the tailer of the event log that feeds it, from the
+// log's head, and pushes their shutdown.
+func wireHub(b *lifecycle.Base) (*ws.Hub, *eventlog.Tailer, error) {
+	cfg := b.Config
+	bounds, err := b.Store.EventLogBounds(context.Background())
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("register websocket metrics: %w", err)
-		}
+	hub := ws.NewHub(ws.Config{Replay: b.Store.Events, Bounds: b.Store.EventLogBounds, Start: bounds.Head,
+		AllowedOrigins: cfg.WSAllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: b.Logger})
+	b.Stack.Push("websocket hub", hub.Close)
+	tail, err := eventlog.New(eventlog.Config{
+		Read: func(ctx context.Context, after int64, limit int) ([]registry.Event, error) {
+			return b.Store.Events(ctx, after, 0, limit)
+		},
+		Deliver: hub.Deliver, From: bounds.Head, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	b.Stack.Push("event log tailer", tail.Close)
+	return hub, tail, nil
 }

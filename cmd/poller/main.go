@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"canistry/pkg/httpserver"
 	"canistry/pkg/ic"
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/poll"
@@ -20,33 +21,30 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, lifecycle.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, "canistry-poller:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	b, err := lifecycle.Start(ctx, "poller", args, getenv, stdout, lifecycle.Options{})
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
+	b, err := lifecycle.Start(ctx, "poller", args, getenv, stdout, opts)
 	if err != nil {
 		return err
 	}
-	cfg := b.Config
-	ln, err := lifecycle.Listen(ctx, cfg.PollerAddr, false)
+	defer b.Close()
+	ln, err := b.Listen(ctx, b.Config.PollerAddr, false)
 	if err != nil {
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
-	metrics := lifecycle.NewMetricsRegistry()
-	handler := lifecycle.ProbeHandler(lifecycle.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()}, b.Logger)
+	metrics := httpserver.NewMetricsRegistry()
+	handler := httpserver.ProbeHandler(httpserver.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()}, b.Logger)
 	b.StartHeartbeat(ln.Addr().String())
-	srv := lifecycle.Serve(ln, handler, nil, b.Logger)
-	b.Stack.Push("http server", srv.Shutdown)
+	srv := b.Serve(ln, handler, nil)
 	if err := startPoller(ctx, b, metrics); err != nil {
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
 		return err
 	}
-	b.Logger.Info("listening", "addr", ln.Addr().String(), "nats", b.NATSURL, "database", b.Store.Path())
+	b.Serving(ln.Addr(), "nats", b.NATSURL, "database", b.Store.Path())
 	return b.Wait(ctx, srv.Done())
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"canistry/pkg/httpserver"
 )
 
 // readCache keeps whole 200 replies of the public registry reads, keyed by request URI, for as
@@ -23,7 +25,7 @@ type readCache struct {
 	maxAge   time.Duration
 	maxBytes int
 	counts   *prometheus.CounterVec // result="hit"|"miss"
-	enc      *replyEncoder
+	enc      *httpserver.Encoder
 
 	mu      sync.Mutex
 	at      int64 // the data version the entries belong to
@@ -33,11 +35,11 @@ type readCache struct {
 
 type cachedReply struct {
 	header  http.Header
-	body    *encoded // the body, with its ETag and gzipped form made once for all hits
+	body    *httpserver.Encoded // the body, with its ETag and gzipped form made once for all hits
 	created time.Time
 }
 
-func newReadCache(version func(context.Context) (int64, error), now func() time.Time, counts *prometheus.CounterVec, enc *replyEncoder) *readCache {
+func newReadCache(version func(context.Context) (int64, error), now func() time.Time, counts *prometheus.CounterVec, enc *httpserver.Encoder) *readCache {
 	return &readCache{version: version, now: now, maxAge: time.Second, maxBytes: 32 << 20,
 		counts: counts, enc: enc, entries: map[string]*cachedReply{}}
 }
@@ -71,9 +73,9 @@ func (rc *readCache) middleware(c *gin.Context) {
 		for k, vals := range e.header {
 			h[k] = vals
 		}
-		c.Set(encodedKey, e.body)
+		httpserver.Remember(c.Request, e.body)
 		c.Status(http.StatusOK)
-		_, _ = c.Writer.Write(e.body.body)
+		_, _ = c.Writer.Write(e.body.Body())
 		c.Abort()
 		return
 	}
@@ -83,8 +85,8 @@ func (rc *readCache) middleware(c *gin.Context) {
 	c.Next()
 	c.Writer = rec.ResponseWriter
 	if rec.Status() == http.StatusOK && !rec.tooBig {
-		body := rc.enc.newEncoded(rec.buf.Bytes())
-		c.Set(encodedKey, body)
+		body := rc.enc.NewEncoded(rec.buf.Bytes())
+		httpserver.Remember(c.Request, body)
 		rc.store(v, key, &cachedReply{header: rec.Header().Clone(), body: body, created: rc.now()})
 	}
 }
@@ -109,14 +111,14 @@ func (rc *readCache) store(v int64, key string, e *cachedReply) {
 	if v != rc.at { // the data moved on while the handler ran
 		return
 	}
-	if rc.size+len(e.body.body) > rc.maxBytes {
+	if rc.size+len(e.body.Body()) > rc.maxBytes {
 		rc.size, rc.entries = 0, map[string]*cachedReply{}
 	}
 	if old := rc.entries[key]; old != nil {
-		rc.size -= len(old.body.body)
+		rc.size -= len(old.body.Body())
 	}
 	rc.entries[key] = e
-	rc.size += len(e.body.body)
+	rc.size += len(e.body.Body())
 }
 
 // recordingWriter copies what the handler writes, up to maxCachedBody.

@@ -23,6 +23,7 @@ import (
 	"canistry/pkg/bus"
 	"canistry/pkg/httpapi"
 	"canistry/pkg/httperror"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -101,7 +102,7 @@ func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
 			NATS: func() httpapi.NATSState {
 				return httpapi.NATSState{URL: ns.ClientURL(), Connected: true, Status: "CONNECTED"}
 			}},
-		Probes:      httpapi.Probes{Ready: func(ctx context.Context) error { return st.Ping(ctx) }, Metrics: httpapi.NewMetricsRegistry()},
+		Probes:      httpserver.Probes{Ready: func(ctx context.Context) error { return st.Ping(ctx) }, Metrics: httpserver.NewMetricsRegistry()},
 		AdminAPIKey: opts.adminKey,
 		NotifierURL: opts.notifierURL,
 		LocalDev:    opts.localDev,

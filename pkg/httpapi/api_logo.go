@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"canistry/pkg/httpserver"
 	"canistry/pkg/registry"
 )
 
@@ -82,21 +83,10 @@ func (a *api) tokenLogo(c *gin.Context) {
 	h.Set("Cache-Control", "public, max-age=300")
 	etag := `"` + logo.SHA256 + `"`
 	h.Set("ETag", etag)
-	if inm := c.GetHeader("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+	if inm := c.GetHeader("If-None-Match"); inm != "" && httpserver.ETagMatches(inm, etag) {
 		c.Status(http.StatusNotModified)
 		return
 	}
 	h.Set("Content-Length", strconv.Itoa(len(logo.Data)))
 	c.Data(http.StatusOK, mt, logo.Data)
-}
-
-// etagMatches reports whether an If-None-Match list names etag (weak comparison).
-func etagMatches(list, etag string) bool {
-	for _, t := range strings.Split(list, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == etag {
-			return true
-		}
-	}
-	return false
 }

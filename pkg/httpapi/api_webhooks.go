@@ -11,7 +11,6 @@ import (
 
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
-	"canistry/pkg/webhook"
 )
 
 // Webhooks (admin only, reads included: an endpoint's URL may carry a token of its owner).
@@ -146,7 +145,7 @@ func (a *api) createWebhook(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
-	if w.Secret, err = webhook.NewSecret(); err != nil {
+	if w.Secret, err = registry.NewWebhookSecret(); err != nil {
 		a.werr(c, err)
 		return
 	}

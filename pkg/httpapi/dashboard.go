@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"canistry/pkg/httpserver"
 	"canistry/pkg/registry"
 )
 
@@ -89,7 +90,7 @@ func (a *asset) serve(c *gin.Context) {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	if acceptsGzip(c.Request.Header.Values("Accept-Encoding")) {
+	if httpserver.AcceptsGzip(c.Request.Header.Values("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
 		c.Data(http.StatusOK, a.mediaType, a.gz)
 		return

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"canistry/pkg/httpapi"
+	"canistry/pkg/notify"
 )
 
 // rawClient does not ask for gzip by itself nor decode it, so tests see the bytes on the wire.
@@ -227,7 +227,7 @@ func TestEncoding_NotOnOutcalls(t *testing.T) {
 	})
 	_, nd := newTestNotifier(t)
 	nd.Intake = intake
-	h, err := httpapi.NewNotifierHandler(nd)
+	h, err := notify.NewHandler(nd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,13 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"canistry/pkg/httperror"
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/registry"
 )
 
@@ -35,10 +34,9 @@ func NewEngine(logger *slog.Logger, mw ...gin.HandlerFunc) *gin.Engine {
 		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s", c.Request.URL.Path)) // for any method (else 405): HEAD and GET alike
 	})
 	r.NoMethod(func(c *gin.Context) {
-		// The one 405 of every binary: code invalid, Allow as gin computed it.
+		// The one 405 of every binary (httperror.MethodNotAllowed), Allow as gin computed it.
 		c.Abort()
-		httperror.WriteStatus(c.Writer, http.StatusMethodNotAllowed, registry.Errorf(registry.EINVALID,
-			"method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		httperror.MethodNotAllowed(c.Writer, c.Request.Method, strings.Split(c.Writer.Header().Get("Allow"), ", ")...)
 	})
 	return r
 }
@@ -73,28 +71,16 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		status := c.Writer.Status()
-		level := slog.LevelDebug
-		if status >= 500 {
-			level = slog.LevelWarn
-		}
-		logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method,
-			"path", c.Request.URL.Path, "status", status, "took", time.Since(start), "remote", c.ClientIP())
+		httpserver.LogRequest(logger, c.Request, c.Writer.Status(), time.Since(start), c.ClientIP())
 	}
 }
 
-// NewMetricsRegistry returns a binary's Prometheus registry (lifecycle.NewMetricsRegistry).
-func NewMetricsRegistry() *prometheus.Registry { return lifecycle.NewMetricsRegistry() }
-
-// Probes are the checks behind /healthz, /readyz and /metrics (lifecycle.Probes).
-type Probes = lifecycle.Probes
-
-// mountProbes adds GET (and HEAD) /healthz, /readyz and /metrics: lifecycle's probe handler,
+// mountProbes adds GET (and HEAD) /healthz, /readyz and /metrics: httpserver's probe handler,
 // the same one the poller serves alone.
-func mountProbes(r gin.IRoutes, p Probes, logger *slog.Logger) {
-	h := gin.WrapH(lifecycle.ProbeHandler(p, logger))
+func mountProbes(r gin.IRoutes, p httpserver.Probes, logger *slog.Logger) {
+	h := gin.WrapH(httpserver.ProbeHandler(p, logger))
 	r = withHEAD(r)
-	for _, path := range lifecycle.ProbePaths {
+	for _, path := range httpserver.ProbePaths {
 		if path == "/metrics" && p.Metrics == nil {
 			continue
 		}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"canistry/pkg/httpapi"
+	"canistry/pkg/httpserver"
+	"canistry/pkg/notify"
 	"canistry/pkg/store"
 	"canistry/pkg/ws"
 )
@@ -81,7 +83,7 @@ func checkHEADLikeGET(t *testing.T, addr, target string) {
 }
 
 // newTestNotifier serves the real notifier router (no intake) with a real hub.
-func newTestNotifier(t *testing.T) (*httptest.Server, httpapi.NotifierDeps) {
+func newTestNotifier(t *testing.T) (*httptest.Server, notify.HTTPDeps) {
 	t.Helper()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"))
 	if err != nil {
@@ -89,9 +91,9 @@ func newTestNotifier(t *testing.T) (*httptest.Server, httpapi.NotifierDeps) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	hub := ws.NewHub(ws.Config{Replay: st.Events, Bounds: st.EventLogBounds})
-	d := httpapi.NotifierDeps{Store: st, Logger: slog.New(slog.DiscardHandler), WS: hub, WSStatus: hub.Status,
-		Probes: httpapi.Probes{Ready: st.Ping, Metrics: httpapi.NewMetricsRegistry()}}
-	h, err := httpapi.NewNotifierHandler(d)
+	d := notify.HTTPDeps{Store: st, Logger: slog.New(slog.DiscardHandler), WS: hub, WSStatus: hub.Status,
+		Probes: httpserver.Probes{Ready: st.Ping, Metrics: httpserver.NewMetricsRegistry()}}
+	h, err := notify.NewHandler(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +145,12 @@ func TestHEAD_EveryGETRoute(t *testing.T) {
 	seedObserved(t, a)
 
 	apiRoutes := httpapi.APIRoutes(httpapi.APIDeps{Store: a.Store, Bus: a.Bus, Logger: slog.New(slog.DiscardHandler),
-		Probes: httpapi.Probes{Metrics: httpapi.NewMetricsRegistry()}})
-	notifierRoutes, err := httpapi.NotifierRoutes(nd)
+		Probes: httpserver.Probes{Metrics: httpserver.NewMetricsRegistry()}})
+	notifierRouter, err := notify.NewRouter(nd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	notifierPaths := append(getPaths(t, notifierRoutes), "/ws", "/ws?since=0", "/ws?bad=1")
+	notifierPaths := append(getPaths(t, notifierRouter.Routes()), "/ws", "/ws?since=0", "/ws?bad=1")
 	extra := []string{"/canisters?limit=2&kind=token", "/canisters?q=%zz", "/canisters/" + string(idNone), "/no-such-route",
 		"/tokens/" + string(idToken2) + "/logo", "/miners/" + string(idMiner) + "/stats?from=2025-03-01T11:00:00Z"}
 

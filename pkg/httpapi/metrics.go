@@ -1,48 +1,26 @@
 package httpapi
 
 import (
-	"bufio"
-	"errors"
-	"net"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"canistry/pkg/httpserver"
 )
 
-// unmatchedRoute is the route label of requests no route matched (404, 405): the path itself
-// would let any client create series.
-const unmatchedRoute = "unmatched"
-
-// httpMetrics are the canistry series of one binary's HTTP server, labelled by route template
-// (gin's "/canisters/:id", never the path itself), method and status code.
-type httpMetrics struct {
-	requests     *prometheus.CounterVec
-	duration     *prometheus.HistogramVec
-	authFailures *prometheus.CounterVec
-	cache        *prometheus.CounterVec
-	proxyErrors  *prometheus.CounterVec
+// apiMetrics are the HTTP series every server has (httpserver.Metrics) and the api's own: its
+// read cache and its proxy to the notifier.
+type apiMetrics struct {
+	*httpserver.Metrics
+	cache       *prometheus.CounterVec
+	proxyErrors *prometheus.CounterVec
 }
 
-// newHTTPMetrics makes the series and registers them with reg (nil: not exported, still
-// counted). A second router on the same registry shares the first one's series.
-func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
-	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "canistry_http_requests_total",
-			Help: "HTTP requests answered, by route template, method and status code.",
-		}, []string{"route", "method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "canistry_http_request_duration_seconds",
-			Help:    "Time from the request reaching the router to the reply's last byte written, by route template, method and status code.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
-		}, []string{"route", "method", "code"}),
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "canistry_http_auth_failures_total",
-			Help: "Requests refused for missing or wrong credentials (401) or a forbidden key or origin (403), by route template and status code.",
-		}, []string{"route", "code"}),
+// newAPIMetrics makes the series and registers them with reg (nil: not exported, still counted).
+func newAPIMetrics(reg *prometheus.Registry) *apiMetrics {
+	m := &apiMetrics{
+		Metrics: httpserver.NewMetrics(reg),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "canistry_api_read_cache_requests_total",
 			Help: "Registry reads answered from the api's read cache (result=hit) or by the handler (result=miss).",
@@ -53,124 +31,22 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 		}, []string{"route"}),
 	}
 	if reg != nil {
-		m.requests = registerOnce(reg, m.requests)
-		m.duration = registerOnce(reg, m.duration)
-		m.authFailures = registerOnce(reg, m.authFailures)
-	}
-	return m
-}
-
-// newAPIMetrics is newHTTPMetrics plus the api's own series (read cache, proxy).
-func newAPIMetrics(reg *prometheus.Registry) *httpMetrics {
-	m := newHTTPMetrics(reg)
-	if reg != nil {
-		m.cache = registerOnce(reg, m.cache)
-		m.proxyErrors = registerOnce(reg, m.proxyErrors)
+		m.cache = httpserver.RegisterOnce(reg, m.cache)
+		m.proxyErrors = httpserver.RegisterOnce(reg, m.proxyErrors)
 	}
 	m.cache.WithLabelValues("hit") // both series exist from the start
 	m.cache.WithLabelValues("miss")
 	return m
 }
 
-// registerOnce registers c, or returns the collector already registered under its name.
-func registerOnce[C prometheus.Collector](reg *prometheus.Registry, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err) // constant descriptors: only a programming error gets here
-	}
-	return c
-}
-
-// observe counts one answered request.
-func (m *httpMetrics) observe(route, method string, code int, took time.Duration) {
-	method = methodLabel(method)
-	status := strconv.Itoa(code)
-	m.requests.WithLabelValues(route, method, status).Inc()
-	m.duration.WithLabelValues(route, method, status).Observe(took.Seconds())
-	if code == http.StatusUnauthorized || code == http.StatusForbidden {
-		m.authFailures.WithLabelValues(route, status).Inc()
-	}
-}
-
-// methodLabel bounds the method label to the methods the servers know.
-func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodPatch:
-		return m
-	}
-	return "OTHER"
-}
-
 // middleware measures a gin route; it runs outside the reply encoder, so the time includes
 // compressing and writing the reply.
-func (m *httpMetrics) middleware(c *gin.Context) {
+func (m *apiMetrics) middleware(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
-		route = unmatchedRoute
+		route = httpserver.UnmatchedRoute
 	}
-	m.observe(route, c.Request.Method, c.Writer.Status(), time.Since(start))
+	m.Observe(route, c.Request.Method, c.Writer.Status(), time.Since(start))
 }
-
-// wrap measures a handler mounted outside gin under one route name. The writer it hands on
-// changes no byte of the reply (the intake's replies must stay identical); it only notes the
-// status, and keeps hijacking (WebSocket upgrades, status 101) and flushing working.
-func (m *httpMetrics) wrap(route string, h http.Handler) http.Handler {
-	return m.wrapRoutes(func(*http.Request) string { return route }, h)
-}
-
-// wrapRoutes is wrap with the route name taken from each request.
-func (m *httpMetrics) wrapRoutes(route func(*http.Request) string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		code := sw.status
-		if code == 0 {
-			code = http.StatusOK
-		}
-		m.observe(route(r), r.Method, code, time.Since(start))
-	})
-}
-
-// statusWriter notes the status a handler sends.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Hijack hands the connection over (gorilla/websocket asserts http.Hijacker); the reply is
-// then the handler's own: 101 Switching Protocols when it upgrades.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil && w.status == 0 {
-		w.status = http.StatusSwitchingProtocols
-	}
-	return conn, rw, err
-}
-
-// Flush sends what is buffered.
-func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
-
-// Unwrap returns the underlying writer, for http.ResponseController.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

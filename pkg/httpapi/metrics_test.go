@@ -9,8 +9,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle/runtest"
+	"canistry/pkg/notify"
 )
 
 // metricsText reads base's /metrics as plain text.
@@ -96,7 +96,7 @@ func TestMetrics_Notifier(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"error":{"code":"unauthorized","message":"no key"}}`))
 	})
-	h, err := httpapi.NewNotifierHandler(nd)
+	h, err := notify.NewHandler(nd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"canistry/pkg/bus"
+	"canistry/pkg/httpserver"
+	"canistry/pkg/openapi"
 	"canistry/pkg/store"
 )
 
@@ -17,7 +19,7 @@ type APIDeps struct {
 	Store  *store.Store
 	Bus    *bus.Conn
 	Logger *slog.Logger
-	Probes Probes
+	Probes httpserver.Probes
 	Status StatusDeps
 	Now    func() time.Time
 
@@ -45,11 +47,11 @@ func NewAPIHandler(d APIDeps) http.Handler {
 		return engine
 	}
 	proxy := newNotifierProxy(d.NotifierURL, d.Logger, metrics.proxyErrors)
-	return withNotifierProxy(engine, metrics.wrapRoutes(func(r *http.Request) string { return proxyRoute(r.URL.Path) }, proxy))
+	return withNotifierProxy(engine, metrics.WrapRoutes(func(r *http.Request) string { return proxyRoute(r.URL.Path) }, proxy))
 }
 
 // newAPIEngine is the api's router without the proxy in front of it.
-func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
+func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -59,8 +61,8 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 	if d.StaleAfter <= 0 {
 		d.StaleAfter = DefaultStaleAfter
 	}
-	enc := newReplyEncoder() // ETag, 304 and gzip of the JSON reads
-	engine := NewEngine(d.Logger, metrics.middleware, enc.middleware)
+	enc := httpserver.NewEncoder() // ETag, 304 and gzip of the JSON reads
+	engine := NewEngine(d.Logger, metrics.middleware, encoderMiddleware(enc))
 	r := withHEAD(engine) // every GET route answers HEAD too
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
@@ -72,7 +74,7 @@ func newAPIEngine(d APIDeps, metrics *httpMetrics) *gin.Engine {
 		r.OPTIONS(path, cors, preflight)
 	}
 	read("/system/status", systemStatus(d.Status, werr))
-	read("/openapi.json", serveDocument(enc.newEncoded(openAPIDoc)))
+	read("/openapi.json", gin.WrapH(httpserver.ServeDocument(enc.NewEncoded(openapi.API))))
 	mountDocs(r)
 	mountDashboard(r, werr)
 

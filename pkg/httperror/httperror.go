@@ -6,6 +6,7 @@ package httperror
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -107,4 +108,13 @@ func MethodNotAllowed(w http.ResponseWriter, method string, allowed ...string) {
 // MethodError is the error of a 405: "method X is not allowed; use A, B".
 func MethodError(method string, allowed ...string) error {
 	return registry.Errorf(registry.EINVALID, "method %s is not allowed; use %s", method, strings.Join(allowed, ", "))
+}
+
+// Reply answers err like Write; an internal error is logged here, once, where it ends up (the
+// client sees only "internal error").
+func Reply(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	if registry.ErrorCode(err) == registry.EINTERNAL {
+		logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	Write(w, err)
 }

@@ -1,4 +1,4 @@
-package lifecycle_test
+package httpserver_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 )
 
 func testTLSConfig(t *testing.T) (*tls.Config, *x509.CertPool) {
@@ -55,9 +55,9 @@ func TestSplitLoopbackPlain(t *testing.T) {
 			_, _ = io.WriteString(w, "plain "+r.Proto)
 		}
 	})
-	tlsSide, plainSide := lifecycle.SplitLoopbackPlain(ln)
-	tlsSrv := lifecycle.Serve(tlsSide, h, cfg, logger)
-	plainSrv := lifecycle.Serve(plainSide, h, nil, logger)
+	tlsSide, plainSide := httpserver.SplitLoopbackPlain(ln)
+	tlsSrv := httpserver.Serve(tlsSide, h, cfg, logger)
+	plainSrv := httpserver.Serve(plainSide, h, nil, logger)
 	addr := ln.Addr().String()
 
 	silent, err := net.Dial("tcp", addr) // sends nothing: its sniff waits, nobody else does
@@ -104,7 +104,7 @@ func TestSplitLoopbackPlain(t *testing.T) {
 	if err := plainSrv.Shutdown(ctx); err != nil {
 		t.Errorf("plain shutdown: %v", err)
 	}
-	for _, s := range []*lifecycle.Server{tlsSrv, plainSrv} {
+	for _, s := range []*httpserver.Server{tlsSrv, plainSrv} {
 		if err := <-s.Done(); err != nil {
 			t.Errorf("serve: %v", err)
 		}

@@ -1,4 +1,4 @@
-package lifecycle_test
+package httpserver_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 )
 
 // TestProbeHandler: the probes every binary serves (the poller's whole HTTP surface): GET and
@@ -19,7 +19,7 @@ import (
 func TestProbeHandler(t *testing.T) {
 	ready := errors.New("database: busy")
 	var notReady atomic.Bool
-	h := lifecycle.ProbeHandler(lifecycle.Probes{Metrics: lifecycle.NewMetricsRegistry(), Ready: func(context.Context) error {
+	h := httpserver.ProbeHandler(httpserver.Probes{Metrics: httpserver.NewMetricsRegistry(), Ready: func(context.Context) error {
 		if notReady.Load() {
 			return ready
 		}

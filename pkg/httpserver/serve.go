@@ -1,4 +1,11 @@
-package lifecycle
+// Package httpserver is the HTTP server of every canistry binary, on net/http alone: listening
+// (dual-stack or IPv6-only), production limits, JSON replies to requests net/http rejects on its
+// own (wire.go), request-smuggling and body-size guards, TLS terminated ahead of net/http with
+// HTTP/2, the notifier's loopback-plain split, a drain that never changes a reply's bytes, the
+// probes (/healthz, /readyz, /metrics) and the pieces the routers share (reply encoder, request
+// metrics, a small net/http router). It knows nothing of gin; the api's gin router (httpapi)
+// and the notifier's routes (cmd/notifier) sit on top of it.
+package httpserver
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package lifecycle_test
+package httpserver_test
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/lifecycle/runtest"
 )
 
@@ -37,7 +37,7 @@ func drainHandler(held chan<- struct{}, release <-chan struct{}) http.Handler {
 }
 
 // waitRefused waits until new TCP connections to srv are refused.
-func waitRefused(t *testing.T, srv *lifecycle.Server) {
+func waitRefused(t *testing.T, srv *httpserver.Server) {
 	t.Helper()
 	runtest.WaitFor(t, "the listener to refuse connections after Shutdown started", func() bool {
 		c, err := net.DialTimeout("tcp", srv.Addr().String(), time.Second)

@@ -1,4 +1,4 @@
-package lifecycle_test
+package httpserver_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/lifecycle/runtest"
 )
 
@@ -18,13 +18,13 @@ import (
 const patience = 20 * time.Second
 
 // startServer serves h on a fresh loopback port and shuts it down at cleanup.
-func startServer(t *testing.T, h http.Handler, tlsConfig *tls.Config, opts ...lifecycle.ServeOption) *lifecycle.Server {
+func startServer(t *testing.T, h http.Handler, tlsConfig *tls.Config, opts ...httpserver.ServeOption) *httpserver.Server {
 	t.Helper()
-	ln, err := lifecycle.Listen(t.Context(), "127.0.0.1:0", false)
+	ln, err := httpserver.Listen(t.Context(), "127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := lifecycle.Serve(ln, h, tlsConfig, slog.New(slog.DiscardHandler), opts...)
+	srv := httpserver.Serve(ln, h, tlsConfig, slog.New(slog.DiscardHandler), opts...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
@@ -47,7 +47,7 @@ func testCert(t *testing.T) (*tls.Config, *x509.CertPool) {
 }
 
 // dialRaw opens a raw connection to srv, over TLS (HTTP/1.1 only) when pool is not nil.
-func dialRaw(t *testing.T, srv *lifecycle.Server, pool *x509.CertPool) net.Conn {
+func dialRaw(t *testing.T, srv *httpserver.Server, pool *x509.CertPool) net.Conn {
 	t.Helper()
 	var c net.Conn
 	var err error

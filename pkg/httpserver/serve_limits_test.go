@@ -1,4 +1,4 @@
-package lifecycle_test
+package httpserver_test
 
 import (
 	"bufio"
@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 )
 
 // shortLimits are DefaultLimits with every timeout short, so that the tests see them act.
-func shortLimits() lifecycle.Limits {
-	l := lifecycle.DefaultLimits()
+func shortLimits() httpserver.Limits {
+	l := httpserver.DefaultLimits()
 	l.ReadHeaderTimeout = 200 * time.Millisecond
 	l.ReadTimeout = 500 * time.Millisecond
 	l.WriteTimeout = 300 * time.Millisecond
@@ -60,7 +60,7 @@ func TestServe_Limits(t *testing.T) {
 			_, _ = io.WriteString(w, "ok")
 		}
 	})
-	srv := startServer(t, h, nil, lifecycle.WithLimits(shortLimits()))
+	srv := startServer(t, h, nil, httpserver.WithLimits(shortLimits()))
 
 	t.Run("SlowReader", func(t *testing.T) {
 		c := dialRaw(t, srv, nil)

@@ -1,4 +1,4 @@
-package lifecycle_test
+package httpserver_test
 
 import (
 	"bufio"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"canistry/pkg/lifecycle"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/lifecycle/runtest"
 )
 
@@ -58,9 +58,9 @@ var malformed = []struct {
 }
 
 func TestWire_MalformedRequests(t *testing.T) {
-	plain := startServer(t, okHandler, nil, lifecycle.WithMaxBodyBytes(1024))
+	plain := startServer(t, okHandler, nil, httpserver.WithMaxBodyBytes(1024))
 	tlsCfg, pool := testCert(t)
-	secure := startServer(t, okHandler, tlsCfg, lifecycle.WithMaxBodyBytes(1024))
+	secure := startServer(t, okHandler, tlsCfg, httpserver.WithMaxBodyBytes(1024))
 	for _, tc := range malformed {
 		for _, mode := range []struct {
 			name string
@@ -97,7 +97,7 @@ var accepted = []struct{ name, req string }{
 }
 
 func TestWire_AcceptedEdgeCases(t *testing.T) {
-	srv := startServer(t, okHandler, nil, lifecycle.WithMaxBodyBytes(1024))
+	srv := startServer(t, okHandler, nil, httpserver.WithMaxBodyBytes(1024))
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dialRaw(t, srv, nil)

@@ -3,10 +3,13 @@ package lifecycle
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +17,7 @@ import (
 
 	"canistry/pkg/bus"
 	"canistry/pkg/config"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 	"canistry/pkg/tlsconfig"
@@ -32,17 +36,23 @@ type Base struct {
 	NATSURL string      // where Bus connects (the embedded server's real URL when it runs)
 	Started time.Time
 	Stack   Stack
+
+	onListen func(net.Addr)
 }
 
 // Options tunes Start.
 type Options struct {
 	// EmbedNATS starts the embedded NATS server when the configuration asks for it (api).
 	EmbedNATS bool
+	// OnListen, when set, is told the bound HTTP address once the binary serves (Serving): how
+	// tests that run a binary in-process on port 0 learn where it listens.
+	OnListen func(net.Addr)
 }
 
 // Start parses args (-env-file), loads the configuration, and opens the logger, the store, the
 // embedded NATS server (when asked) and the bus connection. On error everything opened so far
-// is closed again.
+// is closed again; on success the caller defers Close at once, so that no later error path
+// can leave anything open.
 func Start(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, opts Options) (*Base, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -58,13 +68,52 @@ func Start(ctx context.Context, name string, args []string, getenv func(string) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Base{Name: name, Config: cfg, Started: time.Now(), NATSURL: cfg.NATSURL}
+	b := &Base{Name: name, Config: cfg, Started: time.Now(), NATSURL: cfg.NATSURL, onListen: opts.OnListen}
 	b.Logger = NewLogger(stdout, cfg.LogLevel, name)
 	if err := b.open(ctx, opts); err != nil {
-		_ = b.Stack.Shutdown(cfg.ShutdownTimeout, b.Logger)
+		_ = b.Close()
 		return nil, err
 	}
 	return b, nil
+}
+
+// Close runs the shutdown stack (everything Start and the binary pushed, in reverse) within
+// SHUTDOWN_TIMEOUT and empties it: a second Close, or a Close after Wait, does nothing.
+func (b *Base) Close() error {
+	return b.Stack.Shutdown(b.Config.ShutdownTimeout, b.Logger)
+}
+
+// Listen opens the TCP listener of the binary's HTTP server (httpserver.Listen) and pushes its
+// close at once, so that an error before the server runs cannot leak it. The server's own
+// Shutdown closes it first; the pushed step then finds it closed.
+func (b *Base) Listen(ctx context.Context, addr string, ipv6Only bool) (net.Listener, error) {
+	ln, err := httpserver.Listen(ctx, addr, ipv6Only)
+	if err != nil {
+		return nil, err
+	}
+	b.Stack.Push("listener", func(context.Context) error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	return ln, nil
+}
+
+// Serve serves h on ln (httpserver.Serve, TLS when tlsConfig is set) and pushes the server's
+// drain. The server's Done delivers a fatal serve error.
+func (b *Base) Serve(ln net.Listener, h http.Handler, tlsConfig *tls.Config) *httpserver.Server {
+	srv := httpserver.Serve(ln, h, tlsConfig, b.Logger)
+	b.Stack.Push("http server", srv.Shutdown)
+	return srv
+}
+
+// Serving logs the "listening" record (addr and attrs) and tells Options.OnListen the address.
+func (b *Base) Serving(addr net.Addr, attrs ...any) {
+	b.Logger.Info("listening", append([]any{"addr", addr.String()}, attrs...)...)
+	if b.onListen != nil {
+		b.onListen(addr)
+	}
 }
 
 func (b *Base) open(ctx context.Context, opts Options) error {
@@ -173,7 +222,7 @@ func (b *Base) Wait(ctx context.Context, fatal <-chan error) error {
 		b.Logger.Error("fatal error, shutting down", "err", ferr)
 	}
 	start := time.Now()
-	err := b.Stack.Shutdown(b.Config.ShutdownTimeout, b.Logger)
+	err := b.Close()
 	if err == nil && ferr == nil {
 		b.Logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	}

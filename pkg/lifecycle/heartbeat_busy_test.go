@@ -69,7 +69,7 @@ func TestHeartbeat_BusyDatabase(t *testing.T) {
 	b := &lifecycle.Base{Name: registry.ProcessPoller, Config: config.Config{HeartbeatInterval: interval},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Started: time.Now()}
 	b.StartHeartbeat("[::1]:8082")
-	t.Cleanup(func() { _ = b.Stack.Shutdown(patience, b.Logger) })
+	t.Cleanup(func() { _ = b.Close() })
 
 	runtest.WaitFor(t, "the first heartbeat", func() bool { _, ok := beatOf(t, st, registry.ProcessPoller); return ok })
 

@@ -1,6 +1,7 @@
-// Package lifecycle holds what every canistry binary does around its real work: a JSON slog
-// logger, the heartbeat loop behind GET /system/status, and an ordered shutdown that undoes
-// start-up in reverse within one deadline.
+// Package lifecycle holds what every canistry binary does around its real work: start-up
+// (configuration, store, bus, Base), a JSON slog logger, the heartbeat loop behind GET
+// /system/status, and an ordered shutdown that undoes start-up in reverse within one deadline.
+// The HTTP server itself is pkg/httpserver.
 package lifecycle
 
 import (

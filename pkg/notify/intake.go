@@ -221,7 +221,7 @@ func (in *Intake) errorResponse(err error) response {
 		status, body := UnavailableReply()
 		return response{status: status, body: body}
 	}
-	return response{status: httperror.Status(err), body: errorBody(err)}
+	return response{status: httperror.Status(err), body: httperror.Encode(err)}
 }
 
 // outcome is the result of deciding a dedup key, shared by the copies coalesced with it.
@@ -290,7 +290,7 @@ func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, 
 // tooMany is the stored reply of a rate-limited key.
 func (in *Intake) tooMany() store.Refusal {
 	err := registry.Errorf(registry.ETOOMANY, "too many notifications for this key or miner; retry later")
-	return store.Refusal{Status: httperror.Status(err), Body: errorBody(err)}
+	return store.Refusal{Status: httperror.Status(err), Body: httperror.Encode(err)}
 }
 
 // decided turns the database's decision for key into the outcome every coalesced copy shares,

@@ -60,7 +60,3 @@ const unavailableMessage = "the notification could not be stored right now; noth
 func UnavailableReply() (int, []byte) {
 	return http.StatusServiceUnavailable, httperror.Encode(registry.Errorf(registry.EUNAVAILABLE, "%s", unavailableMessage))
 }
-
-// errorBody is the one error shape (httperror), capped so that the whole response stays under
-// 1024 bytes.
-func errorBody(err error) []byte { return httperror.Encode(err) }

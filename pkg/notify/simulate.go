@@ -1,18 +1,19 @@
-package httpapi
+package notify
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/aviate-labs/agent-go/principal"
-	"github.com/gin-gonic/gin"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -39,41 +40,41 @@ type simulation struct {
 // solution_found, or unknown) as 13 concurrent replica copies through the real intake handler,
 // in-process, with the configured key: parsing, dedup, storage and fan-out are the production
 // path. Mounted only with LOCAL_DEV=true.
-func simulate(intake http.Handler, key string, st *store.Store, now func() time.Time, werr func(*gin.Context, error)) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func simulate(intake http.Handler, key string, st *store.Store, now func() time.Time, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if key == "" {
-			werr(c, registry.Errorf(registry.EUNAVAILABLE, "set NOTIFY_API_KEYS to simulate outcalls"))
+			httperror.Reply(w, r, logger, registry.Errorf(registry.EUNAVAILABLE, "set NOTIFY_API_KEYS to simulate outcalls"))
 			return
 		}
-		event, data, err := simulatedData(c.Query("event"))
+		event, data, err := simulatedData(r.URL.Query().Get("event"))
 		if err != nil {
-			werr(c, err)
+			httperror.Reply(w, r, logger, err)
 			return
 		}
 		miner := simPrincipal(fmt.Sprintf("canistry-demo-miner-%d", rand.N(3)+1))
 		ts := uint64(now().UnixNano())
 		body, err := json.Marshal(map[string]any{"event": event, "miner_id": miner, "timestamp": ts, "data": data})
 		if err != nil {
-			werr(c, err)
+			httperror.Reply(w, r, logger, err)
 			return
 		}
 		replies := make([]*recorder, simulatedCopies)
 		var wg sync.WaitGroup
 		for i := range replies {
 			replies[i] = &recorder{header: http.Header{}}
-			wg.Go(func() { intake.ServeHTTP(replies[i], simulatedRequest(c.Request.Context(), key, body)) })
+			wg.Go(func() { intake.ServeHTTP(replies[i], simulatedRequest(r.Context(), key, body)) })
 		}
 		wg.Wait()
 		out := simulation{Event: event, Copies: simulatedCopies, Status: replies[0].status, Identical: true,
 			Response: replies[0].body.String()}
-		for _, r := range replies[1:] {
-			out.Identical = out.Identical && r.status == out.Status && bytes.Equal(r.body.Bytes(), replies[0].body.Bytes())
+		for _, rep := range replies[1:] {
+			out.Identical = out.Identical && rep.status == out.Status && bytes.Equal(rep.body.Bytes(), replies[0].body.Bytes())
 		}
-		if n, err := st.NotificationByKey(c.Request.Context(), fmt.Sprintf("%s:%d:%s", miner, ts, event)); err == nil {
+		if n, err := st.NotificationByKey(r.Context(), fmt.Sprintf("%s:%d:%s", miner, ts, event)); err == nil {
 			out.ID = n.ID
 		}
-		c.JSON(http.StatusOK, out)
-	}
+		writeJSON(w, out)
+	})
 }
 
 func simulatedData(kind string) (string, map[string]any, error) {

@@ -1,4 +1,4 @@
-package httpapi
+package notify
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"html/template"
 	"net/http"
 
-	"github.com/gin-gonic/gin"
+	"canistry/pkg/httpserver"
 )
 
 // The /test page: one HTML page and its script and style, embedded (no CDN), served by the
@@ -20,7 +20,7 @@ var testPageFS embed.FS
 const testPageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // mountTestPage adds GET /test, /test/app.js and /test/app.css.
-func mountTestPage(r gin.IRoutes, localDev bool) error {
+func mountTestPage(rt *httpserver.Router, localDev bool) error {
 	tpl, err := template.ParseFS(testPageFS, "testpage/index.html")
 	if err != nil {
 		return err
@@ -29,12 +29,12 @@ func mountTestPage(r gin.IRoutes, localDev bool) error {
 	if err := tpl.Execute(&page, struct{ LocalDev bool }{localDev}); err != nil {
 		return err
 	}
-	asset := func(name, contentType string) (gin.HandlerFunc, error) {
+	asset := func(name, contentType string) (http.Handler, error) {
 		b, err := testPageFS.ReadFile("testpage/" + name)
 		if err != nil {
 			return nil, err
 		}
-		return func(c *gin.Context) { serveStatic(c, contentType, b) }, nil
+		return serveStatic(contentType, b), nil
 	}
 	js, err := asset("app.js", "text/javascript; charset=utf-8")
 	if err != nil {
@@ -44,17 +44,20 @@ func mountTestPage(r gin.IRoutes, localDev bool) error {
 	if err != nil {
 		return err
 	}
-	html := page.Bytes()
-	r.GET("/test", func(c *gin.Context) { serveStatic(c, "text/html; charset=utf-8", html) })
-	r.GET("/test/app.js", js)
-	r.GET("/test/app.css", css)
+	rt.GET("/test", serveStatic("text/html; charset=utf-8", page.Bytes()))
+	rt.GET("/test/app.js", js)
+	rt.GET("/test/app.css", css)
 	return nil
 }
 
-func serveStatic(c *gin.Context, contentType string, b []byte) {
-	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", testPageCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
-	c.Data(http.StatusOK, contentType, b)
+func serveStatic(contentType string, b []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", testPageCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("Content-Type", contentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+	})
 }

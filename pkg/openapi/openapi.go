@@ -1,39 +1,30 @@
-package httpapi
+// Package openapi holds canistry's one OpenAPI 3.1 document (openapi.json, the api's routes and
+// the notifier's, which the api proxies) and the notifier's own document cut from it, so that the
+// outcall contract is written once. The api (httpapi) and the notifier (cmd/notifier) serve them
+// at GET /openapi.json; tests validate real responses of every route against them.
+package openapi
 
 import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 )
 
-// openAPIDoc is the OpenAPI 3.1 description of the api's routes, served at GET /openapi.json.
-// A test validates real responses of every route against the document as served.
+// API is the OpenAPI 3.1 description of the api's routes, served by the api at GET /openapi.json.
 //
 //go:embed openapi.json
-var openAPIDoc []byte
-
-// serveDocument serves a constant JSON document; its ETag and gzipped form are made once.
-func serveDocument(doc *encoded) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Header("Cache-Control", "public, max-age=300")
-		c.Set(encodedKey, doc)
-		c.Data(http.StatusOK, "application/json", doc.body)
-	}
-}
+var API []byte
 
 // notifierPaths are the paths of the api's document that the notifier serves itself.
 var notifierPaths = []string{"/miner-notifications", "/ws", "/ws-status", "/test", "/healthz", "/readyz", "/metrics", "/openapi.json"}
 
-// notifierDocument is the notifier's own OpenAPI document, cut from the api's so that the
-// outcall contract is written once: its paths, without the 502 only the api's proxy answers,
-// and the components they use.
-func notifierDocument(apiDoc []byte) ([]byte, error) {
+// Notifier returns the notifier's own OpenAPI document, cut from API so that the outcall
+// contract is written once: its paths, without the 502 only the api's proxy answers, and the
+// components they use.
+func Notifier() ([]byte, error) {
 	var doc map[string]any
-	if err := json.Unmarshal(apiDoc, &doc); err != nil {
+	if err := json.Unmarshal(API, &doc); err != nil {
 		return nil, fmt.Errorf("parse openapi.json: %w", err)
 	}
 	paths, _ := doc["paths"].(map[string]any)

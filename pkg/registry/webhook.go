@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -13,6 +15,18 @@ const (
 	WebhookActive  = "active"  // deliveries run
 	WebhookFailing = "failing" // the retry budget of an event ran out; nothing is sent until re-enabled
 )
+
+// WebhookSecretPrefix starts every endpoint secret (Standard Webhooks).
+const WebhookSecretPrefix = "whsec_"
+
+// NewWebhookSecret returns a new endpoint secret: "whsec_" and the base64 of 32 random bytes.
+func NewWebhookSecret() (string, error) {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return "", err
+	}
+	return WebhookSecretPrefix + base64.StdEncoding.EncodeToString(key[:]), nil
+}
 
 // MaxWebhookURLLen bounds a webhook's URL.
 const MaxWebhookURLLen = 2048

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"canistry/pkg/registry"
 	"canistry/pkg/webhook"
 )
 
@@ -21,7 +22,7 @@ func TestSign(t *testing.T) {
 	if _, err := webhook.Sign("whsec_not base64!", "id", 1, nil); err == nil {
 		t.Fatal("a secret that is not base64 signed")
 	}
-	s, err := webhook.NewSecret()
+	s, err := registry.NewWebhookSecret()
 	if err != nil || !strings.HasPrefix(s, "whsec_") || len(s) != len("whsec_")+44 {
 		t.Fatalf("NewSecret = %q, %v", s, err)
 	}

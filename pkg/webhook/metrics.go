@@ -1,14 +1,14 @@
 package webhook
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"canistry/pkg/metrics"
 )
 
 // RegisterMetrics exports the worker's counters (Stats) to reg.
 func (w *Worker) RegisterMetrics(reg prometheus.Registerer) error {
-	cs := []prometheus.Collector{
+	return metrics.Register(reg, "webhook",
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canistry_webhook_endpoints", Help: "Webhook endpoints this notifier holds the lease of (delivers to)."},
 			func() float64 { return float64(w.Stats().Endpoints) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_webhook_deliveries_total", Help: "Webhook events delivered (2xx replies)."},
@@ -17,11 +17,5 @@ func (w *Worker) RegisterMetrics(reg prometheus.Registerer) error {
 			func() float64 { return float64(w.failed.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canistry_webhook_marked_failing_total", Help: "Webhook endpoints this notifier marked failing after the retry budget."},
 			func() float64 { return float64(w.failing.Load()) }),
-	}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("register webhook metrics: %w", err)
-		}
-	}
-	return nil
+	)
 }

@@ -2,31 +2,20 @@ package webhook
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"strconv"
 	"strings"
+
+	"canistry/pkg/registry"
 )
-
-// SecretPrefix starts every endpoint secret (Standard Webhooks).
-const SecretPrefix = "whsec_"
-
-// NewSecret returns a new endpoint secret: "whsec_" and the base64 of 32 random bytes.
-func NewSecret() (string, error) {
-	var key [32]byte
-	if _, err := rand.Read(key[:]); err != nil {
-		return "", err
-	}
-	return SecretPrefix + base64.StdEncoding.EncodeToString(key[:]), nil
-}
 
 // Sign returns the webhook-signature header of one message: "v1," and the base64 of
 // HMAC-SHA256 over "<id>.<timestamp>.<body>", keyed with the base64-decoded part of secret
 // after "whsec_".
 func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, SecretPrefix))
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, registry.WebhookSecretPrefix))
 	if err != nil || len(key) == 0 {
 		return "", errors.New("webhook secret is not whsec_ followed by base64")
 	}

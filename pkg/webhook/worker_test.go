@@ -32,7 +32,7 @@ func newStore(tb testing.TB) *store.Store {
 
 func createWebhook(tb testing.TB, s *store.Store, url string, f registry.EventFilter) registry.Webhook {
 	tb.Helper()
-	secret, err := webhook.NewSecret()
+	secret, err := registry.NewWebhookSecret()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
@@ -45,7 +47,7 @@ type pending struct {
 }
 
 // allowedMethods is the Allow header of /ws.
-const allowedMethods = "GET, HEAD, OPTIONS"
+var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 
 // ServeHTTP upgrades GET /ws and starts the client's reader (and, for a replay, its writer).
 // It returns at once, so that net/http releases the request's buffers.
@@ -59,23 +61,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:
-		w.Header().Set("Allow", allowedMethods)
+		w.Header().Set("Allow", strings.Join(allowedMethods, ", "))
 		w.WriteHeader(http.StatusNoContent)
 		return
 	default:
-		w.Header().Set("Allow", allowedMethods)
-		writeError(w, http.StatusMethodNotAllowed, registry.EINVALID,
-			fmt.Sprintf("method %s is not allowed on /ws (allowed: %s)", r.Method, allowedMethods))
+		httperror.MethodNotAllowed(w, r.Method, allowedMethods...)
 		return
 	}
 	req, err := parseRequest(r.URL.RawQuery, h.cfg.Replay != nil && h.cfg.Bounds != nil)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, registry.ErrorCode(err), registry.ErrorMessage(err))
+		httperror.WriteStatus(w, http.StatusBadRequest, err) // 400 also for "replay is not available" (code unavailable)
 		return
 	}
 	if r.Method == http.MethodHead || !websocket.IsWebSocketUpgrade(r) {
-		writeError(w, http.StatusBadRequest, registry.EINVALID,
-			"/ws is a WebSocket endpoint: connect with a WebSocket client (GET with Connection: Upgrade and Upgrade: websocket)")
+		httperror.Write(w, registry.Errorf(registry.EINVALID,
+			"/ws is a WebSocket endpoint: connect with a WebSocket client (GET with Connection: Upgrade and Upgrade: websocket)"))
 		return
 	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)

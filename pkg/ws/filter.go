@@ -66,18 +66,8 @@ func parseRequest(rawQuery string, replayable bool) (request, error) {
 	if err != nil {
 		return request{}, registry.Errorf(registry.EINVALID, "the query string is malformed: %s", queryProblem(err))
 	}
-	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !slices.Contains(queryParams, name) {
-			return request{}, registry.Errorf(registry.EINVALID, "unknown query parameter %q (allowed: %s)", name, strings.Join(queryParams, ", "))
-		}
-		if n := len(q[name]); n > 1 {
-			return request{}, registry.Errorf(registry.EINVALID, "query parameter %q is given %d times", name, n)
-		}
+	if err := checkQueryNames(q); err != nil {
+		return request{}, err
 	}
 	var r request
 	if v, ok := q["events"]; ok {
@@ -105,30 +95,56 @@ func parseRequest(rawQuery string, replayable bool) (request, error) {
 		}
 		*p.to = string(id)
 	}
+	if err := parseReplay(q, replayable, &r); err != nil {
+		return request{}, err
+	}
+	return r, nil
+}
+
+// checkQueryNames refuses unknown and repeated query parameters, in name order.
+func checkQueryNames(q url.Values) error {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !slices.Contains(queryParams, name) {
+			return registry.Errorf(registry.EINVALID, "unknown query parameter %q (allowed: %s)", name, strings.Join(queryParams, ", "))
+		}
+		if n := len(q[name]); n > 1 {
+			return registry.Errorf(registry.EINVALID, "query parameter %q is given %d times", name, n)
+		}
+	}
+	return nil
+}
+
+// parseReplay reads ?since= and ?last= into r.
+func parseReplay(q url.Values, replayable bool, r *request) error {
 	if v, ok := q["since"]; ok {
 		cur, err := registry.ParseLogCursor(v[0])
 		if err != nil {
-			return request{}, err
+			return err
 		}
 		if !replayable {
-			return request{}, registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
+			return registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
 		}
 		r.since, r.replay = cur, true
 	}
 	if v, ok := q["last"]; ok {
 		n, err := strconv.Atoi(v[0])
 		if err != nil || n < 1 || n > maxLast || v[0][0] == '+' {
-			return request{}, registry.Errorf(registry.EINVALID, "last must be a number of events from 1 to %d, not %q", maxLast, v[0])
+			return registry.Errorf(registry.EINVALID, "last must be a number of events from 1 to %d, not %q", maxLast, v[0])
 		}
 		if r.replay {
-			return request{}, registry.Errorf(registry.EINVALID, "give since or last, not both")
+			return registry.Errorf(registry.EINVALID, "give since or last, not both")
 		}
 		if !replayable {
-			return request{}, registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
+			return registry.Errorf(registry.EUNAVAILABLE, "replay is not available on this server")
 		}
 		r.last, r.replay = n, true
 	}
-	return r, nil
+	return nil
 }
 
 // queryProblem describes a url.ParseQuery error without Go's package prefix.

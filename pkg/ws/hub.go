@@ -150,7 +150,7 @@ func NewHub(cfg Config) *Hub {
 			if status == http.StatusForbidden {
 				code = registry.EFORBIDDEN
 			}
-			writeError(w, status, code, reason.Error())
+			httperror.WriteStatus(w, status, registry.Errorf(code, "%s", reason.Error()))
 		},
 	}
 	h.delivered.Store(cfg.Start)
@@ -272,10 +272,4 @@ func (h *Hub) remove(c *client) {
 	h.mu.Unlock()
 	h.connected.Add(-1)
 	h.wg.Done()
-}
-
-// writeError answers a request that did not become a WebSocket in the one error shape
-// (httperror). status is the map's for code, except 405 and gorilla's handshake statuses.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	httperror.WriteStatus(w, status, registry.Errorf(code, "%s", message))
 }

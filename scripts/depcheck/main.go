@@ -1,6 +1,6 @@
 // Command depcheck enforces the dependency direction of STYLE.md:
 //
-//	cmd/* → poll, notify, httpapi → lifecycle, webhook → store, ic, bus, ws, tlsconfig → httperror → registry, config, version
+//	cmd/* → poll, notify, httpapi → lifecycle, webhook → store, ic, bus, ws, eventlog, tlsconfig, httpserver → httperror → registry, config, version, openapi, metrics
 //
 // A package may import only canistry packages of a strictly lower layer (never sideways, never
 // up). Test files are not checked. Run from the module root: go run ./scripts/depcheck
@@ -21,15 +21,17 @@ const module = "canistry"
 var layers = map[string]int{
 	"poll": 1, "notify": 1, "httpapi": 1,
 	"lifecycle": 2, "webhook": 2,
-	"store": 3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3, "eventlog": 3,
+	"store": 3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3, "eventlog": 3, "httpserver": 3,
 	"httperror": 4,
-	"registry":  5, "config": 5, "version": 5,
+	"registry":  5, "config": 5, "version": 5, "openapi": 5, "metrics": 5,
 }
 
 // forbidden lists, per command, packages it must not link (directly or not): the poller serves
-// only probes, on net/http (STYLE.md: each binary's HTTP has one home).
+// only probes and the notifier its own routes (pkg/notify), both on net/http; gin and the api's
+// REST adapter are the api's alone (STYLE.md: each binary's HTTP has one home).
 var forbidden = map[string][]string{
-	module + "/cmd/poller": {"github.com/gin-gonic/gin", "github.com/gorilla/websocket", module + "/pkg/httpapi", module + "/pkg/ws"},
+	module + "/cmd/poller":   {"github.com/gin-gonic/gin", "github.com/gorilla/websocket", module + "/pkg/httpapi", module + "/pkg/ws"},
+	module + "/cmd/notifier": {"github.com/gin-gonic/gin", module + "/pkg/httpapi"},
 }
 
 type pkg struct {

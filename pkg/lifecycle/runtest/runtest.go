@@ -1,6 +1,6 @@
 // Package runtest runs a binary's run function in-process for its main_test.go: it captures
-// the JSON log, finds the address the binary bound (from its "listening" record, so tests can
-// use port 0), and checks that shutdown is clean.
+// the JSON log, learns the address the binary bound from lifecycle.Options.OnListen (so tests
+// can use port 0), and checks that shutdown is clean.
 package runtest
 
 import (
@@ -15,39 +15,40 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"canistry/pkg/lifecycle"
 )
 
 // RunFunc is the signature of every binary's run.
-type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
+type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error
 
 // Proc is a running binary.
 type Proc struct {
-	Addr   string // the bound HTTP address, host:port as logged
+	Addr   string // the bound HTTP address, host:port (net.Addr.String)
 	cancel context.CancelFunc
 	done   chan error
 	log    *syncBuffer
 }
 
 // Start runs run with env (and nothing else from the real environment) and waits until it
-// logs "listening". The process is stopped at cleanup if the test did not stop it.
+// serves (its OnListen hook fires). The process is stopped at cleanup if the test did not stop it.
 func Start(tb testing.TB, run RunFunc, env map[string]string) *Proc {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}}
 	getenv := func(k string) string { return env[k] }
-	go func() { p.done <- run(ctx, []string{"-env-file", ""}, getenv, p.log) }()
-	deadline := time.After(30 * time.Second)
-	for p.Addr == "" {
-		select {
-		case err := <-p.done:
-			cancel()
-			tb.Fatalf("run exited before listening: %v\n%s", err, p.Log())
-		case <-deadline:
-			cancel()
-			tb.Fatalf("no \"listening\" log record within 30s:\n%s", p.Log())
-		case <-time.After(5 * time.Millisecond):
-			p.Addr = p.listeningAddr()
-		}
+	listening := make(chan net.Addr, 1)
+	opts := lifecycle.Options{OnListen: func(a net.Addr) { listening <- a }}
+	go func() { p.done <- run(ctx, []string{"-env-file", ""}, getenv, p.log, opts) }()
+	select {
+	case a := <-listening:
+		p.Addr = a.String()
+	case err := <-p.done:
+		cancel()
+		tb.Fatalf("run exited before listening: %v\n%s", err, p.Log())
+	case <-time.After(30 * time.Second):
+		cancel()
+		tb.Fatalf("not listening within 30s:\n%s", p.Log())
 	}
 	tb.Cleanup(func() { cancel() })
 	return p
@@ -109,17 +110,6 @@ func (p *Proc) Errors() []map[string]any {
 		}
 	}
 	return out
-}
-
-func (p *Proc) listeningAddr() string {
-	for _, r := range p.Records() {
-		if r["msg"] == "listening" {
-			if a, ok := r["addr"].(string); ok {
-				return a
-			}
-		}
-	}
-	return ""
 }
 
 // WaitHTTP polls url until it answers want or 30 s pass.
@@ -200,7 +190,7 @@ func CheckRunsWithoutBus(t *testing.T, run RunFunc, addrVar string) {
 	}
 
 	bad := map[string]string{"DATA_DIR": t.TempDir(), addrVar: "nowhere"}
-	err = run(t.Context(), []string{"-env-file", ""}, func(k string) string { return bad[k] }, io.Discard)
+	err = run(t.Context(), []string{"-env-file", ""}, func(k string) string { return bad[k] }, io.Discard, lifecycle.Options{})
 	if err == nil || !strings.Contains(err.Error(), addrVar) {
 		t.Fatalf("run with %s=nowhere = %v, want an error naming %s", addrVar, err, addrVar)
 	}

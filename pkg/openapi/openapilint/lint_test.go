@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"canistry/pkg/httpapi"
 	"canistry/pkg/lifecycle/runtest"
+	"canistry/pkg/notify"
 )
 
 // TestRedoclyLint writes both documents as served to a temporary directory and runs
@@ -81,7 +81,7 @@ func TestRedoclyLint(t *testing.T) {
 	}
 }
 
-// servedAPIDocument is the api's document: the file the api embeds and serves unchanged.
+// servedAPIDocument is the api's document: the file the api embeds (openapi.API) and serves unchanged.
 func servedAPIDocument(t *testing.T) []byte {
 	t.Helper()
 	doc, err := os.ReadFile(filepath.Join("..", "openapi.json"))
@@ -94,7 +94,7 @@ func servedAPIDocument(t *testing.T) []byte {
 // servedNotifierDocument is what the notifier's router answers on GET /openapi.json.
 func servedNotifierDocument(t *testing.T) []byte {
 	t.Helper()
-	h, err := httpapi.NewNotifierHandler(httpapi.NotifierDeps{Logger: slog.New(slog.DiscardHandler)})
+	h, err := notify.NewHandler(notify.HTTPDeps{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
