@@ -25,7 +25,7 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l cmd pkg); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Dependencies point one way (STYLE.md): cmd -> poll/notify/httpapi -> store/ic/bus/ws -> registry.
+# Dependencies point one way (STYLE.md): cmd -> poll/notify/httpapi -> lifecycle -> store/ic/bus/ws/httpserver -> registry.
 depcheck:
 	$(GO) run ./scripts/depcheck
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,8 +19,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"canistry/pkg/bus"
+	"canistry/pkg/config"
 	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
+	"canistry/pkg/store"
 )
 
 const (
@@ -75,34 +78,49 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd}
 	t.Cleanup(func() { p.stop(t) })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			var rec struct{ Msg, Addr string }
-			if !sent && json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
-				sent = true
+	p.addr = servingAddr(t, env, cmd.Process.Pid)
+	return p
+}
+
+// servingAddr is the address the notifier process pid serves on, as its heartbeat row in the
+// process registry (GET /system/status) says: a binary writes its first beat, with the address
+// of its open listener, as it starts serving. Nothing is read from its log.
+func servingAddr(t *testing.T, env map[string]string, pid int) string {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	instance := host + ":" + strconv.Itoa(pid)
+	var st *store.Store
+	addr := ""
+	runtest.WaitFor(t, "the notifier's heartbeat row", func() bool {
+		if st == nil { // the process creates the database: open it once it is there
+			if _, err := os.Stat(cfg.DatabasePath); err != nil {
+				return false
+			}
+			if st, err = store.Open(t.Context(), cfg.DatabasePath); err != nil {
+				st = nil
+				return false
 			}
 		}
-	}()
-	select {
-	case p.addr = <-addr:
-	case <-time.After(patience):
-		t.Fatal("notifier process did not log \"listening\"")
-	}
-	return p
+		procs, err := st.Processes(t.Context())
+		for _, p := range procs {
+			if err == nil && p.Name == registry.ProcessNotifier && p.Instance == instance {
+				addr = p.Addr
+			}
+		}
+		return addr != ""
+	})
+	_ = st.Close()
+	return addr
 }
 
 // stop sends SIGTERM, as systemd does, and waits for a clean exit.

@@ -12,6 +12,7 @@ import (
 	"github.com/aviate-labs/agent-go/principal"
 
 	"canistry/pkg/eventlog"
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
@@ -84,19 +85,6 @@ func (l *visibleLog) read(_ context.Context, after int64, limit int) ([]registry
 	return out, nil
 }
 
-// clock is a settable clock for the hold-back decision.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestTailer_LateCommit: an id that commits after a higher one is waited for and delivered in
 // order; one that never commits is given up only after the hold-back, and counted.
 func TestTailer_LateCommit(t *testing.T) {
@@ -112,10 +100,10 @@ func TestTailer_LateCommit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			log := &visibleLog{visible: map[int64]bool{}}
-			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			clk := testclock.New(time.Unix(1_700_000_000, 0))
 			out := &sink{}
 			tl := startTailer(t, eventlog.Config{Read: log.read, Deliver: out.deliver, HoldBack: time.Minute,
-				HoldRetry: time.Millisecond, Poll: time.Hour, Now: clk.now})
+				HoldRetry: time.Millisecond, Poll: time.Hour, Now: clk.Now})
 			log.commit(1, 2, 4, 5) // 3 is still in flight
 			tl.Wake()
 			runtest.WaitFor(t, "ids 1 and 2 delivered", func() bool { return tl.Position() == 2 })
@@ -128,7 +116,7 @@ func TestTailer_LateCommit(t *testing.T) {
 			if tc.fill {
 				log.commit(3)
 			} else {
-				clk.add(time.Minute)
+				clk.Advance(time.Minute)
 			}
 			runtest.WaitFor(t, "caught up to 5", func() bool { return tl.Position() == 5 })
 			ids, bad := out.got()

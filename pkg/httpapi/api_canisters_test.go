@@ -164,7 +164,7 @@ func TestAPI_UpdateCanister(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
 	registerCanister(t, a, idLedger, "token", "name", "old", "description", "keep")
 	ev := a.listen()
-	a.Clock.Add(60e9)
+	a.Clock.Advance(60e9)
 	r := a.admin("PUT", "/canisters/"+string(idLedger), map[string]any{"canister_id": string(idLedger), "name": "new", "tags": []string{"x"}})
 	if r.Status != http.StatusOK {
 		t.Fatalf("got %d %s", r.Status, r.Body)
@@ -263,7 +263,7 @@ func TestAPI_ListCanisters(t *testing.T) {
 		}
 	}
 	t.Run("StaleAfter", func(t *testing.T) {
-		a.Clock.Add(10 * 60e9)
+		a.Clock.Advance(10 * 60e9)
 		if got := strings.Join(ids("?stale=false"), " "); got != "" {
 			t.Errorf("fresh after 10m with the 3m default: %q", got)
 		}

@@ -24,6 +24,7 @@ import (
 	"canistry/pkg/httpapi"
 	"canistry/pkg/httperror"
 	"canistry/pkg/httpserver"
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -40,24 +41,6 @@ const (
 	idNone   = registry.CanisterID("aaaaa-aa")
 )
 
-// testClock is a settable clock shared by the store and the router.
-type apiClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *apiClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *apiClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // testAPI is the real api router over a real SQLite store and an embedded NATS server. Every
 // response its client reads is validated against the OpenAPI document the router serves.
 type testAPI struct {
@@ -65,7 +48,7 @@ type testAPI struct {
 	URL    string
 	Store  *store.Store
 	Bus    *bus.Conn
-	Clock  *apiClock
+	Clock  *testclock.Clock
 	router routers.Router
 	mu     sync.Mutex
 	seen   map[string]bool // operationId + " " + status validated
@@ -79,7 +62,7 @@ type apiOptions struct {
 
 func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
 	t.Helper()
-	clk := &apiClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"), store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)

@@ -301,7 +301,7 @@ func TestAPI_CanisterHistory(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
 	registerCanister(t, a, idLedger, "token")
 	for i, h := range []string{strings.Repeat("a", 64), strings.Repeat("b", 64)} {
-		a.Clock.Add(time.Minute)
+		a.Clock.Advance(time.Minute)
 		if _, err := a.Store.SaveCanisterState(t.Context(), idLedger, h, []string{string(idNone), string([]registry.CanisterID{idMiner, idWallet}[i])}, a.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}

@@ -85,6 +85,14 @@ func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 		plain(path, append([]gin.HandlerFunc{cache.middleware}, h...)...)
 	}
 
+	mountRegistry(r, read, admin, a)
+	mountWebhooks(r, a, admin)
+	return engine
+}
+
+// mountRegistry adds the registry's routes: reads through read (CORS, HEAD, the read cache),
+// writes behind admin.
+func mountRegistry(r gin.IRoutes, read func(string, ...gin.HandlerFunc), admin gin.HandlerFunc, a *api) {
 	read("/canisters", a.listCanisters)
 	read("/canisters/:id", a.getCanister)
 	read("/canisters/:id/history", a.canisterHistory)
@@ -111,10 +119,6 @@ func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 
 	read("/notifications", a.listNotifications)
 	read("/notifications/:id", a.getNotification)
-
-	mountWebhooks(r, a, admin)
-
-	return engine
 }
 
 // api holds the handlers of the registry routes.

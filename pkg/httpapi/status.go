@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -94,82 +95,93 @@ func statusDetail(key string, r *http.Request) (bool, error) {
 
 func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		now := d.Now().UTC()
 		detail, err := statusDetail(d.AdminAPIKey, c.Request)
 		if err != nil {
 			writeErr(c, err)
 			return
 		}
-		schema, err := d.Store.SchemaVersion(ctx)
+		rep, err := buildStatus(c.Request.Context(), d, detail)
 		if err != nil {
 			writeErr(c, err)
 			return
-		}
-		var counts []store.Count
-		if detail {
-			if counts, err = d.Store.Counts(ctx); err != nil {
-				writeErr(c, err)
-				return
-			}
-		}
-		procs, err := d.Store.Processes(ctx)
-		if err != nil {
-			writeErr(c, err)
-			return
-		}
-		hooks, err := webhookStatus(ctx, d.Store, detail)
-		if err != nil {
-			writeErr(c, err)
-			return
-		}
-		var refresh statusRefresh
-		if refresh.LastAttemptAt, refresh.LastSuccessAt, err = d.Store.LastRefresh(ctx); err != nil {
-			writeErr(c, err)
-			return
-		}
-		rep := statusReply{
-			Version:       version.Version,
-			StartedAt:     d.Started.UTC(),
-			UptimeSeconds: int64(now.Sub(d.Started).Seconds()),
-			Database:      statusDatabase{Backend: d.Store.Backend(), Path: d.Store.Path(), SizeBytes: d.Store.SizeBytes(), SchemaVersion: schema},
-			Rows:          make(map[string]int64, len(counts)),
-			NATS:          d.NATS(),
-			AllAlive:      true,
-			Refresh:       refresh,
-			Webhooks:      hooks,
-		}
-		for _, cnt := range counts {
-			rep.Rows[cnt.Table] = cnt.Rows
-		}
-		for _, name := range []string{registry.ProcessAPI, registry.ProcessPoller, registry.ProcessNotifier} {
-			sp := statusProcess{Name: name}
-			for i := range procs { // newest heartbeat first
-				p := &procs[i]
-				if p.Name != name {
-					continue
-				}
-				alive := p.Alive(now, d.AliveWithin)
-				if alive {
-					sp.AliveInstances++
-				}
-				if sp.HeartbeatAt == nil {
-					started, beat := p.StartedAt, p.HeartbeatAt
-					sp.Alive, sp.Instance, sp.Version, sp.Addr = alive, p.Instance, p.Version, p.Addr
-					sp.StartedAt, sp.HeartbeatAt = &started, &beat
-				}
-			}
-			rep.AllAlive = rep.AllAlive && sp.Alive
-			if !detail {
-				sp.Instance, sp.Version, sp.Addr, sp.StartedAt, sp.HeartbeatAt = "", "", "", nil, nil
-			}
-			rep.Processes = append(rep.Processes, sp)
 		}
 		c.Writer.Header().Add("Vary", "Authorization")
-		if !detail {
-			rep.Database.Path, rep.Database.SizeBytes = "", 0
-			rep.NATS.URL, rep.NATS.Clients = "", nil
-		}
 		c.JSON(http.StatusOK, rep)
 	}
+}
+
+// buildStatus reads what GET /system/status reports; without detail, only the public part.
+func buildStatus(ctx context.Context, d StatusDeps, detail bool) (statusReply, error) {
+	now := d.Now().UTC()
+	schema, err := d.Store.SchemaVersion(ctx)
+	if err != nil {
+		return statusReply{}, err
+	}
+	var counts []store.Count
+	if detail {
+		if counts, err = d.Store.Counts(ctx); err != nil {
+			return statusReply{}, err
+		}
+	}
+	procs, err := d.Store.Processes(ctx)
+	if err != nil {
+		return statusReply{}, err
+	}
+	hooks, err := webhookStatus(ctx, d.Store, detail)
+	if err != nil {
+		return statusReply{}, err
+	}
+	var refresh statusRefresh
+	if refresh.LastAttemptAt, refresh.LastSuccessAt, err = d.Store.LastRefresh(ctx); err != nil {
+		return statusReply{}, err
+	}
+	rep := statusReply{
+		Version:       version.Version,
+		StartedAt:     d.Started.UTC(),
+		UptimeSeconds: int64(now.Sub(d.Started).Seconds()),
+		Database:      statusDatabase{Backend: d.Store.Backend(), Path: d.Store.Path(), SizeBytes: d.Store.SizeBytes(), SchemaVersion: schema},
+		Rows:          make(map[string]int64, len(counts)),
+		NATS:          d.NATS(),
+		AllAlive:      true,
+		Refresh:       refresh,
+		Webhooks:      hooks,
+	}
+	for _, cnt := range counts {
+		rep.Rows[cnt.Table] = cnt.Rows
+	}
+	for _, name := range []string{registry.ProcessAPI, registry.ProcessPoller, registry.ProcessNotifier} {
+		sp := processStatus(name, procs, now, d.AliveWithin, detail)
+		rep.AllAlive = rep.AllAlive && sp.Alive
+		rep.Processes = append(rep.Processes, sp)
+	}
+	if !detail {
+		rep.Database.Path, rep.Database.SizeBytes = "", 0
+		rep.NATS.URL, rep.NATS.Clients = "", nil
+	}
+	return rep, nil
+}
+
+// processStatus is the status of the binary name from the heartbeat rows procs (newest first):
+// how many instances are alive, and the newest one's details (kept only with detail).
+func processStatus(name string, procs []registry.Process, now time.Time, aliveWithin time.Duration, detail bool) statusProcess {
+	sp := statusProcess{Name: name}
+	for i := range procs { // newest heartbeat first
+		p := &procs[i]
+		if p.Name != name {
+			continue
+		}
+		alive := p.Alive(now, aliveWithin)
+		if alive {
+			sp.AliveInstances++
+		}
+		if sp.HeartbeatAt == nil {
+			started, beat := p.StartedAt, p.HeartbeatAt
+			sp.Alive, sp.Instance, sp.Version, sp.Addr = alive, p.Instance, p.Version, p.Addr
+			sp.StartedAt, sp.HeartbeatAt = &started, &beat
+		}
+	}
+	if !detail {
+		sp.Instance, sp.Version, sp.Addr, sp.StartedAt, sp.HeartbeatAt = "", "", "", nil, nil
+	}
+	return sp
 }

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/ic/ictest"
-	"canistry/pkg/registry"
-
 	"github.com/aviate-labs/agent-go"
 	"github.com/aviate-labs/agent-go/certification"
 	"github.com/aviate-labs/agent-go/certification/bls"
@@ -19,25 +16,11 @@ import (
 	"github.com/aviate-labs/agent-go/principal"
 	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/fxamacker/cbor/v2"
+
+	"canistry/pkg/ic/ictest"
+	"canistry/pkg/internal/testclock"
+	"canistry/pkg/registry"
 )
-
-// testClock is a settable clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 func testCanister(n uint64) principal.Principal {
 	raw := make([]byte, 10)
@@ -214,7 +197,7 @@ func TestCertVerifier_WarmCacheStillRefuses(t *testing.T) {
 	}
 	genuine := fetchCertificate(t, c, inRange, canisterPaths(inRange))
 	at := certTime(t, genuine)
-	clk := &testClock{now: at}
+	clk := testclock.New(at)
 	v, err := newCertVerifier(s.RootKey(), ingressExpiry, time.Hour, clk.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +346,7 @@ func TestClient_WarmCachesStillRefuse(t *testing.T) {
 func TestCertVerifier_ExpiryAndBound(t *testing.T) {
 	root, subnet := newTestKey(t), newTestKey(t)
 	at := time.Unix(1_800_000_000, 0)
-	clk := &testClock{now: at}
+	clk := testclock.New(at)
 	v, err := newCertVerifier(root.der, ingressExpiry, time.Minute, clk.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -6,31 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"canistry/pkg/ic"
-	"canistry/pkg/ic/ictest"
-	"canistry/pkg/registry"
-
 	"github.com/aviate-labs/agent-go/candid/idl"
 	"github.com/aviate-labs/agent-go/principal"
+
+	"canistry/pkg/ic"
+	"canistry/pkg/ic/ictest"
+	"canistry/pkg/internal/testclock"
+	"canistry/pkg/registry"
 )
-
-// clock is a settable clock for the node-key cache.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // ledger installs a canister answering icrc1_balance_of with n.
 func ledger(s *ictest.Server, n uint64) *ictest.Canister {
@@ -105,7 +88,7 @@ func TestClient_NodeKeyCache(t *testing.T) {
 	})
 	t.Run("ExpiryRefetches", func(t *testing.T) {
 		s := ictest.NewServer(t)
-		clk := &clock{now: time.Unix(1_800_000_000, 0)}
+		clk := testclock.New(time.Unix(1_800_000_000, 0))
 		c, err := ic.NewWithNodeKeyClock(t.Context(), ic.Config{URL: s.URL(), FetchRootKey: true,
 			VerifyQuerySignatures: true, NodeKeyTTL: time.Minute}, clk.Now)
 		if err != nil {

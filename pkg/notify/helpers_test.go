@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"canistry/pkg/bus"
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
@@ -35,24 +36,6 @@ const (
 	// performance assertion.
 	patience = 20 * time.Second
 )
-
-// clock is an injectable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // shared is what several notifier instances have in common: the database file and the bus.
 type shared struct {
@@ -113,7 +96,7 @@ type instance struct {
 }
 
 type opts struct {
-	clock     *clock
+	clock     *testclock.Clock
 	limits    notify.Limits
 	window    time.Duration
 	retention time.Duration

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"canistry/pkg/bus"
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
 )
@@ -104,7 +105,7 @@ func TestIntake_TwoInstances(t *testing.T) {
 // a new notification (with the same reply, a function of the key).
 func TestIntake_WindowElapsed(t *testing.T) {
 	sh := newShared(t)
-	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	clk := testclock.New(time.UnixMilli(1_700_000_000_000))
 	inst := newInstance(t, sh, opts{clock: clk, window: time.Minute})
 	c := wsClient(t, sh)
 	ts := uint64(1_700_000_000_000_000_000)
@@ -199,7 +200,7 @@ func TestIntake_Diverged(t *testing.T) {
 // a copy of a stored key is answered even when its miner is over the limit.
 func TestIntake_RateLimit(t *testing.T) {
 	sh := newShared(t)
-	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	clk := testclock.New(time.UnixMilli(1_700_000_000_000))
 	limits := notify.Limits{PerKey: 1000, PerKeyBurst: 1000, PerMiner: 0.001, PerMinerBurst: 2}
 	inst := newInstance(t, sh, opts{clock: clk, limits: limits})
 	ts := uint64(1_700_000_000_000_000_000)
@@ -273,7 +274,7 @@ func TestIntake_Effects(t *testing.T) {
 // recent ones.
 func TestIntake_Retention(t *testing.T) {
 	sh := newShared(t)
-	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	clk := testclock.New(time.UnixMilli(1_700_000_000_000))
 	inst := newInstance(t, sh, opts{clock: clk, window: time.Minute, retention: 24 * time.Hour})
 	ts := uint64(1_700_000_000_000_000_000)
 	if _, err := send(inst.addr, rawRequest(inst.addr, jsonHeaders(), solution(ts))); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
 )
@@ -23,7 +24,7 @@ func TestIntake_RateLimitConsensus(t *testing.T) {
 	}{{"OneNotifier", 1}, {"TwoNotifiers", 2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			sh := newShared(t)
-			clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+			clk := testclock.New(time.UnixMilli(1_700_000_000_000))
 			var addrs []string
 			var inst0 *instance
 			for i := range tc.instances {
@@ -75,7 +76,7 @@ func TestIntake_RateLimitConsensus(t *testing.T) {
 // copies are all 200 or all 429, never mixed, and exactly the 200 storms are stored.
 func TestIntake_RateLimitStormsAtTheEdge(t *testing.T) {
 	sh := newShared(t)
-	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	clk := testclock.New(time.UnixMilli(1_700_000_000_000))
 	limits := notify.Limits{PerKey: 1000, PerKeyBurst: 1000, PerMiner: 20, PerMinerBurst: 3}
 	a := newInstance(t, sh, opts{clock: clk, limits: limits})
 	b := newInstance(t, sh, opts{clock: clk, limits: limits})

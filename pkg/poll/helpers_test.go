@@ -4,7 +4,6 @@ import (
 	"math/big"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,28 +14,11 @@ import (
 	"canistry/pkg/bus"
 	"canistry/pkg/ic"
 	"canistry/pkg/ic/ictest"
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/poll"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
-
-// clock is a settable clock for the poller's stored times and due checks.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fixture is a poller wired to a real SQLite file, the replica double and an embedded NATS
 // server, with a subscriber collecting every event.
@@ -47,7 +29,7 @@ type fixture struct {
 	nats   *bus.Server
 	conn   *bus.Conn // the poller's connection
 	reg    *prometheus.Registry
-	clock  *clock
+	clock  *testclock.Clock
 	poller *poll.Poller
 	events chan registry.Event
 }
@@ -57,7 +39,7 @@ type fixture struct {
 func newFixture(t *testing.T, tune func(*poll.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, double: ictest.NewServer(t), reg: prometheus.NewRegistry(),
-		clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, events: make(chan registry.Event, 1024)}
+		clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), events: make(chan registry.Event, 1024)}
 	var err error
 	f.store, err = store.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"))
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"canistry/pkg/bus"
 	"canistry/pkg/ic"
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/poll"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
@@ -227,7 +228,7 @@ type benchFixture struct {
 	db     *gorm.DB // a second connection, to choose which canisters are due
 	client *ic.Client
 	conn   *bus.Conn
-	clock  *clock
+	clock  *testclock.Clock
 	dir    string // holds the SQLite files
 	stores int
 	warmed bool // every canister of the current store has been read once
@@ -235,7 +236,7 @@ type benchFixture struct {
 
 func newBenchFixture(b *testing.B) *benchFixture {
 	b.Helper()
-	f := &benchFixture{plan: benchPlan(benchCanisters), clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	f := &benchFixture{plan: benchPlan(benchCanisters), clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	f.url, f.pid = startDoubleProcess(b, benchCanisters)
 	f.dir = b.TempDir()
 	ns, err := bus.Serve(bus.ServerConfig{URL: "nats://127.0.0.1:0"})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aviate-labs/agent-go/principal"
 
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -19,38 +20,21 @@ var testIDs = []registry.CanisterID{
 }
 
 // openRegistryStore opens a store on a fresh SQLite file with a settable clock.
-func openRegistryStore(tb testing.TB) (*store.Store, *testClock) {
+func openRegistryStore(tb testing.TB) (*store.Store, *testclock.Clock) {
 	tb.Helper()
 	return openRegistryStoreOn(tb, backend{name: "sqlite"})
 }
 
 // openRegistryStoreOn opens a store on a fresh database of backend b with a settable clock.
-func openRegistryStoreOn(tb testing.TB, b backend) (*store.Store, *testClock) {
+func openRegistryStoreOn(tb testing.TB, b backend) (*store.Store, *testclock.Clock) {
 	tb.Helper()
-	clk := &testClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	s, err := store.Open(tb.Context(), b.DB(tb), store.WithClock(clk.Now))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
 	return s, clk
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func mustCreate(tb testing.TB, s *store.Store, c registry.Canister) registry.CanisterRecord {
@@ -115,7 +99,7 @@ func TestStore_UpdateCanister(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			s, clk := openRegistryStoreOn(t, b)
 			mustCreate(t, s, registry.Canister{ID: testIDs[0], Kind: registry.KindToken, Name: "a", Description: "d"})
-			clk.Add(time.Minute)
+			clk.Advance(time.Minute)
 			name, tags := "b", []string{"x", "y"}
 			rec, err := s.UpdateCanister(t.Context(), testIDs[0], registry.CanisterUpdate{Name: &name, Tags: &tags})
 			if err != nil {

@@ -167,7 +167,7 @@ func TestStore_CanisterHistory(t *testing.T) {
 		ctx := t.Context()
 		mustCreate(t, s, registry.Canister{ID: testIDs[0], Kind: registry.KindOther})
 		for i := range 3 {
-			clk.Add(time.Minute)
+			clk.Advance(time.Minute)
 			hash := strings.Repeat(string(rune('a'+i)), 64)
 			if _, err := s.SaveCanisterState(ctx, testIDs[0], hash, []string{string(testIDs[i+1])}, clk.Now()); err != nil {
 				t.Fatal(err)

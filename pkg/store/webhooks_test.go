@@ -1,31 +1,18 @@
 package store_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
 
-// clock is a settable clock for one test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func openWithClock(t *testing.T, b backend) (*store.Store, *clock) {
+func openWithClock(t *testing.T, b backend) (*store.Store, *testclock.Clock) {
 	t.Helper()
-	c := &clock{t: time.UnixMilli(1_700_000_000_000)}
-	s, err := store.Open(t.Context(), b.DB(t), store.WithClock(c.now))
+	c := testclock.New(time.UnixMilli(1_700_000_000_000))
+	s, err := store.Open(t.Context(), b.DB(t), store.WithClock(c.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +96,7 @@ func testWebhookLease(t *testing.T, b backend) {
 	if ids, _ := s.LeasableWebhooks(ctx, "b"); len(ids) != 0 {
 		t.Fatalf("leasable for b while a holds it: %v", ids)
 	}
-	ok1 := registry.WebhookAttempt{WebhookID: w.ID, EventID: evs[0].ID, Event: evs[0].Event, MessageID: "m1", Attempt: 1, At: clk.now(), Status: 204}
+	ok1 := registry.WebhookAttempt{WebhookID: w.ID, EventID: evs[0].ID, Event: evs[0].Event, MessageID: "m1", Attempt: 1, At: clk.Now(), Status: 204}
 	if err := s.RecordWebhookAttempt(ctx, "b", ok1, store.WebhookOutcome{}); !store.IsLeaseLost(err) {
 		t.Fatalf("b records without the lease: %v, want lease lost", err)
 	}
@@ -117,16 +104,16 @@ func testWebhookLease(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 
-	clk.add(2 * time.Minute) // a's lease expires: its writes are refused, b takes over
-	fail := registry.WebhookAttempt{WebhookID: w.ID, EventID: evs[1].ID, Event: evs[1].Event, MessageID: "m2", Attempt: 1, At: clk.now(), Error: "HTTP 500", Status: 500}
-	if err := s.RecordWebhookAttempt(ctx, "a", fail, store.WebhookOutcome{NextAttemptAt: clk.now()}); !store.IsLeaseLost(err) {
+	clk.Advance(2 * time.Minute) // a's lease expires: its writes are refused, b takes over
+	fail := registry.WebhookAttempt{WebhookID: w.ID, EventID: evs[1].ID, Event: evs[1].Event, MessageID: "m2", Attempt: 1, At: clk.Now(), Error: "HTTP 500", Status: 500}
+	if err := s.RecordWebhookAttempt(ctx, "a", fail, store.WebhookOutcome{NextAttemptAt: clk.Now()}); !store.IsLeaseLost(err) {
 		t.Fatalf("a records after its lease expired: %v, want lease lost", err)
 	}
 	got, ok, err := s.LeaseWebhook(ctx, w.ID, "b", time.Minute)
 	if !ok || err != nil || got.Cursor != evs[0].ID || got.Delivered != 1 {
 		t.Fatalf("b takes the expired lease: %+v %v %v; want cursor %d, 1 delivered", got, ok, err, evs[0].ID)
 	}
-	next := clk.now().Add(time.Second)
+	next := clk.Now().Add(time.Second)
 	if err := s.RecordWebhookAttempt(ctx, "b", fail, store.WebhookOutcome{NextAttemptAt: next}); err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +160,8 @@ func testWebhookAttemptsBounded(t *testing.T, b backend) {
 	}
 	total := store.WebhookAttemptsKept + 250
 	for i := 1; i <= total; i++ {
-		a := registry.WebhookAttempt{WebhookID: w.ID, EventID: ev.ID, Event: ev.Event, MessageID: "m", Attempt: i, At: clk.now(), Error: "HTTP 503", Status: 503}
-		if err := s.RecordWebhookAttempt(ctx, "a", a, store.WebhookOutcome{NextAttemptAt: clk.now()}); err != nil {
+		a := registry.WebhookAttempt{WebhookID: w.ID, EventID: ev.ID, Event: ev.Event, MessageID: "m", Attempt: i, At: clk.Now(), Error: "HTTP 503", Status: 503}
+		if err := s.RecordWebhookAttempt(ctx, "a", a, store.WebhookOutcome{NextAttemptAt: clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

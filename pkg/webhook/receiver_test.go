@@ -62,10 +62,16 @@ func (r *receiver) start() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer ready.Close()
+	cmd.ExtraFiles = []*os.File{readyW} // fd 3: the receiver writes a line once it listens
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	listening := make(chan struct{})
+	readyW.Close()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -74,19 +80,15 @@ func (r *receiver) start() {
 		for sc.Scan() {
 			var line struct {
 				delivery
-				Bad       *string `json:"bad"`
-				Listening int     `json:"listening"`
+				Bad *string `json:"bad"`
 			}
 			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 				continue
 			}
 			r.mu.Lock()
-			switch {
-			case line.Listening != 0:
-				close(listening)
-			case line.Bad != nil:
+			if line.Bad != nil {
 				r.bad = append(r.bad, *line.Bad)
-			default:
+			} else {
 				r.got = append(r.got, line.delivery)
 			}
 			r.mu.Unlock()
@@ -95,9 +97,9 @@ func (r *receiver) start() {
 	r.mu.Lock()
 	r.cmd, r.done = cmd, done
 	r.mu.Unlock()
-	select {
-	case <-listening:
-	case <-done:
+	// The ready pipe yields a byte once the receiver listens, or end of file if it exits first.
+	if n, _ := ready.Read(make([]byte, 1)); n == 0 {
+		<-done
 		_ = cmd.Wait()
 		r.t.Fatalf("the receiver exited before it listened on port %d", r.port)
 	}

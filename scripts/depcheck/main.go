@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"store": 3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3, "eventlog": 3, "httpserver": 3,
 	"httperror": 4,
 	"registry":  5, "config": 5, "version": 5, "openapi": 5, "metrics": 5,
+	"internal": 5, // test support (internal/testclock): imported by tests only, by convention
 }
 
 // forbidden lists, per command, packages it must not link (directly or not): the poller serves
@@ -82,6 +83,9 @@ func run(w io.Writer) error {
 		for _, imp := range p.Imports {
 			if !strings.HasPrefix(imp, module+"/") {
 				continue
+			}
+			if strings.HasPrefix(imp, module+"/pkg/internal/") && !strings.HasPrefix(p.ImportPath, module+"/pkg/internal/") {
+				problems = append(problems, fmt.Sprintf("%s imports %s: pkg/internal is test support, for test files only", p.ImportPath, imp))
 			}
 			to, toTop, ok := layerOf(imp)
 			if !ok {

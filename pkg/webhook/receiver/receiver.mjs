@@ -2,8 +2,9 @@
 // Standard Webhooks reference implementation (npm standardwebhooks) and the secret in
 // WEBHOOK_SECRET. A verified delivery is answered 204 and printed as one JSON line
 // {"id", "timestamp", "body"} on stdout; anything else is answered 400 and printed as
-// {"bad": "<why>"}. It prints {"listening": <port>} once it accepts connections on
-// 127.0.0.1:PORT.
+// {"bad": "<why>"}. Once it accepts connections on 127.0.0.1:PORT it writes one line to file
+// descriptor 3, the ready pipe the test gives it, and closes it.
+import fs from "node:fs";
 import http from "node:http";
 import { Webhook } from "standardwebhooks";
 
@@ -26,5 +27,6 @@ const server = http.createServer((req, res) => {
   });
 });
 server.listen(Number(process.env.PORT), "127.0.0.1", () => {
-  console.log(JSON.stringify({ listening: server.address().port }));
+  fs.writeSync(3, "ready\n");
+  fs.closeSync(3);
 });
