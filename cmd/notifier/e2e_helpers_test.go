@@ -99,14 +99,18 @@ func servingAddr(t *testing.T, env map[string]string, pid int) string {
 	}
 	host, _ := os.Hostname()
 	instance := host + ":" + strconv.Itoa(pid)
+	target := cfg.DatabaseURL // as lifecycle.Start chooses
+	if target == "" {
+		target = cfg.DatabasePath
+	}
 	var st *store.Store
 	addr := ""
 	runtest.WaitFor(t, "the notifier's heartbeat row", func() bool {
 		if st == nil { // the process creates the database: open it once it is there
-			if _, err := os.Stat(cfg.DatabasePath); err != nil {
+			if _, err := os.Stat(cfg.DatabasePath); cfg.DatabaseURL == "" && err != nil {
 				return false
 			}
-			if st, err = store.Open(t.Context(), cfg.DatabasePath); err != nil {
+			if st, err = store.Open(t.Context(), target); err != nil {
 				st = nil
 				return false
 			}

@@ -1,7 +1,8 @@
 // Package httperror is the one place where an error becomes an HTTP reply: the map from
 // registry error codes to HTTP statuses, and the one JSON error body,
-// {"error":{"code":"…","message":"…"}}. Every HTTP-facing package (httpapi, notify, ws,
-// lifecycle) answers errors through it and writes no error body of its own.
+// {"error":{"code":"…","message":"…"}}, with the one 405 (MethodNotAllowed). Every HTTP-facing
+// package (httpapi, notify, ws, httpserver) answers errors through it and writes no error body
+// of its own.
 package httperror
 
 import (

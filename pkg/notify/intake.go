@@ -12,6 +12,9 @@
 // raw response: the reply is a function of the dedup key alone, computed before the claim and
 // stored with it, and written with exactly two headers (Content-Type, Content-Length; no Date).
 // Rejections are deterministic functions of the request. A copy is never answered 409.
+//
+// The notifier's whole HTTP surface is here too, on net/http (routes.go: NewHandler), with the
+// LOCAL_DEV simulation (simulate.go) and the /test page (testpage.go).
 package notify
 
 import (
