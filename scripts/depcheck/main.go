@@ -29,8 +29,11 @@ var layers = map[string]int{
 
 // forbidden lists, per command, packages it must not link (directly or not): the poller serves
 // only probes and the notifier its own routes (pkg/notify), both on net/http; gin and the api's
-// REST adapter are the api's alone (STYLE.md: each binary's HTTP has one home).
+// REST adapter are the api's alone (STYLE.md: each binary's HTTP has one home); the api proxies
+// the notifier's routes and links none of the notifier's code (the webhook secret is the
+// domain's, registry.NewWebhookSecret).
 var forbidden = map[string][]string{
+	module + "/cmd/api":      {module + "/pkg/notify", module + "/pkg/ws", module + "/pkg/webhook", module + "/pkg/eventlog"},
 	module + "/cmd/poller":   {"github.com/gin-gonic/gin", "github.com/gorilla/websocket", module + "/pkg/httpapi", module + "/pkg/ws"},
 	module + "/cmd/notifier": {"github.com/gin-gonic/gin", module + "/pkg/httpapi"},
 }
