@@ -73,7 +73,7 @@ func (rc *readCache) middleware(c *gin.Context) {
 		for k, vals := range e.header {
 			h[k] = vals
 		}
-		httpserver.Remember(c.Request, e.body)
+		httpserver.Remember(c.Writer, e.body)
 		c.Status(http.StatusOK)
 		_, _ = c.Writer.Write(e.body.Body())
 		c.Abort()
@@ -86,7 +86,7 @@ func (rc *readCache) middleware(c *gin.Context) {
 	c.Writer = rec.ResponseWriter
 	if rec.Status() == http.StatusOK && !rec.tooBig {
 		body := rc.enc.NewEncoded(rec.buf.Bytes())
-		httpserver.Remember(c.Request, body)
+		httpserver.Remember(c.Writer, body)
 		rc.store(v, key, &cachedReply{header: rec.Header().Clone(), body: body, created: rc.now()})
 	}
 }

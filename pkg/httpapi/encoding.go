@@ -11,7 +11,8 @@ import (
 
 // encoderMiddleware is httpserver's reply encoder (ETag, 304, gzip of the JSON reads) as a gin
 // middleware: it buffers the reply of a GET or HEAD and sends it, encoded, when the handlers
-// are done. A handler or the read cache leaves a body's encoded forms with httpserver.Remember.
+// are done. A handler or the read cache leaves a body's encoded forms with httpserver.Remember
+// on c.Writer.
 func encoderMiddleware(re *httpserver.Encoder) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
@@ -19,14 +20,12 @@ func encoderMiddleware(re *httpserver.Encoder) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		r, known := httpserver.Track(r)
-		c.Request = r
 		buf := re.Buffer()
 		bw := &bufferedWriter{ResponseWriter: c.Writer, buf: buf}
 		c.Writer = bw
 		c.Next()
 		c.Writer = bw.ResponseWriter
-		re.Send(c.Writer, r, c.Writer.Status(), buf.Bytes(), known()) // nothing keeps buf's bytes after Send: the read cache copies its own
+		re.Send(c.Writer, r, c.Writer.Status(), buf.Bytes(), bw.known) // nothing keeps buf's bytes after Send: the read cache copies its own
 		c.Writer.WriteHeaderNow()
 		re.Release(buf)
 	}
@@ -36,8 +35,12 @@ func encoderMiddleware(re *httpserver.Encoder) gin.HandlerFunc {
 // underneath, which sends nothing before the first Write (or WriteHeaderNow).
 type bufferedWriter struct {
 	gin.ResponseWriter
-	buf *bytes.Buffer
+	buf   *bytes.Buffer
+	known *httpserver.Encoded
 }
+
+// RememberEncoded keeps e for Send (httpserver.Remember).
+func (w *bufferedWriter) RememberEncoded(e *httpserver.Encoded) { w.known = e }
 
 func (w *bufferedWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
 

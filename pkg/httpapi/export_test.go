@@ -27,6 +27,6 @@ func ReplyEncoder() (middleware gin.HandlerFunc, remember func(*gin.Context, []b
 			e = re.NewEncoded(body)
 			memo[string(body)] = e
 		}
-		httpserver.Remember(c.Request, e)
+		httpserver.Remember(c.Writer, e)
 	}
 }

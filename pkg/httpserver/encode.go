@@ -3,7 +3,6 @@ package httpserver
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
@@ -196,23 +195,27 @@ func AcceptsGzip(values []string) bool {
 	return star > 0
 }
 
-// knownKey is the request-context key of the slot in which a handler behind Handler leaves
-// the encoded forms of the body it writes (Remember).
-type knownKey struct{}
-
-// Remember leaves e, the encoded forms of the body the handler is about to write, for the
-// Handler in front of it.
-func Remember(r *http.Request, e *Encoded) {
-	if slot, ok := r.Context().Value(knownKey{}).(**Encoded); ok {
-		*slot = e
-	}
+// Rememberer is the buffering writer an encoder middleware hands to the handlers behind it: it
+// keeps the encoded forms of the body a handler writes, for Send.
+type Rememberer interface {
+	RememberEncoded(e *Encoded)
 }
 
-// Track returns r with a slot for Remember, and the function that reads what was left in it:
-// what a middleware in front of Send gives the handlers behind it.
-func Track(r *http.Request) (*http.Request, func() *Encoded) {
-	var known *Encoded
-	return r.WithContext(context.WithValue(r.Context(), knownKey{}, &known)), func() *Encoded { return known }
+// Remember leaves e, the encoded forms of the body about to be written on w, for the encoder in
+// front (w or a writer it wraps is a Rememberer); without one it does nothing. It costs nothing
+// per request: the slot is the encoder's writer.
+func Remember(w http.ResponseWriter, e *Encoded) {
+	for w != nil {
+		if r, ok := w.(Rememberer); ok {
+			r.RememberEncoded(e)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 // ServeDocument serves a constant JSON document; its ETag and gzipped form are made once.
@@ -221,7 +224,7 @@ func ServeDocument(doc *Encoded) http.Handler {
 		h := w.Header()
 		h.Set("Cache-Control", "public, max-age=300")
 		h.Set("Content-Type", "application/json")
-		Remember(r, doc)
+		Remember(w, doc)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(doc.body)
 	})
@@ -235,10 +238,9 @@ func (re *Encoder) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r, known := Track(r)
 		bw := &bufferedWriter{ResponseWriter: w, buf: re.Buffer()}
 		next.ServeHTTP(bw, r)
-		re.Send(w, r, bw.Status(), bw.buf.Bytes(), known())
+		re.Send(w, r, bw.Status(), bw.buf.Bytes(), bw.known)
 		re.Release(bw.buf)
 	})
 }
@@ -249,7 +251,11 @@ type bufferedWriter struct {
 	http.ResponseWriter
 	buf    *bytes.Buffer
 	status int
+	known  *Encoded
 }
+
+// RememberEncoded keeps e for Send (Remember).
+func (w *bufferedWriter) RememberEncoded(e *Encoded) { w.known = e }
 
 func (w *bufferedWriter) WriteHeader(code int) {
 	if w.status == 0 {
