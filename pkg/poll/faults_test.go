@@ -23,28 +23,34 @@ func TestPoller_Faults(t *testing.T) {
 		inject func(f *fixture, w *world)
 		heal   func(f *fixture, w *world)
 		want   string // in last_error
+		stalls bool   // the fault is a call that never answers: only the refresh timeout ends it
 	}{
 		{"Reject", func(f *fixture, w *world) {
 			minerCanister(f, w).RejectWith("get_info", ictest.RejectCanisterError, "IC0503", "Canister trapped: out of luck")
-		}, func(f *fixture, w *world) { w.minerProg.Install(minerCanister(f, w)) }, "out of luck"},
+		}, func(f *fixture, w *world) { w.minerProg.Install(minerCanister(f, w)) }, "out of luck", false},
 		{"Unavailable", func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultHTTP503) },
-			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "503"},
+			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "503", false},
 		{"Stalled", func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultStall) },
-			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "unavailable"},
+			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "unavailable", true},
 		{"Timeout", func(f *fixture, w *world) { minerCanister(f, w).SetLatency(time.Minute) },
-			func(f *fixture, w *world) { minerCanister(f, w).SetLatency(0) }, "unavailable"},
+			func(f *fixture, w *world) { minerCanister(f, w).SetLatency(0) }, "unavailable", true},
 		{"Malformed", func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultMalformedReply) },
-			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "get_info"},
+			func(f *fixture, w *world) { minerCanister(f, w).SetFault(ictest.FaultNone) }, "get_info", false},
 		{"Missing", func(f *fixture, w *world) { f.double.RemoveCanister(w.miner.Principal()) },
 			func(f *fixture, w *world) {
 				f.double.AddCanister(w.miner.Principal(), hash32(4), w.ctrl).Install(w.minerProg)
-			}, "not_found"},
+			}, "not_found", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// A short refresh timeout ends the stalled calls; it is configuration, not a timing
-			// assertion.
-			f := newFixture(t, func(c *poll.Config) { c.Timeout = 500 * time.Millisecond })
+			// assertion. Faults that answer get a long one, so that healthy calls slowed by a
+			// loaded machine never time out.
+			timeout := 30 * time.Second
+			if tt.stalls {
+				timeout = 500 * time.Millisecond
+			}
+			f := newFixture(t, func(c *poll.Config) { c.Timeout = timeout })
 			w := newWorld(f)
 			f.sweep()
 			good, err := f.store.GetMiner(t.Context(), w.miner)
