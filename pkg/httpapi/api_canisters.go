@@ -41,12 +41,12 @@ func (a *api) listCanisters(c *gin.Context) {
 		return
 	}
 	var badges map[registry.CanisterID]registry.Badges
-	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.CanisterRecord, *registry.Cursor, *int64, error) {
+	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) (registry.List[registry.CanisterRecord], error) {
 		page, err := a.d.Store.ListCanisters(ctx, f)
 		if err == nil {
 			badges, err = a.canisterBadges(ctx, page.Items)
 		}
-		return page.Items, page.Next, page.Total, err
+		return page, err
 	}, func(r *registry.CanisterRecord) canisterJSON { return withBadges(toCanisterJSON(r, before), badges) })
 }
 

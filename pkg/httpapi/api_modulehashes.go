@@ -27,9 +27,8 @@ func (a *api) listModuleHashes(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
-	replyPage(a, c, &f.Page, registry.Staleness{}, func(ctx context.Context) ([]registry.ModuleHashRecord, *registry.Cursor, *int64, error) {
-		page, err := a.d.Store.ListModuleHashes(ctx, f)
-		return page.Items, page.Next, page.Total, err
+	replyPage(a, c, &f.Page, registry.Staleness{}, func(ctx context.Context) (registry.List[registry.ModuleHashRecord], error) {
+		return a.d.Store.ListModuleHashes(ctx, f)
 	}, toModuleHashJSON)
 }
 

@@ -57,9 +57,8 @@ func (a *api) listNotifications(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
-	replyPage(a, c, &f.Page, registry.Staleness{}, func(ctx context.Context) ([]registry.Notification, *registry.Cursor, *int64, error) {
-		page, err := a.d.Store.ListNotifications(ctx, f)
-		return page.Items, page.Next, page.Total, err
+	replyPage(a, c, &f.Page, registry.Staleness{}, func(ctx context.Context) (registry.List[registry.Notification], error) {
+		return a.d.Store.ListNotifications(ctx, f)
 	}, toNotificationJSON)
 }
 

@@ -21,9 +21,8 @@ func (a *api) listTokens(c *gin.Context) {
 		a.werr(c, q.err)
 		return
 	}
-	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.TokenRecord, *registry.Cursor, *int64, error) {
-		page, err := a.d.Store.ListTokens(ctx, f)
-		return page.Items, page.Next, page.Total, err
+	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) (registry.List[registry.TokenRecord], error) {
+		return a.d.Store.ListTokens(ctx, f)
 	}, func(t *registry.TokenRecord) tokenJSON { return toTokenJSON(t, before) })
 }
 
@@ -56,9 +55,8 @@ func (a *api) miners(c *gin.Context, q *query, f registry.MinerFilter) {
 		a.werr(c, q.err)
 		return
 	}
-	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) ([]registry.MinerRecord, *registry.Cursor, *int64, error) {
-		page, err := a.d.Store.ListMiners(ctx, f)
-		return page.Items, page.Next, page.Total, err
+	replyPage(a, c, &f.Page, f.Stale, func(ctx context.Context) (registry.List[registry.MinerRecord], error) {
+		return a.d.Store.ListMiners(ctx, f)
 	}, func(m *registry.MinerRecord) minerJSON { return toMinerJSON(m, before) })
 }
 

@@ -13,17 +13,17 @@ import (
 
 // replyPage answers one page of a list: it asks the store for a total only when the totals
 // cache has none for this list and data version, fetches the page (fetch reads *p, which
-// cachedTotal has just updated), and writes items converted by toJSON.
+// cachedTotal has just updated), and writes its items converted by toJSON.
 func replyPage[R, J any](a *api, c *gin.Context, p *registry.Page, stale registry.Staleness,
-	fetch func(ctx context.Context) (items []R, next *registry.Cursor, total *int64, err error), toJSON func(*R) J) {
+	fetch func(ctx context.Context) (registry.List[R], error), toJSON func(*R) J) {
 	key := totalKey(c, stale)
 	cached := a.totals.cachedTotal(key, p)
-	items, next, total, err := fetch(c.Request.Context())
+	page, err := fetch(c.Request.Context())
 	if err != nil {
 		a.werr(c, err)
 		return
 	}
-	list := newList(items, next, a.totals.remember(key, cached, total), p.Limit, toJSON)
+	list := newList(page.Items, page.Next, a.totals.remember(key, cached, page.Total), p.Limit, toJSON)
 	setNextLink(c, list.NextCursor)
 	c.JSON(http.StatusOK, list)
 }

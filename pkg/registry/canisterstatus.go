@@ -41,9 +41,3 @@ func StatusCanister(controllers []string) CanisterID {
 	}
 	return ""
 }
-
-// CanisterStatusPage is one page of a canister's status series, oldest first.
-type CanisterStatusPage struct {
-	Items []CanisterStatus
-	Next  *Cursor
-}

@@ -27,6 +27,15 @@ type Page struct {
 	WithTotal bool
 }
 
+// List is one page of a list or of a time series: its items, the position of the next page
+// (nil on the last page) and, when the page asked for it, the number of rows matching the
+// filter (nil otherwise, and always for lists that are never counted).
+type List[T any] struct {
+	Items []T
+	Next  *Cursor
+	Total *int64
+}
+
 // Cursor is the opaque text form of a page position handed to clients.
 type Cursor struct {
 	Key  int64
@@ -125,13 +134,6 @@ type CanisterRecord struct {
 // Verified reports whether the canister runs a known build.
 func (r *CanisterRecord) Verified() bool { return r.Build != nil }
 
-// CanisterPage is one page of canisters.
-type CanisterPage struct {
-	Items []CanisterRecord
-	Next  *Cursor // nil on the last page
-	Total *int64  // nil unless asked for
-}
-
 // TokenRecord is a token as listed: what the poller read plus the registry's refresh state.
 type TokenRecord struct {
 	TokenInfo
@@ -142,26 +144,12 @@ type TokenRecord struct {
 	Refresh       RefreshState
 }
 
-// TokenPage is one page of tokens.
-type TokenPage struct {
-	Items []TokenRecord
-	Next  *Cursor
-	Total *int64
-}
-
 // MinerRecord is a miner as listed.
 type MinerRecord struct {
 	MinerInfo
 	Key          int64
 	RegisteredAs string
 	Refresh      RefreshState
-}
-
-// MinerPage is one page of miners.
-type MinerPage struct {
-	Items []MinerRecord
-	Next  *Cursor
-	Total *int64
 }
 
 // ModuleHashRecord is a known build as listed, with how many registered canisters run it.
@@ -171,29 +159,10 @@ type ModuleHashRecord struct {
 	Canisters int64
 }
 
-// ModuleHashPage is one page of module hashes.
-type ModuleHashPage struct {
-	Items []ModuleHashRecord
-	Next  *Cursor
-	Total *int64
-}
-
-// ChangePage is one page of a canister's change history, newest first.
-type ChangePage struct {
-	Items []Change
-	Next  *Cursor
-}
-
 // StatsRange selects a miner's stats observed in [From, To], oldest first.
 type StatsRange struct {
 	From, To time.Time
 	Page     Page
-}
-
-// StatsPage is one page of a miner's stats series.
-type StatsPage struct {
-	Items []MinerStats
-	Next  *Cursor
 }
 
 // Logo is a token's stored logo.

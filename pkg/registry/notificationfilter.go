@@ -11,10 +11,3 @@ type NotificationFilter struct {
 	From, To time.Time
 	Page     Page
 }
-
-// NotificationPage is one page of the outcall log.
-type NotificationPage struct {
-	Items []Notification
-	Next  *Cursor
-	Total *int64
-}

@@ -69,12 +69,6 @@ type WebhookAttempt struct {
 // OK reports whether the attempt delivered its event (a 2xx reply).
 func (a *WebhookAttempt) OK() bool { return a.Status >= 200 && a.Status < 300 }
 
-// WebhookAttemptPage is one page of an attempt log, newest first.
-type WebhookAttemptPage struct {
-	Items []WebhookAttempt
-	Next  *Cursor
-}
-
 // ValidateWebhookURL checks a webhook URL as given at creation: absolute https (http only when
 // localDev), a host, no user info or fragment, and, when the host is an IP literal, an address
 // that deliveries may reach (ForbiddenAddr). Hostnames are checked again at every dial.

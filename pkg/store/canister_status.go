@@ -34,37 +34,14 @@ func (s *Store) AddCanisterStatus(ctx context.Context, st registry.CanisterStatu
 
 // CanisterStatusRange returns one page of a canister's status observations in [r.From, r.To],
 // oldest first (ties by insertion), paged like MinerStatsRange.
-func (s *Store) CanisterStatusRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.CanisterStatusPage, error) {
-	w := s.where()
-	w.add("canister_id = ?", string(id))
-	w.add("observed_at BETWEEN ? AND ?", ms(r.From), ms(r.To))
-	if r.Page.AfterTie > 0 {
-		w.add("(observed_at, id) > (?, ?)", r.Page.After, r.Page.AfterTie)
-	}
-	limit := pageLimit(r.Page)
-	type row struct {
-		id, at int64
-		st     registry.CanisterStatus
-	}
-	rows, err := queryList(ctx, s.rdb, `SELECT id, canister_id, observed_at, status, cycles, memory_size, idle_cycles_per_day
-		FROM canister_status`+w.sql()+" ORDER BY observed_at, id LIMIT ?", append(w.args, limit+1), func(sc scanner) (row, error) {
-		var r row
+func (s *Store) CanisterStatusRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.List[registry.CanisterStatus], error) {
+	return seriesPage(ctx, s, "canister_status", id, r, `SELECT id, canister_id, observed_at, status, cycles, memory_size, idle_cycles_per_day
+		FROM canister_status`, func(sc scanner) (registry.CanisterStatus, registry.Cursor, error) {
+		var st registry.CanisterStatus
+		var rowID, at int64
 		var cid string
-		err := sc.Scan(&r.id, &cid, &r.at, &r.st.Status, &r.st.Cycles, &r.st.MemorySize, &r.st.IdleCyclesPerDay)
-		r.st.CanisterID, r.st.ObservedAt = registry.CanisterID(cid), fromMs(r.at)
-		return r, err
+		err := sc.Scan(&rowID, &cid, &at, &st.Status, &st.Cycles, &st.MemorySize, &st.IdleCyclesPerDay)
+		st.CanisterID, st.ObservedAt = registry.CanisterID(cid), fromMs(at)
+		return st, registry.Cursor{Key: at, Tie: rowID}, err
 	})
-	if err != nil {
-		return registry.CanisterStatusPage{}, fmt.Errorf("status of %s: %w", id, err)
-	}
-	var page registry.CanisterStatusPage
-	if len(rows) > limit {
-		page.Next = &registry.Cursor{Key: rows[limit-1].at, Tie: rows[limit-1].id}
-		rows = rows[:limit]
-	}
-	page.Items = make([]registry.CanisterStatus, len(rows))
-	for i := range rows {
-		page.Items[i] = rows[i].st
-	}
-	return page, nil
 }

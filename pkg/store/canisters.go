@@ -201,7 +201,7 @@ func (s *Store) DeleteCanister(ctx context.Context, id registry.CanisterID, anns
 }
 
 // ListCanisters returns one page of the canisters matching f, in registration order.
-func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (registry.CanisterPage, error) {
+func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (registry.List[registry.CanisterRecord], error) {
 	w := s.where()
 	if f.Kind != "" {
 		w.add("c.kind = ?", string(f.Kind))
@@ -220,20 +220,6 @@ func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (r
 	w.contains(f.Query, "c.canister_id", "c.name")
 	w.badge(f.Badge)
 
-	var page registry.CanisterPage
-	var err error
-	if page.Total, err = s.total(ctx, "canisters c", &w, f.Page); err != nil {
-		return page, fmt.Errorf("count canisters: %w", err)
-	}
-	limit := pageLimit(f.Page)
-	order := w.keyset("c.pk", f.Page)
-	page.Items, err = queryList(ctx, s.rdb, "SELECT "+canisterColumns+canisterFrom+w.sql()+order, append(w.args, limit+1), scanCanister)
-	if err != nil {
-		return page, fmt.Errorf("list canisters: %w", err)
-	}
-	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
-	if page.Next != nil {
-		page.Items = page.Items[:limit]
-	}
-	return page, nil
+	return listPage(ctx, s, listing[registry.CanisterRecord]{what: "canisters", count: "canisters c",
+		query: "SELECT " + canisterColumns + canisterFrom, keys: []string{"c.pk"}, scan: keyed(scanCanister, func(r *registry.CanisterRecord) int64 { return r.Key })}, w, f.Page)
 }

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"strings"
+
+	"gorm.io/gorm"
 
 	"canistry/pkg/registry"
 )
@@ -64,11 +68,78 @@ func (w *where) contains(q string, columns ...string) {
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// keyset adds the page position on key (a unique, stable integer column) and returns the
-// ORDER BY … LIMIT clause, which fetches one row more than the page to learn whether another
-// page follows.
-func (w *where) keyset(key string, p registry.Page) string {
-	dir := "ASC"
+// listing is one list or time-series read, paged by listPage.
+type listing[T any] struct {
+	what  string // for errors: "tokens", "stats of …"
+	count string // FROM clause the total counts (with its joins); "" for a list never counted
+	query string // SELECT … FROM …, before the WHERE clause
+	// keys is the keyset: one unique, stable integer column; or a column and the row id as its
+	// tie (the time series: observed_at, id), always ascending.
+	keys []string
+	// scan reads one row and returns its item and its keyset position.
+	scan func(scanner) (T, registry.Cursor, error)
+	// countWhere, when set, are the total's conditions if they differ from the page's.
+	countWhere *where
+}
+
+// listPage is the one paging tail of every list and range read: the total when p asks for it
+// (counted before the page position is added), then the rows after p's position in keyset
+// order, one more than the limit to learn whether a next page follows, trimmed to the limit
+// with the cursor of the next page.
+func listPage[T any](ctx context.Context, s *Store, l listing[T], w where, p registry.Page) (registry.List[T], error) {
+	var page registry.List[T]
+	if p.WithTotal && l.count != "" {
+		cw := &w
+		if l.countWhere != nil {
+			cw = l.countWhere
+		}
+		var n int64
+		if err := s.read(ctx).Raw("SELECT count(*) FROM "+l.count+cw.sql(), cw.args...).Row().Scan(&n); err != nil {
+			return page, fmt.Errorf("count %s: %w", l.what, translate(err))
+		}
+		page.Total = &n
+	}
+	limit := pageLimit(p)
+	order := w.keyset(l.keys, p)
+	var next registry.Cursor // the position of the page's last row
+	n := 0
+	items, err := queryList(ctx, s.rdb, l.query+w.sql()+order, append(w.args, limit+1), func(sc scanner) (T, error) {
+		v, pos, err := l.scan(sc)
+		if n++; n == limit {
+			next = pos
+		}
+		return v, err
+	})
+	if err != nil {
+		return page, fmt.Errorf("list %s: %w", l.what, err)
+	}
+	if len(items) > limit {
+		next.Desc = p.Desc
+		page.Next = &next
+		items = items[:limit]
+	}
+	page.Items = items
+	return page, nil
+}
+
+// keyed is scan for a list whose items carry their unique key.
+func keyed[T any](scan func(scanner) (T, error), key func(*T) int64) func(scanner) (T, registry.Cursor, error) {
+	return func(sc scanner) (T, registry.Cursor, error) {
+		v, err := scan(sc)
+		return v, registry.Cursor{Key: key(&v)}, err
+	}
+}
+
+// keyset adds the page position on keys and returns the ORDER BY … LIMIT clause. One key is
+// walked either way from After; a key with its tie only ascending from (After, AfterTie).
+func (w *where) keyset(keys []string, p registry.Page) string {
+	if len(keys) == 2 {
+		if p.AfterTie > 0 {
+			w.add("("+keys[0]+", "+keys[1]+") > (?, ?)", p.After, p.AfterTie)
+		}
+		return " ORDER BY " + keys[0] + ", " + keys[1] + " LIMIT ?"
+	}
+	key, dir := keys[0], "ASC"
 	if p.Desc {
 		dir = "DESC"
 	}
@@ -93,13 +164,22 @@ func pageLimit(p registry.Page) int {
 	return p.Limit
 }
 
-// nextCursor trims the extra row fetched by keyset and returns the cursor of the next page, or
-// nil when there is none. key returns the keyset value of item i.
-func nextCursor(n, limit int, desc bool, key func(i int) int64) *registry.Cursor {
-	if n <= limit {
-		return nil
+// queryList runs q and scans every row with scan.
+func queryList[T any](ctx context.Context, db *gorm.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, translate(err)
 	}
-	return &registry.Cursor{Key: key(limit - 1), Desc: desc}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, v)
+	}
+	return out, translate(rows.Err())
 }
 
 func nullTime(v sql.NullInt64) *int64 {

@@ -75,26 +75,13 @@ func getModuleHash(ctx context.Context, db *gorm.DB, hash string) (registry.Modu
 
 // ListModuleHashes returns one page of the known builds matching f, in the order they were
 // added, each with the number of registered canisters running it.
-func (s *Store) ListModuleHashes(ctx context.Context, f registry.ModuleHashFilter) (registry.ModuleHashPage, error) {
+func (s *Store) ListModuleHashes(ctx context.Context, f registry.ModuleHashFilter) (registry.List[registry.ModuleHashRecord], error) {
 	w := s.where()
 	if f.Kind != "" {
 		w.add("h.kind = ?", string(f.Kind))
 	}
 	w.contains(f.Query, "h.hash", "h.name")
-	var page registry.ModuleHashPage
-	var err error
-	if page.Total, err = s.total(ctx, "module_hashes h", &w, f.Page); err != nil {
-		return page, fmt.Errorf("count module hashes: %w", err)
-	}
-	limit := pageLimit(f.Page)
-	order := w.keyset("h.rowid", f.Page)
-	page.Items, err = queryList(ctx, s.rdb, "SELECT "+moduleHashColumns+" FROM module_hashes h"+w.sql()+order, append(w.args, limit+1), scanModuleHash)
-	if err != nil {
-		return page, fmt.Errorf("list module hashes: %w", err)
-	}
-	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
-	if page.Next != nil {
-		page.Items = page.Items[:limit]
-	}
-	return page, nil
+	return listPage(ctx, s, listing[registry.ModuleHashRecord]{what: "module hashes", count: "module_hashes h",
+		query: "SELECT " + moduleHashColumns + " FROM module_hashes h", keys: []string{"h.rowid"},
+		scan: keyed(scanModuleHash, func(r *registry.ModuleHashRecord) int64 { return r.Key })}, w, f.Page)
 }

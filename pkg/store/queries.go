@@ -70,27 +70,12 @@ func (s *Store) GetToken(ctx context.Context, id registry.CanisterID) (registry.
 }
 
 // ListTokens returns one page of the tokens matching f, in registration order.
-func (s *Store) ListTokens(ctx context.Context, f registry.TokenFilter) (registry.TokenPage, error) {
+func (s *Store) ListTokens(ctx context.Context, f registry.TokenFilter) (registry.List[registry.TokenRecord], error) {
 	w := s.where()
 	w.stale(f.Stale)
 	w.contains(f.Query, "t.canister_id", "t.name", "t.symbol")
-	var page registry.TokenPage
-	var err error
-	page.Total, err = s.total(ctx, "tokens t JOIN canisters c ON c.canister_id = t.canister_id", &w, f.Page)
-	if err != nil {
-		return page, fmt.Errorf("count tokens: %w", err)
-	}
-	limit := pageLimit(f.Page)
-	order := w.keyset("c.pk", f.Page)
-	page.Items, err = queryList(ctx, s.rdb, "SELECT "+tokenColumns+tokenFrom+w.sql()+order, append(w.args, limit+1), scanToken)
-	if err != nil {
-		return page, fmt.Errorf("list tokens: %w", err)
-	}
-	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
-	if page.Next != nil {
-		page.Items = page.Items[:limit]
-	}
-	return page, nil
+	return listPage(ctx, s, listing[registry.TokenRecord]{what: "tokens", count: "tokens t JOIN canisters c ON c.canister_id = t.canister_id",
+		query: "SELECT " + tokenColumns + tokenFrom, keys: []string{"c.pk"}, scan: keyed(scanToken, func(r *registry.TokenRecord) int64 { return r.Key })}, w, f.Page)
 }
 
 // TokenLogo returns the stored logo of a token (ENOTFOUND when there is none).
@@ -139,7 +124,7 @@ func (s *Store) GetMiner(ctx context.Context, id registry.CanisterID) (registry.
 
 // ListMiners returns one page of the miners matching f, in registration order. With f.Token
 // set it lists the miners currently mining that token.
-func (s *Store) ListMiners(ctx context.Context, f registry.MinerFilter) (registry.MinerPage, error) {
+func (s *Store) ListMiners(ctx context.Context, f registry.MinerFilter) (registry.List[registry.MinerRecord], error) {
 	w := s.where()
 	if f.Token != "" {
 		w.add("m.current_token = ?", string(f.Token))
@@ -149,23 +134,8 @@ func (s *Store) ListMiners(ctx context.Context, f registry.MinerFilter) (registr
 	}
 	w.stale(f.Stale)
 	w.contains(f.Query, "c.canister_id", "c.name")
-	var page registry.MinerPage
-	var err error
-	page.Total, err = s.total(ctx, "miners m JOIN canisters c ON c.canister_id = m.canister_id", &w, f.Page)
-	if err != nil {
-		return page, fmt.Errorf("count miners: %w", err)
-	}
-	limit := pageLimit(f.Page)
-	order := w.keyset("c.pk", f.Page)
-	page.Items, err = queryList(ctx, s.rdb, "SELECT "+minerColumns+minerFrom+w.sql()+order, append(w.args, limit+1), scanMiner)
-	if err != nil {
-		return page, fmt.Errorf("list miners: %w", err)
-	}
-	page.Next = nextCursor(len(page.Items), limit, f.Page.Desc, func(i int) int64 { return page.Items[i].Key })
-	if page.Next != nil {
-		page.Items = page.Items[:limit]
-	}
-	return page, nil
+	return listPage(ctx, s, listing[registry.MinerRecord]{what: "miners", count: "miners m JOIN canisters c ON c.canister_id = m.canister_id",
+		query: "SELECT " + minerColumns + minerFrom, keys: []string{"c.pk"}, scan: keyed(scanMiner, func(r *registry.MinerRecord) int64 { return r.Key })}, w, f.Page)
 }
 
 const statsColumns = `id, canister_id, observed_at, blocks_mined, total_hashes, hash_rate, total_rewards,
@@ -195,85 +165,36 @@ func (s *Store) LatestMinerStats(ctx context.Context, id registry.CanisterID) (*
 // MinerStatsRange returns one page of a miner's stats observed in [r.From, r.To], oldest first
 // (ties by insertion). The cursor is (observed_at, id), which the (canister_id, observed_at)
 // index serves without sorting.
-func (s *Store) MinerStatsRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.StatsPage, error) {
+func (s *Store) MinerStatsRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.List[registry.MinerStats], error) {
+	return seriesPage(ctx, s, "miner_stats", id, r, "SELECT "+statsColumns+" FROM miner_stats", func(sc scanner) (registry.MinerStats, registry.Cursor, error) {
+		row, err := scanStats(sc)
+		return row.toMinerStats(), registry.Cursor{Key: row.ObservedAt, Tie: row.ID}, err
+	})
+}
+
+// seriesPage reads one page of a canister's time series in table observed in [r.From, r.To],
+// oldest first, ties by insertion: the keyset is (observed_at, id).
+func seriesPage[T any](ctx context.Context, s *Store, table string, id registry.CanisterID, r registry.StatsRange, query string,
+	scan func(scanner) (T, registry.Cursor, error)) (registry.List[T], error) {
 	w := s.where()
 	w.add("canister_id = ?", string(id))
 	w.add("observed_at BETWEEN ? AND ?", ms(r.From), ms(r.To))
-	if r.Page.AfterTie > 0 {
-		w.add("(observed_at, id) > (?, ?)", r.Page.After, r.Page.AfterTie)
-	}
-	limit := pageLimit(r.Page)
-	rows, err := queryList(ctx, s.rdb, "SELECT "+statsColumns+" FROM miner_stats"+w.sql()+
-		" ORDER BY observed_at, id LIMIT ?", append(w.args, limit+1), scanStats)
-	if err != nil {
-		return registry.StatsPage{}, fmt.Errorf("stats of %s: %w", id, err)
-	}
-	var page registry.StatsPage
-	if len(rows) > limit {
-		last := rows[limit-1]
-		page.Next = &registry.Cursor{Key: last.ObservedAt, Tie: last.ID}
-		rows = rows[:limit]
-	}
-	page.Items = make([]registry.MinerStats, len(rows))
-	for i := range rows {
-		page.Items[i] = rows[i].toMinerStats()
-	}
-	return page, nil
+	r.Page.Desc = false
+	return listPage(ctx, s, listing[T]{what: table + " of " + string(id), query: query, keys: []string{"observed_at", "id"}, scan: scan}, w, r.Page)
 }
 
 // CanisterHistory returns one page of a canister's module hash and controller changes, newest
 // first. The history outlives the canister's registration.
-func (s *Store) CanisterHistory(ctx context.Context, id registry.CanisterID, p registry.Page) (registry.ChangePage, error) {
+func (s *Store) CanisterHistory(ctx context.Context, id registry.CanisterID, p registry.Page) (registry.List[registry.Change], error) {
 	w := s.where()
 	w.add("canister_id = ?", string(id))
 	p.Desc = true
-	limit := pageLimit(p)
-	order := w.keyset("id", p)
 	scan := func(sc scanner) (registry.Change, error) {
 		var r changeRow
 		err := sc.Scan(&r.ID, &r.CanisterID, &r.Field, &r.OldValue, &r.NewValue, &r.ObservedAt)
 		return r.toChange(), err
 	}
-	items, err := queryList(ctx, s.rdb, "SELECT id, canister_id, field, old_value, new_value, observed_at FROM module_hash_changes"+
-		w.sql()+order, append(w.args, limit+1), scan)
-	if err != nil {
-		return registry.ChangePage{}, fmt.Errorf("history of %s: %w", id, err)
-	}
-	page := registry.ChangePage{Items: items}
-	page.Next = nextCursor(len(items), limit, true, func(i int) int64 { return items[i].ID })
-	if page.Next != nil {
-		page.Items = items[:limit]
-	}
-	return page, nil
-}
-
-// total counts the rows of from matching w when p asks for a total (nil otherwise). It must
-// run before w gets the page position.
-func (s *Store) total(ctx context.Context, from string, w *where, p registry.Page) (*int64, error) {
-	if !p.WithTotal {
-		return nil, nil
-	}
-	var n int64
-	if err := s.read(ctx).Raw("SELECT count(*) FROM "+from+w.sql(), w.args...).Row().Scan(&n); err != nil {
-		return nil, translate(err)
-	}
-	return &n, nil
-}
-
-// queryList runs q and scans every row with scan.
-func queryList[T any](ctx context.Context, db *gorm.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
-	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		out = append(out, v)
-	}
-	return out, translate(rows.Err())
+	return listPage(ctx, s, listing[registry.Change]{what: "history of " + string(id),
+		query: "SELECT id, canister_id, field, old_value, new_value, observed_at FROM module_hash_changes",
+		keys:  []string{"id"}, scan: keyed(scan, func(c *registry.Change) int64 { return c.ID })}, w, p)
 }

@@ -74,15 +74,13 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, owner string, a regist
 }
 
 // WebhookAttempts returns one page of an endpoint's attempt log, newest first.
-func (s *Store) WebhookAttempts(ctx context.Context, id int64, p registry.Page) (registry.WebhookAttemptPage, error) {
+func (s *Store) WebhookAttempts(ctx context.Context, id int64, p registry.Page) (registry.List[registry.WebhookAttempt], error) {
 	if _, err := getWebhook(s.read(ctx), id); err != nil {
-		return registry.WebhookAttemptPage{}, err
+		return registry.List[registry.WebhookAttempt]{}, err
 	}
 	var w where
 	w.add("webhook_id = ?", id)
 	p.Desc = true
-	limit := pageLimit(p)
-	order := w.keyset("id", p)
 	scan := func(sc scanner) (registry.WebhookAttempt, error) {
 		var r webhookAttemptRow
 		err := sc.Scan(&r.ID, &r.WebhookID, &r.EventID, &r.Event, &r.MessageID, &r.Attempt, &r.At, &r.Status, &r.DurationMs, &r.Error, &r.Response)
@@ -90,15 +88,7 @@ func (s *Store) WebhookAttempts(ctx context.Context, id int64, p registry.Page) 
 			Attempt: r.Attempt, At: fromMs(r.At), Status: r.Status, Duration: time.Duration(r.DurationMs) * time.Millisecond,
 			Error: r.Error, Response: r.Response}, err
 	}
-	items, err := queryList(ctx, s.rdb, `SELECT id, webhook_id, event_id, event, message_id, attempt, at, status, duration_ms, error, response
-		FROM webhook_attempts`+w.sql()+order, append(w.args, limit+1), scan)
-	if err != nil {
-		return registry.WebhookAttemptPage{}, fmt.Errorf("attempts of webhook %d: %w", id, err)
-	}
-	page := registry.WebhookAttemptPage{Items: items}
-	page.Next = nextCursor(len(items), limit, true, func(i int) int64 { return items[i].ID })
-	if page.Next != nil {
-		page.Items = items[:limit]
-	}
-	return page, nil
+	return listPage(ctx, s, listing[registry.WebhookAttempt]{what: fmt.Sprintf("attempts of webhook %d", id),
+		query: "SELECT id, webhook_id, event_id, event, message_id, attempt, at, status, duration_ms, error, response FROM webhook_attempts",
+		keys:  []string{"id"}, scan: keyed(scan, func(a *registry.WebhookAttempt) int64 { return a.ID })}, w, p)
 }
