@@ -108,17 +108,7 @@ func (s *Store) EventLogBounds(ctx context.Context) (registry.LogBounds, error) 
 		Oldest *int64
 		Head   *int64
 	}
-	q := `SELECT (SELECT min(id) FROM events) AS oldest,
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), (SELECT max(id) FROM events), 0) AS head`
-	if s.pg {
-		// The newest committed id; when every row was pruned, the sequence's last value. Ids
-		// commit in id order (every write holds the write lock), so all ids up to max(id) that
-		// will ever commit have.
-		q = `SELECT (SELECT min(id) FROM events) AS oldest,
-			coalesce((SELECT max(id) FROM events),
-				(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq)) AS head`
-	}
-	err := s.read(ctx).Raw(q).Scan(&b).Error
+	err := s.read(ctx).Raw(s.d.eventHead).Scan(&b).Error
 	if err != nil {
 		return registry.LogBounds{}, fmt.Errorf("event log bounds: %w", translate(err))
 	}

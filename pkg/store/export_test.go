@@ -17,7 +17,11 @@ func MigrationSQL(name string) (string, error) {
 
 // MigrationVersions lists the version numbers of one backend's migration set, in order.
 func MigrationVersions(pg bool) ([]int, error) {
-	migs, err := loadMigrations(pg)
+	target := "registry.db"
+	if pg {
+		target = "postgres://"
+	}
+	migs, err := loadMigrations(dialectFor(target).migrations)
 	out := make([]int, len(migs))
 	for i, m := range migs {
 		out[i] = m.version

@@ -19,12 +19,7 @@ type where struct {
 }
 
 // where starts a list query's conditions for the store's backend.
-func (s *Store) where() where {
-	if s.pg {
-		return where{like: "ILIKE"}
-	}
-	return where{like: "LIKE"}
-}
+func (s *Store) where() where { return where{like: s.d.like} }
 
 func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)

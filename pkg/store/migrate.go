@@ -18,14 +18,6 @@ import (
 //go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
-// migrationDir is the set of one backend.
-func migrationDir(pg bool) string {
-	if pg {
-		return "migrations/postgres"
-	}
-	return "migrations"
-}
-
 // migration is one ordered SQL file, migrations/NNNN_name.sql.
 type migration struct {
 	version int
@@ -33,8 +25,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations(pg bool) ([]migration, error) {
-	dir := migrationDir(pg)
+// loadMigrations reads the migration set in dir of migrationFS, in version order.
+func loadMigrations(dir string) ([]migration, error) {
 	files, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
 		return nil, err
@@ -68,7 +60,7 @@ func loadMigrations(pg bool) ([]migration, error) {
 // the write lock is pg_advisory_xact_lock(writeLockKey), taken by every write transaction, so
 // processes on several hosts starting at once serialise the same way.
 func (s *Store) migrate(ctx context.Context) error {
-	migs, err := loadMigrations(s.pg)
+	migs, err := loadMigrations(s.d.migrations)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
@@ -100,9 +92,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("apply migration %04d_%s: %w", m.version, m.name, err)
 		}
 	}
-	if s.pg {
-		if err := s.write(ctx, ensureVersionTriggers); err != nil {
-			return fmt.Errorf("data version triggers: %w", err)
+	if s.d.afterMigrate != nil {
+		if err := s.write(ctx, s.d.afterMigrate); err != nil {
+			return fmt.Errorf("after migrations: %w", err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"canistry/pkg/registry"
 )
@@ -41,11 +42,7 @@ func (s *Store) notificationWhere(f registry.NotificationFilter, timeOp string) 
 		w.add("n.event = ?", f.Event)
 	}
 	if f.Token != "" {
-		if s.pg {
-			w.add("(CASE WHEN n.data LIKE '{%' THEN n.data::jsonb ->> 'token_id' END) = ?", f.Token)
-		} else {
-			w.add("(CASE WHEN json_valid(n.data) THEN json_extract(n.data, '$.token_id') END) = ?", f.Token)
-		}
+		w.add(fmt.Sprintf(s.d.jsonField, "n.data", "token_id")+" = ?", f.Token)
 	}
 	if !f.From.IsZero() {
 		w.add(timeOp+"n.received_at >= ?", ms(f.From))

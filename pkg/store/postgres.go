@@ -14,7 +14,8 @@ import (
 )
 
 // PostgreSQL backend. Open switches to it for a postgres:// or postgresql:// URL
-// (DATABASE_URL). The public API and its results are the same as on SQLite; what differs:
+// (DATABASE_URL). The public API and its results are the same as on SQLite; the SQL that
+// differs is in the dialect (dialect.go). What behaves differently:
 //
 //   - Every write transaction first takes one transaction-scoped advisory lock (writeLockKey),
 //     so writes serialise across every process and host as they do on SQLite's write lock.
@@ -114,15 +115,6 @@ func openPGPool(target string, readOnly bool, conns int, timeout time.Duration) 
 	return db, nil
 }
 
-// lockWrites takes the write lock inside tx (PostgreSQL only; SQLite's IMMEDIATE transaction
-// already holds its write lock).
-func (s *Store) lockWrites(tx *gorm.DB) error {
-	if !s.pg {
-		return nil
-	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(?)", writeLockKey).Error
-}
-
 // ensureVersionTriggers gives every table of the schema the statement trigger that bumps
 // data_version (migration 0001 creates the table and the function), so a table added by a
 // later migration is covered without each migration remembering to. The function bumps the
@@ -148,7 +140,8 @@ func ensureVersionTriggers(tx *gorm.DB) error {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-func (s *Store) pgSizeBytes() int64 {
+// pgSizeBytes is the size of the database.
+func pgSizeBytes(s *Store) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var n int64

@@ -174,13 +174,9 @@ func (s *Store) PruneMinerStats(ctx context.Context, before time.Time) (int64, e
 // token names (ledger_id). Sorted, without repeats.
 func (s *Store) TrackedLedgers(ctx context.Context) ([]registry.CanisterID, error) {
 	var ids []string
-	each := "json_each(tokens.interfaces) AS j" // SQLite: columns key, value, …
-	if s.pg {
-		each = "json_array_elements_text(tokens.interfaces::json) AS j(value)"
-	}
 	err := s.read(ctx).Raw(`
 		SELECT canister_id FROM tokens
-		WHERE EXISTS (SELECT 1 FROM `+each+` WHERE j.value = ?)
+		WHERE EXISTS (SELECT 1 FROM `+fmt.Sprintf(s.d.jsonTexts, "tokens.interfaces")+` WHERE j.value = ?)
 		UNION
 		SELECT ledger_id FROM tokens WHERE ledger_id <> ''
 		ORDER BY 1`, registry.InterfaceICRC1).Scan(&ids).Error

@@ -27,7 +27,7 @@ import (
 // Store is the database. It is safe for concurrent use.
 type Store struct {
 	path string   // the SQLite file, or the PostgreSQL URL
-	pg   bool     // PostgreSQL, else SQLite
+	d    dialect  // what the backend does differently
 	rdb  *gorm.DB // read pool, query_only
 	wdb  *gorm.DB // the single writer connection
 	now  func() time.Time
@@ -49,16 +49,11 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // safe to call from several processes at once on an empty data directory (or an empty
 // PostgreSQL database). A path that is a postgres:// or postgresql:// URL opens PostgreSQL.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{path: path, now: time.Now, pg: IsPostgresURL(path), stmtTimeout: DefaultStatementTimeout}
+	s := &Store{path: path, now: time.Now, d: dialectFor(path), stmtTimeout: DefaultStatementTimeout}
 	for _, o := range opts {
 		o(s)
 	}
-	if s.pg {
-		if err := s.openPostgres(path); err != nil {
-			s.closePools()
-			return nil, err
-		}
-	} else if err := s.openSQLite(ctx, path); err != nil {
+	if err := s.d.open(ctx, s); err != nil {
 		s.closePools()
 		return nil, err
 	}
@@ -69,13 +64,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.loadEpoch(ctx); err != nil {
 		s.closePools()
 		return nil, err
-	}
-	if !s.pg {
-		var err error
-		if s.version, err = openVersionProbe(ctx, path); err != nil {
-			s.closePools()
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -88,7 +76,10 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if s.wdb, err = openPoolRetry(ctx, path, false, 1); err != nil {
 		return err
 	}
-	s.rdb, err = openPoolRetry(ctx, path, true, 8)
+	if s.rdb, err = openPoolRetry(ctx, path, true, 8); err != nil {
+		return err
+	}
+	s.version, err = openVersionProbe(ctx, path)
 	return err
 }
 
@@ -174,35 +165,14 @@ func (s *Store) closePools() error {
 }
 
 // Path returns the database file path, or the PostgreSQL URL with its password redacted.
-func (s *Store) Path() string {
-	if s.pg {
-		return RedactURL(s.path)
-	}
-	return s.path
-}
+func (s *Store) Path() string { return s.d.redact(s.path) }
 
 // Backend names the database engine: "sqlite" or "postgres".
-func (s *Store) Backend() string {
-	if s.pg {
-		return "postgres"
-	}
-	return "sqlite"
-}
+func (s *Store) Backend() string { return s.d.name }
 
 // SizeBytes returns the size of the database file plus its WAL (on PostgreSQL, of the
 // database; 0 when that cannot be read).
-func (s *Store) SizeBytes() int64 {
-	if s.pg {
-		return s.pgSizeBytes()
-	}
-	var n int64
-	for _, p := range []string{s.path, s.path + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			n += fi.Size()
-		}
-	}
-	return n
-}
+func (s *Store) SizeBytes() int64 { return s.d.sizeBytes(s) }
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
@@ -224,8 +194,10 @@ func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ct
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	delay := 5 * time.Millisecond
 	locked := func(tx *gorm.DB) error {
-		if err := s.lockWrites(tx); err != nil {
-			return err
+		if s.d.writeLock != "" {
+			if err := tx.Exec(s.d.writeLock).Error; err != nil {
+				return err
+			}
 		}
 		return fn(tx)
 	}

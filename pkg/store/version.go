@@ -46,18 +46,23 @@ func (v *versionProbe) close() error {
 // with the change, so it is exact — unlike pg_stat_database.xact_commit, which counts every
 // transaction of every client (reads too) and is reported late, by the statistics collector.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
-	if s.pg {
-		var n int64
-		if err := s.read(ctx).Raw("SELECT v FROM data_version WHERE id = 1").Scan(&n).Error; err != nil {
-			return 0, fmt.Errorf("data version: %w", translate(err))
-		}
-		return n, nil
-	}
-	s.version.mu.Lock()
-	defer s.version.mu.Unlock()
-	var n int64
-	if err := s.version.stmt.QueryRowContext(ctx).Scan(&n); err != nil {
+	n, err := s.d.dataVersion(ctx, s)
+	if err != nil {
 		return 0, fmt.Errorf("data version: %w", translate(err))
 	}
 	return n, nil
+}
+
+func sqliteDataVersion(ctx context.Context, s *Store) (int64, error) {
+	s.version.mu.Lock()
+	defer s.version.mu.Unlock()
+	var n int64
+	err := s.version.stmt.QueryRowContext(ctx).Scan(&n)
+	return n, err
+}
+
+func pgDataVersion(ctx context.Context, s *Store) (int64, error) {
+	var n int64
+	err := s.read(ctx).Raw("SELECT v FROM data_version WHERE id = 1").Scan(&n).Error
+	return n, err
 }
