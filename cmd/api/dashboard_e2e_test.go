@@ -29,6 +29,7 @@ import (
 	"canistry/pkg/poll"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/store/storetest"
 )
 
 // dashboardWorld is the data the dashboard test browses: canisters on the replica double,
@@ -135,13 +136,13 @@ func startDashboardWorld(t *testing.T) *dashboardWorld {
 	// A day of history before that observation: one sample every 90 minutes, and one 6 days ago.
 	now := time.Now().UTC()
 	for i := 1; i <= 15; i++ {
-		err := st.AddMinerStats(ctx, registry.MinerStats{CanisterID: w.miner, ObservedAt: now.Add(-time.Duration(i) * 90 * time.Minute),
+		err := storetest.AddMinerStats(ctx, st, registry.MinerStats{CanisterID: w.miner, ObservedAt: now.Add(-time.Duration(i) * 90 * time.Minute),
 			BlocksMined: uint64(30 - i), TotalHashes: uint64(1<<40) - uint64(i)<<30, HashRate: 90 + float64(i%4), TotalRewards: uint64(1500 - 50*i)})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.AddMinerStats(ctx, registry.MinerStats{CanisterID: w.miner, ObservedAt: now.Add(-6 * 24 * time.Hour), BlocksMined: 2, HashRate: 50}); err != nil {
+	if err := storetest.AddMinerStats(ctx, st, registry.MinerStats{CanisterID: w.miner, ObservedAt: now.Add(-6 * 24 * time.Hour), BlocksMined: 2, HashRate: 50}); err != nil {
 		t.Fatal(err)
 	}
 	w.points = 16 // the poller's observation and the 15 of the last day

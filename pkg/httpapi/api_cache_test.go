@@ -8,6 +8,7 @@ import (
 
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/store/storetest"
 )
 
 // The read cache must never serve data older than the database: a write by another process
@@ -30,7 +31,7 @@ func TestReadCache_CoherentAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.SaveCanisterState(t.Context(), id, "ab"+string(bytes.Repeat([]byte("0"), 62)), []string{"aaaaa-aa"}, time.Now()); err != nil {
+	if _, err := storetest.SaveState(t.Context(), other, id, "ab"+string(bytes.Repeat([]byte("0"), 62)), []string{"aaaaa-aa"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {

@@ -14,6 +14,7 @@ import (
 
 	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
+	"canistry/pkg/store/storetest"
 )
 
 type apiCanister struct {
@@ -224,7 +225,7 @@ func TestAPI_ListCanisters(t *testing.T) {
 	if r := a.admin("POST", "/module-hashes", map[string]any{"hash": hash, "name": "ledger", "version": "2.1", "kind": "token"}); r.Status != 201 {
 		t.Fatalf("module hash: %d %s", r.Status, r.Body)
 	}
-	if _, err := a.Store.SaveCanisterState(t.Context(), idToken2, hash, []string{string(idNone)}, a.Clock.Now()); err != nil {
+	if _, err := storetest.SaveState(t.Context(), a.Store, idToken2, hash, []string{string(idNone)}, a.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	now := a.Clock.Now()

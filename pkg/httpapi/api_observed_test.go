@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"canistry/pkg/registry"
+	"canistry/pkg/store/storetest"
 )
 
 const apiPNGLogo = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -23,7 +24,7 @@ func seedObserved(t *testing.T, a *testAPI) {
 	registerCanister(t, a, idWallet, "wallet")
 	now := a.Clock.Now()
 	abt := 12.5
-	_, err := a.Store.SaveToken(ctx, registry.TokenInfo{CanisterID: idLedger, Interfaces: []string{"icrc1", "pow"},
+	_, err := storetest.SaveToken(ctx, a.Store, registry.TokenInfo{CanisterID: idLedger, Interfaces: []string{"icrc1", "pow"},
 		Name: "Internet Computer", Symbol: "ICP", Decimals: 8, Fee: "10000",
 		TotalSupply: "340282366920938463463374607431768211456", MintingAccount: string(idNone),
 		SupportedStandards: []registry.Standard{{Name: "ICRC-1", URL: "https://github.com/dfinity/ICRC-1"}},
@@ -33,7 +34,7 @@ func seedObserved(t *testing.T, a *testAPI) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Store.SaveToken(ctx, registry.TokenInfo{CanisterID: idToken2, Interfaces: []string{"icrc1"},
+	if _, err := storetest.SaveToken(ctx, a.Store, registry.TokenInfo{CanisterID: idToken2, Interfaces: []string{"icrc1"},
 		Name: "ckBTC", Symbol: "ckBTC", Decimals: 8, Fee: "10", TotalSupply: "21", UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func seedObserved(t *testing.T, a *testAPI) {
 	}
 	cph := 1.25e9
 	for i, id := range []registry.CanisterID{idMiner, idMiner2} {
-		_, err := a.Store.SaveMiner(ctx, registry.MinerInfo{CanisterID: id, CurrentToken: string(idLedger), IsMining: i == 0,
+		_, err := storetest.SaveMiner(ctx, a.Store, registry.MinerInfo{CanisterID: id, CurrentToken: string(idLedger), IsMining: i == 0,
 			SpeedPercentage: 80, ChunkSize: 1 << 62, ChunksPerRefresh: 4, ICRCVersion: 1, SupportsStats: true,
 			CycleBalance: "99999999999999999999", CycleUsagePerHour: &cph, UpdatedAt: now})
 		if err != nil {
@@ -54,7 +55,7 @@ func seedObserved(t *testing.T, a *testAPI) {
 		}
 	}
 	for i := range 5 {
-		err := a.Store.AddMinerStats(ctx, registry.MinerStats{CanisterID: idMiner, ObservedAt: now.Add(time.Duration(i-4) * time.Minute),
+		err := storetest.AddMinerStats(ctx, a.Store, registry.MinerStats{CanisterID: idMiner, ObservedAt: now.Add(time.Duration(i-4) * time.Minute),
 			BlocksMined: uint64(i), TotalHashes: 1 << 60, HashRate: 1234.5, TotalRewards: uint64(i) * 50,
 			StartTime: uint64(now.Add(-time.Hour).UnixNano())})
 		if err != nil {
@@ -175,7 +176,7 @@ func TestAPI_TokenLogo(t *testing.T) {
 		{"SVGUndeclared", "image/png", `<svg xmlns="http://www.w3.org/2000/svg"></svg>`, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := a.Store.SaveToken(t.Context(), registry.TokenInfo{CanisterID: idToken2, Logo: []byte(tt.data),
+			if _, err := storetest.SaveToken(t.Context(), a.Store, registry.TokenInfo{CanisterID: idToken2, Logo: []byte(tt.data),
 				LogoMediaType: tt.declared, UpdatedAt: a.Clock.Now()}); err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +303,7 @@ func TestAPI_CanisterHistory(t *testing.T) {
 	registerCanister(t, a, idLedger, "token")
 	for i, h := range []string{strings.Repeat("a", 64), strings.Repeat("b", 64)} {
 		a.Clock.Advance(time.Minute)
-		if _, err := a.Store.SaveCanisterState(t.Context(), idLedger, h, []string{string(idNone), string([]registry.CanisterID{idMiner, idWallet}[i])}, a.Clock.Now()); err != nil {
+		if _, err := storetest.SaveState(t.Context(), a.Store, idLedger, h, []string{string(idNone), string([]registry.CanisterID{idMiner, idWallet}[i])}, a.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -359,7 +360,7 @@ func TestAPI_ModuleHashes(t *testing.T) {
 	}
 	a.admin("POST", "/module-hashes", map[string]any{"hash": strings.Repeat("c", 64), "name": "miner", "kind": "miner"})
 	registerCanister(t, a, idLedger, "token")
-	if _, err := a.Store.SaveCanisterState(t.Context(), idLedger, strings.ToLower(upper), nil, a.Clock.Now()); err != nil {
+	if _, err := storetest.SaveState(t.Context(), a.Store, idLedger, strings.ToLower(upper), nil, a.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var l apiList[struct {

@@ -136,7 +136,8 @@ func (p *Poller) save(ctx context.Context, c registry.Canister, o observation, a
 	if err := errors.Join(readErrs...); err != nil {
 		res.outcome, res.err = outcomeFailed, err
 	}
-	w.Refresh = p.attempt(c, at, res)
+	attempt := p.attempt(c, at, res)
+	w.Refresh = &attempt
 	w.Events = func(changes []registry.Change, changed []string) ([]registry.Event, error) {
 		return changeEvents(c, changes, changed, at)
 	}

@@ -173,7 +173,8 @@ func (f *benchFixture) benchClassic(b *testing.B) {
 	b.ReportMetric(perCanister*benchCanisters, "extrapolated-s/10k")
 }
 
-// classicRefresh reads one canister the classic way and stores it with the same store calls.
+// classicRefresh reads one canister the classic way (a new client per canister) and stores it
+// part by part.
 func classicRefresh(ctx context.Context, cfg ic.Config, st *store.Store, c benchCanister, ledgers []registry.CanisterID, now time.Time) error {
 	client, err := ic.New(ctx, cfg)
 	if err != nil {
@@ -183,14 +184,20 @@ func classicRefresh(ctx context.Context, cfg ic.Config, st *store.Store, c bench
 	if err != nil {
 		return err
 	}
-	if _, err := st.SaveCanisterState(ctx, c.id, state.ModuleHash, state.Controllers, now); err != nil {
+	// Each part in its own transaction, as the store's separate save calls did.
+	save := func(w store.RefreshWrite) error {
+		w.ID, w.At = c.id, now
+		_, err := st.SaveRefresh(ctx, w)
+		return err
+	}
+	if err := save(store.RefreshWrite{State: &state}); err != nil {
 		return err
 	}
 	switch c.kind {
 	case registry.KindToken:
 		t, err := client.Token(ctx, c.id)
 		if err == nil {
-			_, err = st.SaveToken(ctx, t)
+			err = save(store.RefreshWrite{Token: &t})
 		}
 		if err != nil {
 			return err
@@ -198,10 +205,10 @@ func classicRefresh(ctx context.Context, cfg ic.Config, st *store.Store, c bench
 	case registry.KindMiner:
 		m, stats, err := client.Miner(ctx, c.id)
 		if err == nil {
-			_, err = st.SaveMiner(ctx, m)
+			err = save(store.RefreshWrite{Miner: &m})
 		}
 		if err == nil && stats != nil {
-			err = st.AddMinerStats(ctx, *stats)
+			err = save(store.RefreshWrite{Stats: stats})
 		}
 		if err != nil {
 			return err
@@ -209,7 +216,7 @@ func classicRefresh(ctx context.Context, cfg ic.Config, st *store.Store, c bench
 	case registry.KindWallet:
 		bals, err := client.Wallet(ctx, c.id, ledgers)
 		if err == nil {
-			_, err = st.SaveBalances(ctx, c.id, bals)
+			err = save(store.RefreshWrite{Wallet: true, Balances: bals})
 		}
 		if err != nil {
 			return err

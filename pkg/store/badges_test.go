@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"canistry/pkg/registry"
+	"canistry/pkg/store/storetest"
 )
 
 func TestStore_Badges(t *testing.T) {
@@ -21,10 +22,10 @@ func TestStore_Badges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s.SaveCanisterState(ctx, id, hash, []string{"aaaaa-aa"}, t0); err != nil {
+		if _, err := storetest.SaveState(ctx, s, id, hash, []string{"aaaaa-aa"}, t0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SaveCanisterState(ctx, id, hash, registry.KnownBlackholes, t0.Add(time.Hour)); err != nil {
+		if _, err := storetest.SaveState(ctx, s, id, hash, registry.KnownBlackholes, t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		in, stored, err := s.BadgeState(ctx, id)

@@ -11,6 +11,7 @@ import (
 	"canistry/pkg/internal/testclock"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/store/storetest"
 )
 
 // Principals used by the registry tests (valid text with checksums).
@@ -112,7 +113,7 @@ func TestStore_UpdateCanister(t *testing.T) {
 		t.Run("KindChangeDropsOldObservations", func(t *testing.T) {
 			s, _ := openRegistryStoreOn(t, b)
 			mustCreate(t, s, registry.Canister{ID: testIDs[0], Kind: registry.KindToken})
-			if _, err := s.SaveToken(t.Context(), registry.TokenInfo{CanisterID: testIDs[0], Name: "T", UpdatedAt: time.Now()}); err != nil {
+			if _, err := storetest.SaveToken(t.Context(), s, registry.TokenInfo{CanisterID: testIDs[0], Name: "T", UpdatedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			kind := registry.KindMiner
@@ -147,7 +148,7 @@ func TestStore_DeleteCanister(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s, _ := openRegistryStoreOn(t, b)
 		mustCreate(t, s, registry.Canister{ID: testIDs[0], Kind: registry.KindToken, Name: "gone"})
-		if _, err := s.SaveToken(t.Context(), registry.TokenInfo{CanisterID: testIDs[0], Logo: []byte("\x89PNG"), LogoMediaType: "image/png"}); err != nil {
+		if _, err := storetest.SaveToken(t.Context(), s, registry.TokenInfo{CanisterID: testIDs[0], Logo: []byte("\x89PNG"), LogoMediaType: "image/png"}); err != nil {
 			t.Fatal(err)
 		}
 		rec, err := s.DeleteCanister(t.Context(), testIDs[0])
@@ -178,7 +179,7 @@ func TestStore_ListCanisters(t *testing.T) {
 		if _, err := s.CreateModuleHash(ctx, registry.ModuleHash{Hash: hash, Name: "ledger", Version: "1.0", SourceURL: "https://example.org/src"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SaveCanisterState(ctx, testIDs[2], hash, []string{"aaaaa-aa"}, clk.Now()); err != nil {
+		if _, err := storetest.SaveState(ctx, s, testIDs[2], hash, []string{"aaaaa-aa"}, clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		success := clk.Now()

@@ -200,7 +200,7 @@ func TestStore_SaveRefreshEvents(t *testing.T) {
 		w := store.RefreshWrite{ID: id, At: at, State: &registry.CanisterState{ModuleHash: "ab", Controllers: []string{"c1"}},
 			Miner: &registry.MinerInfo{CanisterID: id, CurrentToken: "t", UpdatedAt: at},
 			Stats: &registry.MinerStats{CanisterID: id, ObservedAt: at}, Events: events,
-			Refresh: registry.RefreshState{LastAttemptAt: &at, LastSuccessAt: &at, NextAttemptAt: at}}
+			Refresh: &registry.RefreshState{LastAttemptAt: &at, LastSuccessAt: &at, NextAttemptAt: at}}
 		saved, err := s.SaveRefresh(ctx, w)
 		if err != nil {
 			t.Fatal(err)

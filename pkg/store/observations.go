@@ -17,15 +17,24 @@ import (
 	"canistry/pkg/registry"
 )
 
-// The observation write side: what the poller learned from the IC. Every Save* method compares
-// the observation with the stored row and writes only when something differs, returning the
-// names of the fields that changed (column names; "logo" for the logo, "balance:<ledger>" for a
-// wallet balance). An unchanged observation costs one read on the read pool and no write
-// transaction at all. The comparison is repeated inside the write transaction, so the stored
-// result is right even if another writer got there first.
+// The observation write side: what the poller learned from the IC, saved by SaveRefresh in its
+// one write transaction. Each part goes through saveIfChanged: it is compared with the stored
+// row and written only when something differs, and the names of the fields that changed are
+// returned (column names; "logo" for the logo, "balance:<ledger>" for a wallet balance).
 //
 // The first observation of a canister (no row yet) always writes the row; its changed list
 // names the fields that differ from an empty row.
+
+// saveIfChanged is the one save-if-changed step: diff compares an observation with what is
+// stored and says whether to write (something changed, or nothing is stored yet); put then
+// writes it, given diff's changes. It returns the changes.
+func saveIfChanged[C any](tx *gorm.DB, diff func(*gorm.DB) (changes []C, write bool, err error), put func(*gorm.DB, []C) error) ([]C, error) {
+	changes, write, err := diff(tx)
+	if err != nil || !write {
+		return changes, err
+	}
+	return changes, put(tx, changes)
+}
 
 // field is one compared value of a row, rendered as text.
 type field struct{ name, value string }
@@ -69,31 +78,9 @@ func logoDigest(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// SaveToken stores what the poller read from a token canister: the tokens row, and the logo in
-// token_logos (its row is deleted when t.Logo is nil). It returns the names of the fields that
-// changed and writes nothing when none did. The canister must be registered (not_found
-// otherwise).
-func (s *Store) SaveToken(ctx context.Context, t registry.TokenInfo) (changed []string, err error) {
-	row := toTokenRow(&t)
-	changed, isNew, err := tokenDiff(s.read(ctx), &row, logoDigest(t.Logo))
-	if err != nil {
-		return nil, fmt.Errorf("save token %s: %w", t.CanisterID, translate(err))
-	}
-	if len(changed) == 0 && !isNew {
-		return nil, nil
-	}
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		changed, err = saveTokenTx(tx, t)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("save token %s: %w", t.CanisterID, notRegistered(t.CanisterID, err))
-	}
-	return changed, nil
-}
-
-// tokenDiff compares row (with logo digest) with the stored token; isNew means none is stored.
-func tokenDiff(db *gorm.DB, row *tokenRow, digest string) (changed []string, isNew bool, err error) {
+// tokenDiff compares row (with logo digest) with the stored token; write when something
+// changed or none is stored.
+func tokenDiff(db *gorm.DB, row *tokenRow, digest string) (changed []string, write bool, err error) {
 	cur := tokenFields(row, digest)
 	var old tokenRow
 	err = db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
@@ -109,26 +96,28 @@ func tokenDiff(db *gorm.DB, row *tokenRow, digest string) (changed []string, isN
 	if err != nil {
 		return nil, false, err
 	}
-	return diffFields(tokenFields(&old, oldDigest), cur), false, nil
+	changed = diffFields(tokenFields(&old, oldDigest), cur)
+	return changed, len(changed) > 0, nil
 }
 
-// saveTokenTx writes t inside tx when it differs from the stored token, and returns what changed.
+// saveTokenTx stores what the poller read from a token canister, when it differs from the
+// stored token: the tokens row, and the logo in token_logos (its row is deleted when t.Logo is
+// nil). It returns the names of the fields that changed.
 func saveTokenTx(tx *gorm.DB, t registry.TokenInfo) ([]string, error) {
 	row := toTokenRow(&t)
 	digest := logoDigest(t.Logo)
-	changed, isNew, err := tokenDiff(tx, &row, digest)
-	if err != nil || (len(changed) == 0 && !isNew) {
-		return changed, err
-	}
-	if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
-		return nil, err
-	}
-	if t.Logo == nil {
-		return changed, tx.Where("canister_id = ?", row.CanisterID).Delete(&tokenLogoRow{}).Error
-	}
-	logo := tokenLogoRow{CanisterID: row.CanisterID, MediaType: t.LogoMediaType, Data: t.Logo,
-		SHA256: digest, UpdatedAt: row.UpdatedAt}
-	return changed, tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&logo).Error
+	return saveIfChanged(tx, func(tx *gorm.DB) ([]string, bool, error) { return tokenDiff(tx, &row, digest) },
+		func(tx *gorm.DB, _ []string) error {
+			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+				return err
+			}
+			if t.Logo == nil {
+				return tx.Where("canister_id = ?", row.CanisterID).Delete(&tokenLogoRow{}).Error
+			}
+			logo := tokenLogoRow{CanisterID: row.CanisterID, MediaType: t.LogoMediaType, Data: t.Logo,
+				SHA256: digest, UpdatedAt: row.UpdatedAt}
+			return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&logo).Error
+		})
 }
 
 func minerFields(r *minerRow) []field {
@@ -142,28 +131,8 @@ func minerFields(r *minerRow) []field {
 	}
 }
 
-// SaveMiner stores what the poller read from a miner canister's get_info and get_cycle_usage.
-// It returns the names of the fields that changed and writes nothing when none did.
-func (s *Store) SaveMiner(ctx context.Context, m registry.MinerInfo) ([]string, error) {
-	row := toMinerRow(&m)
-	changed, isNew, err := minerDiff(s.read(ctx), &row)
-	if err != nil {
-		return nil, fmt.Errorf("save miner %s: %w", m.CanisterID, translate(err))
-	}
-	if len(changed) == 0 && !isNew {
-		return nil, nil
-	}
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		changed, err = saveMinerTx(tx, m)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("save miner %s: %w", m.CanisterID, notRegistered(m.CanisterID, err))
-	}
-	return changed, nil
-}
-
-func minerDiff(db *gorm.DB, row *minerRow) (changed []string, isNew bool, err error) {
+// minerDiff compares row with the stored miner; write when something changed or none is stored.
+func minerDiff(db *gorm.DB, row *minerRow) (changed []string, write bool, err error) {
 	cur := minerFields(row)
 	var old minerRow
 	err = db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
@@ -174,56 +143,28 @@ func minerDiff(db *gorm.DB, row *minerRow) (changed []string, isNew bool, err er
 	if err != nil {
 		return nil, false, err
 	}
-	return diffFields(minerFields(&old), cur), false, nil
+	changed = diffFields(minerFields(&old), cur)
+	return changed, len(changed) > 0, nil
 }
 
-// saveMinerTx writes m inside tx when it differs from the stored miner, and returns what changed.
+// saveMinerTx stores what the poller read from a miner canister's get_info and
+// get_cycle_usage, when it differs from the stored miner, and returns what changed.
 func saveMinerTx(tx *gorm.DB, m registry.MinerInfo) ([]string, error) {
 	row := toMinerRow(&m)
-	changed, isNew, err := minerDiff(tx, &row)
-	if err != nil || (len(changed) == 0 && !isNew) {
-		return changed, err
-	}
-	return changed, tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+	return saveIfChanged(tx, func(tx *gorm.DB) ([]string, bool, error) { return minerDiff(tx, &row) },
+		func(tx *gorm.DB, _ []string) error {
+			return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+		})
 }
 
-// AddMinerStats appends one observation to the miner_stats time series. Unlike the Save*
-// methods it always writes: the series is the history.
-func (s *Store) AddMinerStats(ctx context.Context, st registry.MinerStats) error {
-	if err := s.write(ctx, func(tx *gorm.DB) error { return addMinerStatsTx(tx, st) }); err != nil {
-		return fmt.Errorf("add miner stats %s: %w", st.CanisterID, notRegistered(st.CanisterID, err))
-	}
-	return nil
-}
-
+// addMinerStatsTx appends one observation to the miner_stats time series. Unlike the other
+// parts it always writes: the series is the history.
 func addMinerStatsTx(tx *gorm.DB, st registry.MinerStats) error {
 	row, err := toMinerStatsRow(&st)
 	if err != nil {
 		return err
 	}
 	return tx.Create(&row).Error
-}
-
-// SaveBalances stores a wallet's balances, one row per (wallet, ledger). Ledgers absent from
-// balances keep their stored row (a ledger that did not answer keeps its last good value). It
-// returns "balance:<ledger>" for each balance that changed or is new, and writes nothing when
-// none did.
-func (s *Store) SaveBalances(ctx context.Context, wallet registry.CanisterID, balances []registry.Balance) ([]string, error) {
-	changed, _, err := balancesDiff(s.read(ctx), wallet, balances)
-	if err != nil {
-		return nil, fmt.Errorf("save balances of %s: %w", wallet, translate(err))
-	}
-	if len(changed) == 0 {
-		return nil, nil
-	}
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		changed, err = saveBalancesTx(tx, wallet, balances)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("save balances of %s: %w", wallet, notRegistered(wallet, err))
-	}
-	return changed, nil
 }
 
 func balancesDiff(db *gorm.DB, wallet registry.CanisterID, balances []registry.Balance) ([]string, []balanceRow, error) {
@@ -249,40 +190,19 @@ func balancesDiff(db *gorm.DB, wallet registry.CanisterID, balances []registry.B
 	return changed, rows, nil
 }
 
-// saveBalancesTx writes the balances that differ from the stored ones inside tx.
+// saveBalancesTx stores a wallet's balances, one row per (wallet, ledger), writing those that
+// differ from the stored ones. Ledgers absent from balances keep their stored row (a ledger
+// that did not answer keeps its last good value). It returns "balance:<ledger>" for each
+// balance that changed or is new.
 func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry.Balance) ([]string, error) {
-	changed, rows, err := balancesDiff(tx, wallet, balances)
-	if err != nil || len(rows) == 0 {
-		return changed, err
-	}
-	return changed, tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error
-}
-
-// SaveCanisterState stores the certified module hash and controllers of a canister read at
-// at. Inside one write transaction it compares them with the stored values, updates the
-// canisters row and writes one module_hash_changes row per changed field, and returns those
-// changes (nil when nothing changed, in which case nothing is written).
-//
-// Controllers are compared as a set (the IC's order is not meaningful) and stored sorted. A
-// never-read canister has module hash "" and no controllers, so its first observation is
-// recorded as a change from "" like any other: the history starts with the first hash and
-// controllers seen. An empty canister with no controllers has nothing to record.
-func (s *Store) SaveCanisterState(ctx context.Context, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
-	changes, err := stateDiff(s.read(ctx), id, moduleHash, controllers, at)
-	if err != nil {
-		return nil, fmt.Errorf("save state of %s: %w", id, notFound(id, err))
-	}
-	if len(changes) == 0 {
-		return nil, nil
-	}
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		changes, err = saveStateTx(tx, id, moduleHash, controllers, at)
-		return err
+	var rows []balanceRow
+	return saveIfChanged(tx, func(tx *gorm.DB) ([]string, bool, error) {
+		changed, changedRows, err := balancesDiff(tx, wallet, balances)
+		rows = changedRows
+		return changed, len(rows) > 0, err
+	}, func(tx *gorm.DB, _ []string) error {
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error
 	})
-	if err != nil {
-		return nil, fmt.Errorf("save state of %s: %w", id, notFound(id, err))
-	}
-	return changes, nil
 }
 
 func stateDiff(db *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
@@ -305,27 +225,35 @@ func stateDiff(db *gorm.DB, id registry.CanisterID, moduleHash string, controlle
 	return changes, nil
 }
 
-// saveStateTx stores a changed module hash and controllers inside tx, with one
-// module_hash_changes row per changed field, and returns the changes with their ids.
+// saveStateTx stores the certified module hash and controllers of a canister read at at, when
+// they differ from the stored ones: it updates the canisters row and writes one
+// module_hash_changes row per changed field, and returns those changes with their ids (nil when
+// nothing changed).
+//
+// Controllers are compared as a set (the IC's order is not meaningful) and stored sorted. A
+// never-read canister has module hash "" and no controllers, so its first observation is
+// recorded as a change from "" like any other: the history starts with the first hash and
+// controllers seen. An empty canister with no controllers has nothing to record.
 func saveStateTx(tx *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
-	changes, err := stateDiff(tx, id, moduleHash, controllers, at)
-	if err != nil || len(changes) == 0 {
-		return changes, err
-	}
-	ctrls := slices.Sorted(slices.Values(controllers))
-	err = tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).
-		Updates(map[string]any{"module_hash": moduleHash, "controllers": jsonList(ctrls)}).Error
-	if err != nil {
-		return nil, err
-	}
-	for i := range changes {
-		row := toChangeRow(&changes[i])
-		if err := tx.Create(&row).Error; err != nil {
-			return nil, err
+	return saveIfChanged(tx, func(tx *gorm.DB) ([]registry.Change, bool, error) {
+		changes, err := stateDiff(tx, id, moduleHash, controllers, at)
+		return changes, len(changes) > 0, err
+	}, func(tx *gorm.DB, changes []registry.Change) error {
+		ctrls := slices.Sorted(slices.Values(controllers))
+		err := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).
+			Updates(map[string]any{"module_hash": moduleHash, "controllers": jsonList(ctrls)}).Error
+		if err != nil {
+			return err
 		}
-		changes[i].ID = row.ID
-	}
-	return changes, nil
+		for i := range changes {
+			row := toChangeRow(&changes[i])
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			changes[i].ID = row.ID
+		}
+		return nil
+	})
 }
 
 // notFound names the canister when its row is missing; other errors go through translate.

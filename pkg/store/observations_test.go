@@ -10,6 +10,7 @@ import (
 
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
+	"canistry/pkg/store/storetest"
 )
 
 // testID returns the n-th test canister id.
@@ -63,7 +64,7 @@ func TestStore_SaveToken(t *testing.T) {
 			Logo: []byte("\x89PNG"), LogoMediaType: "image/png", UpdatedAt: t0}
 
 		t.Run("First", func(t *testing.T) {
-			changed, err := s.SaveToken(ctx, tok)
+			changed, err := storetest.SaveToken(ctx, s, tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +76,7 @@ func TestStore_SaveToken(t *testing.T) {
 		t.Run("Unchanged", func(t *testing.T) {
 			again := tok
 			again.UpdatedAt = t0.Add(time.Minute)
-			changed, err := s.SaveToken(ctx, again)
+			changed, err := storetest.SaveToken(ctx, s, again)
 			if err != nil || changed != nil {
 				t.Fatalf("SaveToken = %q, %v; want nothing changed", changed, err)
 			}
@@ -88,7 +89,7 @@ func TestStore_SaveToken(t *testing.T) {
 			next := tok
 			next.TotalSupply = "340282366920938463463374607431768211457"
 			next.Logo = []byte("\x89PNG2")
-			changed, err := s.SaveToken(ctx, next)
+			changed, err := storetest.SaveToken(ctx, s, next)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +102,7 @@ func TestStore_SaveToken(t *testing.T) {
 			next := tok
 			next.TotalSupply = "340282366920938463463374607431768211457"
 			next.Logo, next.LogoMediaType = nil, ""
-			changed, err := s.SaveToken(ctx, next)
+			changed, err := storetest.SaveToken(ctx, s, next)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +112,7 @@ func TestStore_SaveToken(t *testing.T) {
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			_, err := s.SaveToken(ctx, registry.TokenInfo{CanisterID: testID(99), Name: "x"})
+			_, err := storetest.SaveToken(ctx, s, registry.TokenInfo{CanisterID: testID(99), Name: "x"})
 			wantCode(t, err, registry.ENOTFOUND)
 		})
 	})
@@ -126,7 +127,7 @@ func TestStore_SaveMiner(t *testing.T) {
 		m := registry.MinerInfo{CanisterID: id, CurrentToken: string(testID(2)), IsMining: true, SpeedPercentage: 80,
 			ChunkSize: 1000, SupportsStats: true, SupportsCycleUsage: true, CycleBalance: "5000000000000",
 			CycleUsagePerHour: &rate, UpdatedAt: t0}
-		changed, err := s.SaveMiner(ctx, m)
+		changed, err := storetest.SaveMiner(ctx, s, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,17 +137,17 @@ func TestStore_SaveMiner(t *testing.T) {
 		again := m
 		again.UpdatedAt = t0.Add(time.Minute)
 		again.CycleUsagePerHour = &[]float64{1.5e9}[0] // same value, different pointer
-		if changed, err := s.SaveMiner(ctx, again); err != nil || changed != nil {
+		if changed, err := storetest.SaveMiner(ctx, s, again); err != nil || changed != nil {
 			t.Fatalf("unchanged SaveMiner = %q, %v", changed, err)
 		}
 		again.IsMining, again.CycleBalance = false, "4999000000000"
-		changed, err = s.SaveMiner(ctx, again)
+		changed, err = storetest.SaveMiner(ctx, s, again)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantChanged(t, changed, "is_mining", "cycle_balance")
 
-		_, err = s.SaveMiner(ctx, registry.MinerInfo{CanisterID: testID(99)})
+		_, err = storetest.SaveMiner(ctx, s, registry.MinerInfo{CanisterID: testID(99)})
 		wantCode(t, err, registry.ENOTFOUND)
 	})
 }
@@ -158,16 +159,16 @@ func TestStore_MinerStats(t *testing.T) {
 		id := mustRegister(t, s, 1, registry.KindMiner)
 		for i := range 3 {
 			st := registry.MinerStats{CanisterID: id, ObservedAt: t0.Add(time.Duration(i) * time.Hour), BlocksMined: uint64(i)}
-			if err := s.AddMinerStats(ctx, st); err != nil {
+			if err := storetest.AddMinerStats(ctx, s, st); err != nil {
 				t.Fatal(err)
 			}
 		}
 		t.Run("ErrInvalid", func(t *testing.T) {
-			err := s.AddMinerStats(ctx, registry.MinerStats{CanisterID: id, TotalHashes: 1 << 63})
+			err := storetest.AddMinerStats(ctx, s, registry.MinerStats{CanisterID: id, TotalHashes: 1 << 63})
 			wantCode(t, err, registry.EINVALID)
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantCode(t, s.AddMinerStats(ctx, registry.MinerStats{CanisterID: testID(99)}), registry.ENOTFOUND)
+			wantCode(t, storetest.AddMinerStats(ctx, s, registry.MinerStats{CanisterID: testID(99)}), registry.ENOTFOUND)
 		})
 		t.Run("Prune", func(t *testing.T) {
 			n, err := s.PruneMinerStats(ctx, t0.Add(90*time.Minute))
@@ -205,17 +206,17 @@ func TestStore_SaveBalances(t *testing.T) {
 		bal := func(l registry.CanisterID, amount string) registry.Balance {
 			return registry.Balance{Wallet: w, Ledger: l, Amount: amount, UpdatedAt: t0}
 		}
-		changed, err := s.SaveBalances(ctx, w, []registry.Balance{bal(l1, "100"), bal(l2, "0")})
+		changed, err := storetest.SaveBalances(ctx, s, w, []registry.Balance{bal(l1, "100"), bal(l2, "0")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantChanged(t, changed, "balance:"+string(l1), "balance:"+string(l2))
 
 		// l2 did not answer this time: its row stays; l1 unchanged.
-		if changed, err := s.SaveBalances(ctx, w, []registry.Balance{bal(l1, "100")}); err != nil || changed != nil {
+		if changed, err := storetest.SaveBalances(ctx, s, w, []registry.Balance{bal(l1, "100")}); err != nil || changed != nil {
 			t.Fatalf("unchanged SaveBalances = %q, %v", changed, err)
 		}
-		changed, err = s.SaveBalances(ctx, w, []registry.Balance{bal(l1, "100"), bal(l2, "18446744073709551616")})
+		changed, err = storetest.SaveBalances(ctx, s, w, []registry.Balance{bal(l1, "100"), bal(l2, "18446744073709551616")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +226,7 @@ func TestStore_SaveBalances(t *testing.T) {
 			got[1].Ledger != l2 || got[1].Amount != "18446744073709551616" || !got[1].UpdatedAt.Equal(t0) {
 			t.Fatalf("WalletBalances = %+v, %v", got, err)
 		}
-		_, err = s.SaveBalances(ctx, testID(99), []registry.Balance{bal(l1, "1")})
+		_, err = storetest.SaveBalances(ctx, s, testID(99), []registry.Balance{bal(l1, "1")})
 		wantCode(t, err, registry.ENOTFOUND)
 	})
 }
@@ -256,7 +257,7 @@ func TestStore_SaveCanisterState(t *testing.T) {
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				at := t0.Add(time.Duration(i) * time.Minute)
-				got, err := s.SaveCanisterState(ctx, id, tt.hash, tt.controllers, at)
+				got, err := storetest.SaveState(ctx, s, id, tt.hash, tt.controllers, at)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -283,7 +284,7 @@ func TestStore_SaveCanisterState(t *testing.T) {
 			})
 		}
 		t.Run("ErrNotFound", func(t *testing.T) {
-			_, err := s.SaveCanisterState(ctx, testID(99), h1, nil, t0)
+			_, err := storetest.SaveState(ctx, s, testID(99), h1, nil, t0)
 			wantCode(t, err, registry.ENOTFOUND)
 		})
 	})
@@ -377,7 +378,7 @@ func TestStore_TrackedLedgers(t *testing.T) {
 			{CanisterID: powWithICRC, Interfaces: []string{registry.InterfaceICRC1, registry.InterfacePoW}, LedgerID: string(ledger)},
 		}
 		for _, tok := range tokens {
-			if _, err := s.SaveToken(ctx, tok); err != nil {
+			if _, err := storetest.SaveToken(ctx, s, tok); err != nil {
 				t.Fatal(err)
 			}
 		}

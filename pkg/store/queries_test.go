@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"canistry/pkg/registry"
+	"canistry/pkg/store/storetest"
 )
 
 func TestStore_Tokens(t *testing.T) {
@@ -16,14 +17,14 @@ func TestStore_Tokens(t *testing.T) {
 		mustCreate(t, s, registry.Canister{ID: testIDs[1], Kind: registry.KindToken})
 		mustCreate(t, s, registry.Canister{ID: testIDs[2], Kind: registry.KindToken})
 		abt := 1.5
-		_, err := s.SaveToken(ctx, registry.TokenInfo{CanisterID: testIDs[0], Name: "Internet Computer", Symbol: "ICP",
+		_, err := storetest.SaveToken(ctx, s, registry.TokenInfo{CanisterID: testIDs[0], Name: "Internet Computer", Symbol: "ICP",
 			Decimals: 8, Fee: "10000", TotalSupply: "123456789012345678901234567890", Interfaces: []string{"icrc1"},
 			Metadata: map[string]any{"icrc1:name": "Internet Computer"}, AverageBlockTime: &abt,
 			Logo: []byte("\x89PNG\r\n"), LogoMediaType: "image/png", UpdatedAt: clk.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SaveToken(ctx, registry.TokenInfo{CanisterID: testIDs[1], Name: "Bitcoin", Symbol: "ckBTC", UpdatedAt: clk.Now()}); err != nil {
+		if _, err := storetest.SaveToken(ctx, s, registry.TokenInfo{CanisterID: testIDs[1], Name: "Bitcoin", Symbol: "ckBTC", UpdatedAt: clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		success := clk.Now()
@@ -93,7 +94,7 @@ func TestStore_Miners(t *testing.T) {
 			mustCreate(t, s, registry.Canister{ID: id, Kind: registry.KindMiner, Name: "miner " + string(id[:5])})
 		}
 		for i, id := range testIDs[:2] {
-			_, err := s.SaveMiner(ctx, registry.MinerInfo{CanisterID: id, CurrentToken: string(testIDs[4]), IsMining: i == 0,
+			_, err := storetest.SaveMiner(ctx, s, registry.MinerInfo{CanisterID: id, CurrentToken: string(testIDs[4]), IsMining: i == 0,
 				ChunkSize: 1 << 40, UpdatedAt: clk.Now()})
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +130,7 @@ func TestStore_Miners(t *testing.T) {
 			}
 			base := clk.Now()
 			for i := range 5 {
-				err := s.AddMinerStats(ctx, registry.MinerStats{CanisterID: testIDs[0], ObservedAt: base.Add(time.Duration(i) * time.Minute),
+				err := storetest.AddMinerStats(ctx, s, registry.MinerStats{CanisterID: testIDs[0], ObservedAt: base.Add(time.Duration(i) * time.Minute),
 					BlocksMined: uint64(i), HashRate: float64(i) * 1.5})
 				if err != nil {
 					t.Fatal(err)
@@ -169,7 +170,7 @@ func TestStore_CanisterHistory(t *testing.T) {
 		for i := range 3 {
 			clk.Advance(time.Minute)
 			hash := strings.Repeat(string(rune('a'+i)), 64)
-			if _, err := s.SaveCanisterState(ctx, testIDs[0], hash, []string{string(testIDs[i+1])}, clk.Now()); err != nil {
+			if _, err := storetest.SaveState(ctx, s, testIDs[0], hash, []string{string(testIDs[i+1])}, clk.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -219,7 +220,7 @@ func TestStore_ModuleHashes(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustCreate(t, s, registry.Canister{ID: testIDs[0], Kind: registry.KindToken})
-		if _, err := s.SaveCanisterState(ctx, testIDs[0], strings.ToLower(upper), nil, time.Now()); err != nil {
+		if _, err := storetest.SaveState(ctx, s, testIDs[0], strings.ToLower(upper), nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		p, err := s.ListModuleHashes(ctx, registry.ModuleHashFilter{Page: registry.Page{WithTotal: true}})

@@ -46,12 +46,13 @@ type RefreshWrite struct {
 	State *registry.CanisterState
 	Token *registry.TokenInfo
 	Miner *registry.MinerInfo
-	Stats *registry.MinerStats // appended to the miner_stats series
+	Stats *registry.MinerStats // appended to the miner_stats series (always written)
 	// Balances are a wallet's balances (the ledgers that answered), when Wallet is set.
 	Balances []registry.Balance
 	Wallet   bool
-	// Refresh is the poller's bookkeeping of this attempt (RecordRefresh).
-	Refresh registry.RefreshState
+	// Refresh is the poller's bookkeeping of this attempt (as RecordRefresh); nil keeps the
+	// stored one.
+	Refresh *registry.RefreshState
 	// Events builds the registry events of what changed: the module hash and controllers
 	// changes (with their ids) and the names of every changed field. They are appended to the
 	// event log in the same transaction. Nil logs nothing.
@@ -88,9 +89,16 @@ func (s *Store) SaveRefresh(ctx context.Context, w RefreshWrite) (RefreshSaved, 
 		if err != nil {
 			return err
 		}
+		if w.Stats != nil {
+			if err := addMinerStatsTx(tx, *w.Stats); err != nil {
+				return err
+			}
+		}
 		out.Changed = append(out.Changed, fields...)
-		if err := recordRefreshTx(tx, w.ID, w.Refresh); err != nil {
-			return err
+		if w.Refresh != nil {
+			if err := recordRefreshTx(tx, w.ID, *w.Refresh); err != nil {
+				return err
+			}
 		}
 		if w.Events == nil || (len(out.Changes) == 0 && len(out.Changed) == 0) {
 			return nil
@@ -114,11 +122,7 @@ func saveKindTx(tx *gorm.DB, w *RefreshWrite) ([]string, error) {
 	case w.Token != nil:
 		return saveTokenTx(tx, *w.Token)
 	case w.Miner != nil:
-		changed, err := saveMinerTx(tx, *w.Miner)
-		if err == nil && w.Stats != nil {
-			err = addMinerStatsTx(tx, *w.Stats)
-		}
-		return changed, err
+		return saveMinerTx(tx, *w.Miner)
 	case w.Wallet:
 		return saveBalancesTx(tx, w.ID, w.Balances)
 	}
