@@ -43,7 +43,7 @@ func (a *api) canisterCycles(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
-	page, err := a.d.Store.CanisterStatusRange(c.Request.Context(), id, r)
+	page, err := a.d.Store.CyclesRange(c.Request.Context(), id, r)
 	if err != nil {
 		a.werr(c, err)
 		return

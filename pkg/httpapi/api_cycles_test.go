@@ -15,9 +15,9 @@ func TestAPI_CanisterCycles(t *testing.T) {
 	registerCanister(t, a, idLedger, "token")
 	now := a.Clock.Now()
 	for i := range 3 {
-		st := registry.CanisterStatus{CanisterID: idWallet, ObservedAt: now.Add(time.Duration(i-3) * time.Hour), Status: "running",
+		st := registry.CyclesPoint{CanisterID: idWallet, ObservedAt: now.Add(time.Duration(i-3) * time.Hour), Status: "running",
 			Cycles: "340282366920938463463374607431768211456", MemorySize: "1048576", IdleCyclesPerDay: []string{"", "0", "1000000000000"}[i]}
-		if err := a.Store.AddCanisterStatus(t.Context(), st, now.Add(-48*time.Hour)); err != nil {
+		if err := a.Store.AddCycles(t.Context(), st, now.Add(-48*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -152,7 +152,7 @@ func (p *Poller) save(ctx context.Context, c registry.Canister, o observation, a
 	}
 	res.changed = len(saved.Changed) > 0
 	p.updateBadges(ctx, c.ID, w.State, saved.Changes, at)
-	p.recordStatus(ctx, c.ID, w.State, at)
+	p.recordCycles(ctx, c.ID, w.State, at)
 	var pubErrs []error
 	for _, e := range saved.Events {
 		pubErrs = append(pubErrs, p.bus.PublishEvent(e))

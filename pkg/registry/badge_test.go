@@ -62,15 +62,15 @@ func TestCanisterStatus_RunwayDays(t *testing.T) {
 		{"340282366920938463463374607431768211456", "1000000000000", "340282366920938463463374607"},
 		{"999", "1000", "0"}, {"1000", "", ""}, {"1000", "0", ""}, {"", "5", ""},
 	} {
-		s := registry.CanisterStatus{Cycles: tc.cycles, IdleCyclesPerDay: tc.idle}
+		s := registry.CyclesPoint{Cycles: tc.cycles, IdleCyclesPerDay: tc.idle}
 		if got := s.RunwayDays(); got != tc.want {
 			t.Errorf("RunwayDays(%s / %s) = %q, want %q", tc.cycles, tc.idle, got, tc.want)
 		}
 	}
-	if got := registry.StatusCanister([]string{"aaaaa-aa", registry.KnownBlackholes[0]}); got != registry.CanisterID(registry.KnownBlackholes[0]) {
+	if got := registry.CyclesSource([]string{"aaaaa-aa", registry.KnownBlackholes[0]}); got != registry.CanisterID(registry.KnownBlackholes[0]) {
 		t.Errorf("StatusCanister = %q", got)
 	}
-	if got := registry.StatusCanister([]string{"aaaaa-aa"}); got != "" {
+	if got := registry.CyclesSource([]string{"aaaaa-aa"}); got != "" {
 		t.Errorf("StatusCanister without a blackhole = %q", got)
 	}
 }

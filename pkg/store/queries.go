@@ -166,21 +166,21 @@ func (s *Store) LatestMinerStats(ctx context.Context, id registry.CanisterID) (*
 // (ties by insertion). The cursor is (observed_at, id), which the (canister_id, observed_at)
 // index serves without sorting.
 func (s *Store) MinerStatsRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.List[registry.MinerStats], error) {
-	return seriesPage(ctx, s, "miner_stats", id, r, "SELECT "+statsColumns+" FROM miner_stats", func(sc scanner) (registry.MinerStats, registry.Cursor, error) {
+	return seriesPage(ctx, s, "stats", id, r, "SELECT "+statsColumns+" FROM miner_stats", func(sc scanner) (registry.MinerStats, registry.Cursor, error) {
 		row, err := scanStats(sc)
 		return row.toMinerStats(), registry.Cursor{Key: row.ObservedAt, Tie: row.ID}, err
 	})
 }
 
-// seriesPage reads one page of a canister's time series in table observed in [r.From, r.To],
-// oldest first, ties by insertion: the keyset is (observed_at, id).
-func seriesPage[T any](ctx context.Context, s *Store, table string, id registry.CanisterID, r registry.StatsRange, query string,
+// seriesPage reads one page of a canister's time series (query, named what) observed in
+// [r.From, r.To], oldest first, ties by insertion: the keyset is (observed_at, id).
+func seriesPage[T any](ctx context.Context, s *Store, what string, id registry.CanisterID, r registry.StatsRange, query string,
 	scan func(scanner) (T, registry.Cursor, error)) (registry.List[T], error) {
 	w := s.where()
 	w.add("canister_id = ?", string(id))
 	w.add("observed_at BETWEEN ? AND ?", ms(r.From), ms(r.To))
 	r.Page.Desc = false
-	return listPage(ctx, s, listing[T]{what: table + " of " + string(id), query: query, keys: []string{"observed_at", "id"}, scan: scan}, w, r.Page)
+	return listPage(ctx, s, listing[T]{what: what + " of " + string(id), query: query, keys: []string{"observed_at", "id"}, scan: scan}, w, r.Page)
 }
 
 // CanisterHistory returns one page of a canister's module hash and controller changes, newest

@@ -11,10 +11,10 @@ import (
 	"canistry/pkg/registry"
 )
 
-// TestPoller_CanisterStatus: a canister controlled by the public blackhole gets one cycles and
+// TestPoller_Cycles: a canister controlled by the public blackhole gets one cycles and
 // memory observation per refresh, read through the blackhole's canister_status on the double;
 // a canister with other controllers gets none, and observations past the retention go.
-func TestPoller_CanisterStatus(t *testing.T) {
+func TestPoller_Cycles(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
 	hole, err := principal.Decode(registry.KnownBlackholes[0])
@@ -31,9 +31,9 @@ func TestPoller_CanisterStatus(t *testing.T) {
 	big1, _ := new(big.Int).SetString("98765432109876543210987", 10)
 	bh.SetStatus(principalN(1), ictest.CanisterStatus{Cycles: big1, MemorySize: big.NewInt(1 << 20), IdleCyclesBurnedPerDay: big.NewInt(5)})
 
-	series := func(id registry.CanisterID) []registry.CanisterStatus {
+	series := func(id registry.CanisterID) []registry.CyclesPoint {
 		t.Helper()
-		p, err := f.store.CanisterStatusRange(ctx, id, registry.StatsRange{From: time.Unix(0, 0), To: f.clock.Now().Add(time.Hour)})
+		p, err := f.store.CyclesRange(ctx, id, registry.StatsRange{From: time.Unix(0, 0), To: f.clock.Now().Add(time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}

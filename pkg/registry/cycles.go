@@ -6,10 +6,14 @@ import (
 	"time"
 )
 
-// CanisterStatus is one observation of a canister's cycles and memory, read through a public
+// The cycles feature has one name in every layer: GET /canisters/{id}/cycles, CyclesPoint,
+// store.AddCycles and store.CyclesRange (table canister_status), the poller's recordCycles and
+// ic.Client.Cycles, which calls the status canister's canister_status.
+
+// CyclesPoint is one observation of a canister's cycles and memory, read through a public
 // status canister that controls it (the blackhole's canister_status): the IC shows a
 // canister's balance only to its controllers.
-type CanisterStatus struct {
+type CyclesPoint struct {
 	CanisterID CanisterID
 	ObservedAt time.Time
 	Status     string // running, stopping or stopped
@@ -22,7 +26,7 @@ type CanisterStatus struct {
 
 // RunwayDays is how many whole days the cycles last at the idle burn rate; "" when the rate
 // is unknown or zero. Computed exactly on the decimal strings.
-func (s *CanisterStatus) RunwayDays() string {
+func (s *CyclesPoint) RunwayDays() string {
 	c, ok1 := new(big.Int).SetString(s.Cycles, 10)
 	b, ok2 := new(big.Int).SetString(s.IdleCyclesPerDay, 10)
 	if !ok1 || !ok2 || b.Sign() <= 0 {
@@ -31,9 +35,9 @@ func (s *CanisterStatus) RunwayDays() string {
 	return new(big.Int).Quo(c, b).String()
 }
 
-// StatusCanister returns the first of controllers that is a known public blackhole (it serves
+// CyclesSource returns the first of controllers that is a known public blackhole (it serves
 // canister_status for the canisters it controls), or "" when there is none.
-func StatusCanister(controllers []string) CanisterID {
+func CyclesSource(controllers []string) CanisterID {
 	for _, c := range controllers {
 		if slices.Contains(KnownBlackholes, c) {
 			return CanisterID(c)

@@ -7,7 +7,7 @@ import (
 	"canistry/pkg/registry"
 )
 
-func TestStore_CanisterStatus(t *testing.T) {
+func TestStore_Cycles(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s := openStore(t, b.DB(t))
 		ctx := t.Context()
@@ -17,14 +17,14 @@ func TestStore_CanisterStatus(t *testing.T) {
 		}
 		t0 := time.UnixMilli(1_700_000_000_000).UTC()
 		for i := range 5 {
-			st := registry.CanisterStatus{CanisterID: id, ObservedAt: t0.Add(time.Duration(i) * time.Hour), Status: "running",
+			st := registry.CyclesPoint{CanisterID: id, ObservedAt: t0.Add(time.Duration(i) * time.Hour), Status: "running",
 				Cycles: "340282366920938463463374607431768211456", MemorySize: "42", IdleCyclesPerDay: "7"}
-			if err := s.AddCanisterStatus(ctx, st, t0.Add(time.Duration(i-2)*time.Hour)); err != nil {
+			if err := s.AddCycles(ctx, st, t0.Add(time.Duration(i-2)*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		all := registry.StatsRange{From: t0, To: t0.Add(10 * time.Hour)}
-		page, err := s.CanisterStatusRange(ctx, id, all)
+		page, err := s.CyclesRange(ctx, id, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,16 +34,16 @@ func TestStore_CanisterStatus(t *testing.T) {
 			t.Fatalf("series %+v next %v", page.Items, page.Next)
 		}
 		all.Page.Limit = 2
-		first, err := s.CanisterStatusRange(ctx, id, all)
+		first, err := s.CyclesRange(ctx, id, all)
 		if err != nil || len(first.Items) != 2 || first.Next == nil {
 			t.Fatalf("first page %+v %v", first, err)
 		}
 		all.Page.After, all.Page.AfterTie = first.Next.Key, first.Next.Tie
-		second, err := s.CanisterStatusRange(ctx, id, all)
+		second, err := s.CyclesRange(ctx, id, all)
 		if err != nil || len(second.Items) != 1 || !second.Items[0].ObservedAt.Equal(t0.Add(4*time.Hour)) {
 			t.Fatalf("second page %+v %v", second, err)
 		}
-		err = s.AddCanisterStatus(ctx, registry.CanisterStatus{CanisterID: "aaaaa-aa", ObservedAt: t0, Cycles: "1", MemorySize: "1"}, t0)
+		err = s.AddCycles(ctx, registry.CyclesPoint{CanisterID: "aaaaa-aa", ObservedAt: t0, Cycles: "1", MemorySize: "1"}, t0)
 		if registry.ErrorCode(err) != registry.ENOTFOUND {
 			t.Errorf("unregistered canister: %v", err)
 		}

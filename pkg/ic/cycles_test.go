@@ -11,9 +11,9 @@ import (
 	"canistry/pkg/registry"
 )
 
-// TestClient_CanisterStatus reads a canister's cycles and memory through the blackhole on the
+// TestClient_Cycles reads a canister's cycles and memory through the blackhole on the
 // replica double: an update call whose certified reply agent-go verifies.
-func TestClient_CanisterStatus(t *testing.T) {
+func TestClient_Cycles(t *testing.T) {
 	double := ictest.NewServer(t)
 	hole, err := principal.Decode(registry.KnownBlackholes[0])
 	if err != nil {
@@ -29,7 +29,7 @@ func TestClient_CanisterStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := c.CanisterStatus(t.Context(), registry.CanisterID(hole.Encode()), registry.CanisterID(target.Encode()))
+	st, err := c.Cycles(t.Context(), registry.CanisterID(hole.Encode()), registry.CanisterID(target.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestClient_CanisterStatus(t *testing.T) {
 		t.Errorf("status %+v, runway %s", st, st.RunwayDays())
 	}
 	t.Run("ErrNotController", func(t *testing.T) {
-		_, err := c.CanisterStatus(t.Context(), registry.CanisterID(hole.Encode()), registry.CanisterID(ictest.CanisterID(8).Encode()))
+		_, err := c.Cycles(t.Context(), registry.CanisterID(hole.Encode()), registry.CanisterID(ictest.CanisterID(8).Encode()))
 		if err == nil {
 			t.Fatal("a canister the blackhole does not control answered")
 		}

@@ -10,10 +10,10 @@ import (
 	"canistry/pkg/registry"
 )
 
-// AddCanisterStatus stores one cycles and memory observation of a canister and deletes its
+// AddCycles stores one cycles and memory observation of a canister and deletes its
 // observations older than keepSince, in one transaction. A canister no longer registered is
 // ENOTFOUND.
-func (s *Store) AddCanisterStatus(ctx context.Context, st registry.CanisterStatus, keepSince time.Time) error {
+func (s *Store) AddCycles(ctx context.Context, st registry.CyclesPoint, keepSince time.Time) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO canister_status (canister_id, observed_at, status, cycles, memory_size, idle_cycles_per_day)
 			SELECT canister_id, ?, ?, ?, ?, ? FROM canisters WHERE canister_id = ?`,
@@ -27,17 +27,17 @@ func (s *Store) AddCanisterStatus(ctx context.Context, st registry.CanisterStatu
 		return tx.Exec("DELETE FROM canister_status WHERE canister_id = ? AND observed_at < ?", string(st.CanisterID), ms(keepSince)).Error
 	})
 	if err != nil {
-		return fmt.Errorf("add status of %s: %w", st.CanisterID, err)
+		return fmt.Errorf("add cycles of %s: %w", st.CanisterID, err)
 	}
 	return nil
 }
 
-// CanisterStatusRange returns one page of a canister's status observations in [r.From, r.To],
+// CyclesRange returns one page of a canister's cycles and memory observations in [r.From, r.To],
 // oldest first (ties by insertion), paged like MinerStatsRange.
-func (s *Store) CanisterStatusRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.List[registry.CanisterStatus], error) {
-	return seriesPage(ctx, s, "canister_status", id, r, `SELECT id, canister_id, observed_at, status, cycles, memory_size, idle_cycles_per_day
-		FROM canister_status`, func(sc scanner) (registry.CanisterStatus, registry.Cursor, error) {
-		var st registry.CanisterStatus
+func (s *Store) CyclesRange(ctx context.Context, id registry.CanisterID, r registry.StatsRange) (registry.List[registry.CyclesPoint], error) {
+	return seriesPage(ctx, s, "cycles", id, r, `SELECT id, canister_id, observed_at, status, cycles, memory_size, idle_cycles_per_day
+		FROM canister_status`, func(sc scanner) (registry.CyclesPoint, registry.Cursor, error) {
+		var st registry.CyclesPoint
 		var rowID, at int64
 		var cid string
 		err := sc.Scan(&rowID, &cid, &at, &st.Status, &st.Cycles, &st.MemorySize, &st.IdleCyclesPerDay)

@@ -10,8 +10,8 @@ import (
 	"canistry/pkg/registry"
 )
 
-// blackholeArg is the argument of a status canister's canister_status.
-type blackholeArg struct {
+// cyclesArg is the argument of a status canister's canister_status.
+type cyclesArg struct {
 	CanisterID principal.Principal `ic:"canister_id"`
 }
 
@@ -21,38 +21,38 @@ type runState struct {
 	Stopped  *idl.Null `ic:"stopped,variant"`
 }
 
-// blackholeStatus is the part of the management canister's canister_status record (which the
+// cyclesStatus is the part of the management canister's canister_status record (which the
 // blackhole relays) that the registry keeps; the other fields are skipped when decoding.
-type blackholeStatus struct {
+type cyclesStatus struct {
 	Status     runState `ic:"status"`
 	MemorySize idl.Nat  `ic:"memory_size"`
 	Cycles     idl.Nat  `ic:"cycles"`
 }
 
-type blackholeIdle struct {
+type cyclesIdle struct {
 	IdleCyclesBurnedPerDay idl.Nat `ic:"idle_cycles_burned_per_day"`
 }
 
-// CanisterStatus reads id's cycles and memory through statusCanister, a public blackhole
+// Cycles reads id's cycles and memory through statusCanister, a public blackhole
 // that controls it: an update call to its canister_status, whose certified reply agent-go
 // verifies. idle_cycles_burned_per_day is read when the reply has it (older status canisters
 // relay a record without it).
-func (c *Client) CanisterStatus(ctx context.Context, statusCanister, id registry.CanisterID) (registry.CanisterStatus, error) {
-	arg, err := candid.Marshal([]any{blackholeArg{CanisterID: id.Principal()}})
+func (c *Client) Cycles(ctx context.Context, statusCanister, id registry.CanisterID) (registry.CyclesPoint, error) {
+	arg, err := candid.Marshal([]any{cyclesArg{CanisterID: id.Principal()}})
 	if err != nil {
-		return registry.CanisterStatus{}, err
+		return registry.CyclesPoint{}, err
 	}
 	raw, err := withoutContext(ctx, func() ([]byte, error) {
 		return c.agent.CallRaw(statusCanister.Principal(), "canister_status", arg)
 	})
 	if err != nil {
-		return registry.CanisterStatus{}, callError(ctx, statusCanister, "canister_status", err)
+		return registry.CyclesPoint{}, callError(ctx, statusCanister, "canister_status", err)
 	}
-	var st blackholeStatus
+	var st cyclesStatus
 	if err := candid.Unmarshal(raw, []any{&st}); err != nil {
-		return registry.CanisterStatus{}, decodeError(statusCanister, "canister_status", raw, []any{&st}, err)
+		return registry.CyclesPoint{}, decodeError(statusCanister, "canister_status", raw, []any{&st}, err)
 	}
-	out := registry.CanisterStatus{CanisterID: id, ObservedAt: c.now(), Cycles: natString(st.Cycles),
+	out := registry.CyclesPoint{CanisterID: id, ObservedAt: c.now(), Cycles: natString(st.Cycles),
 		MemorySize: natString(st.MemorySize), Status: "running"}
 	switch {
 	case st.Status.Stopping != nil:
@@ -60,7 +60,7 @@ func (c *Client) CanisterStatus(ctx context.Context, statusCanister, id registry
 	case st.Status.Stopped != nil:
 		out.Status = "stopped"
 	}
-	var idle blackholeIdle
+	var idle cyclesIdle
 	if candid.Unmarshal(raw, []any{&idle}) == nil {
 		out.IdleCyclesPerDay = natString(idle.IdleCyclesBurnedPerDay)
 	}
