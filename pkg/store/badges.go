@@ -80,25 +80,24 @@ func (s *Store) badgesOf(ctx context.Context, ids []registry.CanisterID) (map[re
 	for i, id := range ids {
 		keys[i] = string(id)
 	}
-	rows, err := s.read(ctx).Raw(`SELECT canister_id, verified, blackholed, immutable, immutable_since, controller_changed,
-		controllers_changed_at, computed_at FROM canister_badges WHERE canister_id IN ?`, keys).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("read badges: %w", translate(err))
+	type stored struct {
+		id registry.CanisterID
+		b  registry.Badges
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var b registry.Badges
+	rows, err := queryList(s.read(ctx), `SELECT canister_id, verified, blackholed, immutable, immutable_since, controller_changed,
+		controllers_changed_at, computed_at FROM canister_badges WHERE canister_id IN ?`, []any{keys}, func(sc scanner) (stored, error) {
+		var r stored
 		var since, changed sql.NullInt64
 		var at int64
-		if err := rows.Scan(&id, &b.Verified, &b.Blackholed, &b.Immutable, &since, &b.ControllerChanged, &changed, &at); err != nil {
-			return nil, fmt.Errorf("read badges: %w", translate(err))
-		}
-		b.ImmutableSince, b.ControllersChangedAt, b.ComputedAt = fromMsPtr(nullTime(since)), fromMsPtr(nullTime(changed)), fromMs(at)
-		out[registry.CanisterID(id)] = b
+		err := sc.Scan(&r.id, &r.b.Verified, &r.b.Blackholed, &r.b.Immutable, &since, &r.b.ControllerChanged, &changed, &at)
+		r.b.ImmutableSince, r.b.ControllersChangedAt, r.b.ComputedAt = fromMsPtr(nullTime(since)), fromMsPtr(nullTime(changed)), fromMs(at)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read badges: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read badges: %w", translate(err))
+	for _, r := range rows {
+		out[r.id] = r.b
 	}
 	return out, nil
 }

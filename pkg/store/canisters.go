@@ -140,15 +140,16 @@ func (s *Store) UpdateCanister(ctx context.Context, id registry.CanisterID, u re
 		if err != nil {
 			return err
 		}
-		set := map[string]any{"kind": string(next.Kind), "name": next.Name, "description": next.Description,
-			"tags": jsonList(next.Tags), "updated_at": ms(s.now())}
+		set := "kind = ?, name = ?, description = ?, tags = ?, updated_at = ?"
 		if next.Kind != cur.Kind {
-			set["next_attempt_at"] = 0
+			set += ", next_attempt_at = 0"
 			if err := dropObservations(tx, id, next.Kind); err != nil {
 				return err
 			}
 		}
-		if err := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).Updates(set).Error; err != nil {
+		err = tx.Exec("UPDATE canisters SET "+set+" WHERE canister_id = ?", string(next.Kind), next.Name, next.Description,
+			jsonList(next.Tags), ms(s.now()), string(id)).Error
+		if err != nil {
 			return err
 		}
 		if rec, err = getCanister(ctx, tx, id); err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -78,7 +79,7 @@ func translate(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
 		return registry.WrapError(registry.ENOTFOUND, "not found", err)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return registry.WrapError(registry.ECONFLICT, "already exists", err)

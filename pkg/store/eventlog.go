@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -60,6 +62,15 @@ func (s *Store) appendEvents(tx *gorm.DB, evs []registry.Event) ([]registry.Even
 	return out, nil
 }
 
+// eventColumns are the columns of eventRow, in scanEvent's order.
+const eventColumns = "id, event, data, timestamp, miner_id, notification_id, logged_at"
+
+func (s *Store) scanEvent(sc scanner) (registry.Event, error) {
+	var r eventRow
+	err := sc.Scan(&r.ID, &r.Event, &r.Data, &r.Timestamp, &r.MinerID, &r.NotificationID, &r.LoggedAt)
+	return s.toEvent(&r), err
+}
+
 func (s *Store) toEvent(r *eventRow) registry.Event {
 	e := registry.Event{ID: r.ID, Event: r.Event, Data: json.RawMessage(r.Data), Timestamp: r.Timestamp,
 		MinerID: r.MinerID, Cursor: s.epoch + ":" + strconv.FormatInt(r.ID, 10)}
@@ -73,8 +84,8 @@ func (s *Store) toEvent(r *eventRow) registry.Event {
 func (s *Store) Epoch() string { return s.epoch }
 
 func (s *Store) loadEpoch(ctx context.Context) error {
-	var epochs []string
-	if err := s.read(ctx).Raw("SELECT epoch FROM event_log").Scan(&epochs).Error; err != nil {
+	epochs, err := queryList(s.read(ctx), "SELECT epoch FROM event_log", nil, scanValue[string])
+	if err != nil {
 		return fmt.Errorf("read event log epoch: %w", translate(err))
 	}
 	if len(epochs) != 1 || epochs[0] == "" {
@@ -87,38 +98,27 @@ func (s *Store) loadEpoch(ctx context.Context) error {
 // Events returns up to limit logged events with after < id ≤ upTo, in id order (upTo ≤ 0
 // means no upper bound).
 func (s *Store) Events(ctx context.Context, after, upTo int64, limit int) ([]registry.Event, error) {
-	q := s.read(ctx).Where("id > ?", after)
-	if upTo > 0 {
-		q = q.Where("id <= ?", upTo)
+	if upTo <= 0 {
+		upTo = math.MaxInt64
 	}
-	var rows []eventRow
-	if err := q.Order("id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read event log after %d: %w", after, translate(err))
-	}
-	out := make([]registry.Event, len(rows))
-	for i := range rows {
-		out[i] = s.toEvent(&rows[i])
+	out, err := queryList(s.read(ctx), "SELECT "+eventColumns+" FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+		[]any{after, upTo, limit}, s.scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("read event log after %d: %w", after, err)
 	}
 	return out, nil
 }
 
 // EventLogBounds returns the log's epoch, oldest stored id and head.
 func (s *Store) EventLogBounds(ctx context.Context) (registry.LogBounds, error) {
-	var b struct {
-		Oldest *int64
-		Head   *int64
-	}
-	err := s.read(ctx).Raw(s.d.eventHead).Scan(&b).Error
-	if err != nil {
+	var oldest, head sql.NullInt64
+	if err := s.read(ctx).Raw(s.d.eventHead).Row().Scan(&oldest, &head); err != nil {
 		return registry.LogBounds{}, fmt.Errorf("event log bounds: %w", translate(err))
 	}
-	out := registry.LogBounds{Epoch: s.epoch}
-	if b.Head != nil {
-		out.Head = *b.Head
-	}
+	out := registry.LogBounds{Epoch: s.epoch, Head: head.Int64}
 	out.Oldest = out.Head + 1
-	if b.Oldest != nil {
-		out.Oldest = *b.Oldest
+	if oldest.Valid {
+		out.Oldest = oldest.Int64
 	}
 	return out, nil
 }

@@ -23,26 +23,20 @@ func (s *Store) LeaseDueCanisters(ctx context.Context, now time.Time, owner stri
 		if err := tx.Exec("DELETE FROM refresh_leases WHERE expires_at <= ?", at).Error; err != nil {
 			return err
 		}
-		q := tx.Where("next_attempt_at <= ?", at).
-			Where("NOT EXISTS (SELECT 1 FROM refresh_leases l WHERE l.canister_id = canisters.canister_id AND l.owner <> ?)", owner).
-			Order("next_attempt_at, pk")
-		if limit > 0 {
-			q = q.Limit(limit)
-		}
-		var rows []canisterRow
-		if err := q.Find(&rows).Error; err != nil {
+		due, err := dueCanisters(tx, now, &owner, limit)
+		if err != nil {
 			return err
 		}
 		expires := ms(now.Add(ttl))
-		for i := range rows {
+		for _, c := range due {
 			err := tx.Exec(`INSERT INTO refresh_leases (canister_id, owner, expires_at) VALUES (?, ?, ?)
 				ON CONFLICT (canister_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
-				rows[i].CanisterID, owner, expires).Error
+				string(c.ID), owner, expires).Error
 			if err != nil {
 				return err
 			}
-			out = append(out, rows[i].toCanister())
 		}
+		out = due
 		return nil
 	})
 	if err != nil {

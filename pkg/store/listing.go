@@ -98,7 +98,7 @@ func listPage[T any](ctx context.Context, s *Store, l listing[T], w where, p reg
 	order := w.keyset(l.keys, p)
 	var next registry.Cursor // the position of the page's last row
 	n := 0
-	items, err := queryList(ctx, s.rdb, l.query+w.sql()+order, append(w.args, limit+1), func(sc scanner) (T, error) {
+	items, err := queryList(s.read(ctx), l.query+w.sql()+order, append(w.args, limit+1), func(sc scanner) (T, error) {
 		v, pos, err := l.scan(sc)
 		if n++; n == limit {
 			next = pos
@@ -115,6 +115,13 @@ func listPage[T any](ctx context.Context, s *Store, l listing[T], w where, p reg
 	}
 	page.Items = items
 	return page, nil
+}
+
+// scanValue is the scan of a one-column row.
+func scanValue[T any](sc scanner) (T, error) {
+	var v T
+	err := sc.Scan(&v)
+	return v, err
 }
 
 // keyed is scan for a list whose items carry their unique key.
@@ -159,9 +166,10 @@ func pageLimit(p registry.Page) int {
 	return p.Limit
 }
 
-// queryList runs q and scans every row with scan.
-func queryList[T any](ctx context.Context, db *gorm.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
-	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
+// queryList runs q on db (the read pool bound to a context, or a write transaction) and scans
+// every row with scan.
+func queryList[T any](db *gorm.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := db.Raw(q, args...).Rows()
 	if err != nil {
 		return nil, translate(err)
 	}

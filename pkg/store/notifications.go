@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -103,29 +104,29 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 		copies, diverged, response_status, response_body) SELECT ?, ?, ?, ?, ?, ?, ?, 1, false, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?) RETURNING id`,
 		row.DedupKey, row.MinerID, row.Event, row.ICTimestamp, row.Data, row.BodyHash, row.ReceivedAt,
-		row.ResponseStatus, row.ResponseBody, row.DedupKey, now).Scan(&row.ID).Error
-	if err != nil {
-		return out, err
-	}
-	if row.ID == 0 {
+		row.ResponseStatus, row.ResponseBody, row.DedupKey, now).Row().Scan(&row.ID)
+	if errors.Is(err, sql.ErrNoRows) {
 		found, err := refusalTx(tx, n.DedupKey, now, &out)
 		if err == nil && !found {
 			err = fmt.Errorf("claim of %q neither inserted nor refused", n.DedupKey)
 		}
 		return out, err
 	}
+	if err != nil {
+		return out, err
+	}
 	expires := now + window.Milliseconds()
 	// The unique key decides: a claim inserted meanwhile by another writer (possible only if
 	// writers did not serialise) makes this insert a no-op, and the transaction runs again,
 	// which then finds that claim and counts this copy on it.
-	var claimed []string
+	var claimed string
 	err = tx.Raw(`INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, row.DedupKey, row.ID, expires).Scan(&claimed).Error
+		ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, row.DedupKey, row.ID, expires).Row().Scan(&claimed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, errClaimRaced
+	}
 	if err != nil {
 		return out, err
-	}
-	if len(claimed) == 0 {
-		return out, errClaimRaced
 	}
 	stored := row.toNotification()
 	ev := stored.AsEvent()
@@ -172,14 +173,14 @@ func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash string, re
 			return err
 		}
 		expires := at + hold.Milliseconds()
-		var refused []string
+		var refused string
 		err := tx.Raw(`INSERT INTO notification_refusals (dedup_key, response_status, response_body, expires_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, key, ref.Status, ref.Body, expires).Scan(&refused).Error
+			ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, key, ref.Status, ref.Body, expires).Row().Scan(&refused)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errClaimRaced
+		}
 		if err != nil {
 			return err
-		}
-		if len(refused) == 0 {
-			return errClaimRaced
 		}
 		out = refusedClaim(key, ref.Status, ref.Body, expires)
 		return nil
@@ -192,17 +193,18 @@ func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash string, re
 
 // refusalTx fills out with the live refusal of key, if there is one.
 func refusalTx(tx *gorm.DB, key string, now int64, out *NotificationClaim) (bool, error) {
-	var rows []struct {
-		ResponseStatus int
-		ResponseBody   []byte
-		ExpiresAt      int64
-	}
+	var status int
+	var body []byte
+	var expires int64
 	err := tx.Raw("SELECT response_status, response_body, expires_at FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?", key, now).
-		Scan(&rows).Error
-	if err != nil || len(rows) == 0 {
+		Row().Scan(&status, &body, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
 		return false, err
 	}
-	*out = refusedClaim(key, rows[0].ResponseStatus, rows[0].ResponseBody, rows[0].ExpiresAt)
+	*out = refusedClaim(key, status, body, expires)
 	return true, nil
 }
 
@@ -215,32 +217,37 @@ func refusedClaim(key string, status int, body []byte, expires int64) Notificati
 // reports a claim of key whose window has ended (the caller deletes it before claiming anew;
 // a new key costs no delete).
 func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *NotificationClaim) (found, expired bool, err error) {
-	var claims []claimRow
+	var c claimRow
 	err = tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ?", key).
-		Scan(&claims).Error
-	if err != nil || len(claims) == 0 {
-		return false, false, err
+		Row().Scan(&c.NotificationID, &c.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, nil
 	}
-	c := claims[0]
-	if c.ExpiresAt <= now {
-		return false, true, nil
-	}
-	var rows []notificationRow
-	err = tx.Raw(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
-		WHERE id = ? RETURNING `+notificationColumns, bodyHash, c.NotificationID).Scan(&rows).Error
 	if err != nil {
 		return false, false, err
 	}
-	if len(rows) == 0 {
-		return false, false, gorm.ErrRecordNotFound
+	if c.ExpiresAt <= now {
+		return false, true, nil
 	}
-	*out = NotificationClaim{Notification: rows[0].toNotification(), ExpiresAt: fromMs(c.ExpiresAt)}
+	n, err := scanNotification(tx.Raw(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
+		WHERE id = ? RETURNING `+notificationColumns, bodyHash, c.NotificationID).Row())
+	if err != nil {
+		return false, false, err // sql.ErrNoRows: the claim's notification is gone
+	}
+	*out = NotificationClaim{Notification: n, ExpiresAt: fromMs(c.ExpiresAt)}
 	return true, false, nil
 }
 
-// notificationColumns are the columns of notificationRow.
+// notificationColumns are the columns of notificationRow, in scanNotification's order.
 const notificationColumns = `id, dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at, copies, diverged,
 	response_status, response_body`
+
+func scanNotification(sc scanner) (registry.Notification, error) {
+	var r notificationRow
+	err := sc.Scan(&r.ID, &r.DedupKey, &r.MinerID, &r.Event, &r.ICTimestamp, &r.Data, &r.BodyHash,
+		&r.ReceivedAt, &r.Copies, &r.Diverged, &r.ResponseStatus, &r.ResponseBody)
+	return r.toNotification(), err
+}
 
 // AddNotificationCopies applies a batch of copy counts in one transaction. Rows deleted
 // meanwhile are skipped.
@@ -305,18 +312,18 @@ func (s *Store) PruneNotifications(ctx context.Context, now time.Time, keep time
 
 // Notification returns the notification with the given id.
 func (s *Store) Notification(ctx context.Context, id int64) (registry.Notification, error) {
-	var row notificationRow
-	if err := s.read(ctx).Take(&row, id).Error; err != nil {
+	n, err := scanNotification(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE id = ?", id).Row())
+	if err != nil {
 		return registry.Notification{}, fmt.Errorf("get notification %d: %w", id, translate(err))
 	}
-	return row.toNotification(), nil
+	return n, nil
 }
 
 // NotificationByKey returns the newest notification stored under dedup key.
 func (s *Store) NotificationByKey(ctx context.Context, key string) (registry.Notification, error) {
-	var row notificationRow
-	if err := s.read(ctx).Where("dedup_key = ?", key).Order("id DESC").Take(&row).Error; err != nil {
+	n, err := scanNotification(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", key).Row())
+	if err != nil {
 		return registry.Notification{}, fmt.Errorf("get notification by key: %w", translate(err))
 	}
-	return row.toNotification(), nil
+	return n, nil
 }

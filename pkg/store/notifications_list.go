@@ -7,12 +7,12 @@ import (
 	"canistry/pkg/registry"
 )
 
-// notificationListColumns are read by ListNotifications, in scanNotification's order. The
+// notificationListColumns are read by ListNotifications, in scanNotificationListed's order. The
 // stored reply is left out of lists (up to 1 KiB per row); Notification returns it.
 const notificationListColumns = `n.id, n.dedup_key, n.miner_id, n.event, n.ic_timestamp, n.data, n.body_hash,
 	n.received_at, n.copies, n.diverged, n.response_status`
 
-func scanNotification(sc scanner) (registry.Notification, error) {
+func scanNotificationListed(sc scanner) (registry.Notification, error) {
 	var r notificationRow
 	err := sc.Scan(&r.ID, &r.DedupKey, &r.MinerID, &r.Event, &r.ICTimestamp, &r.Data, &r.BodyHash,
 		&r.ReceivedAt, &r.Copies, &r.Diverged, &r.ResponseStatus)
@@ -28,7 +28,7 @@ func (s *Store) ListNotifications(ctx context.Context, f registry.NotificationFi
 	count := s.notificationWhere(f, "")
 	return listPage(ctx, s, listing[registry.Notification]{what: "notifications", count: "notifications n", countWhere: &count,
 		query: "SELECT " + notificationListColumns + " FROM notifications n", keys: []string{"n.id"},
-		scan: keyed(scanNotification, func(n *registry.Notification) int64 { return n.ID })}, s.notificationWhere(f, "+"), f.Page)
+		scan: keyed(scanNotificationListed, func(n *registry.Notification) int64 { return n.ID })}, s.notificationWhere(f, "+"), f.Page)
 }
 
 // notificationWhere is f's conditions; timeOp prefixes the received_at column ("+" to keep a

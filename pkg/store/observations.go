@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -83,20 +84,17 @@ func logoDigest(b []byte) string {
 func tokenDiff(db *gorm.DB, row *tokenRow, digest string) (changed []string, write bool, err error) {
 	cur := tokenFields(row, digest)
 	var old tokenRow
-	err = db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	var oldDigest sql.NullString
+	err = db.Raw("SELECT "+tokenRowColumns+", l.sha256 FROM tokens t LEFT JOIN token_logos l ON l.canister_id = t.canister_id WHERE t.canister_id = ?",
+		row.CanisterID).Row().Scan(append(old.targets(), &oldDigest)...)
+	if errors.Is(err, sql.ErrNoRows) {
 		empty := toTokenRow(&registry.TokenInfo{CanisterID: registry.CanisterID(row.CanisterID)})
 		return diffFields(tokenFields(&empty, ""), cur), true, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	var oldDigest string
-	err = db.Model(&tokenLogoRow{}).Where("canister_id = ?", row.CanisterID).Pluck("sha256", &oldDigest).Error
-	if err != nil {
-		return nil, false, err
-	}
-	changed = diffFields(tokenFields(&old, oldDigest), cur)
+	changed = diffFields(tokenFields(&old, oldDigest.String), cur)
 	return changed, len(changed) > 0, nil
 }
 
@@ -112,7 +110,7 @@ func saveTokenTx(tx *gorm.DB, t registry.TokenInfo) ([]string, error) {
 				return err
 			}
 			if t.Logo == nil {
-				return tx.Where("canister_id = ?", row.CanisterID).Delete(&tokenLogoRow{}).Error
+				return tx.Exec("DELETE FROM token_logos WHERE canister_id = ?", row.CanisterID).Error
 			}
 			logo := tokenLogoRow{CanisterID: row.CanisterID, MediaType: t.LogoMediaType, Data: t.Logo,
 				SHA256: digest, UpdatedAt: row.UpdatedAt}
@@ -135,8 +133,8 @@ func minerFields(r *minerRow) []field {
 func minerDiff(db *gorm.DB, row *minerRow) (changed []string, write bool, err error) {
 	cur := minerFields(row)
 	var old minerRow
-	err = db.Where("canister_id = ?", row.CanisterID).Take(&old).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	err = db.Raw("SELECT "+minerRowColumns+" FROM miners m WHERE m.canister_id = ?", row.CanisterID).Row().Scan(old.targets()...)
+	if errors.Is(err, sql.ErrNoRows) {
 		empty := toMinerRow(&registry.MinerInfo{CanisterID: registry.CanisterID(row.CanisterID)})
 		return diffFields(minerFields(&empty), cur), true, nil
 	}
@@ -168,8 +166,8 @@ func addMinerStatsTx(tx *gorm.DB, st registry.MinerStats) error {
 }
 
 func balancesDiff(db *gorm.DB, wallet registry.CanisterID, balances []registry.Balance) ([]string, []balanceRow, error) {
-	var old []balanceRow
-	if err := db.Where("wallet_id = ?", string(wallet)).Find(&old).Error; err != nil {
+	old, err := walletBalances(db, wallet)
+	if err != nil {
 		return nil, nil, err
 	}
 	stored := make(map[string]string, len(old))
@@ -208,7 +206,7 @@ func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry
 func stateDiff(db *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
 	ctrls := slices.Sorted(slices.Values(controllers))
 	var old canisterRow
-	err := db.Select("module_hash", "controllers").Where("canister_id = ?", string(id)).Take(&old).Error
+	err := db.Raw("SELECT module_hash, controllers FROM canisters WHERE canister_id = ?", string(id)).Row().Scan(&old.ModuleHash, &old.Controllers)
 	if err != nil {
 		return nil, err
 	}
@@ -240,8 +238,8 @@ func saveStateTx(tx *gorm.DB, id registry.CanisterID, moduleHash string, control
 		return changes, len(changes) > 0, err
 	}, func(tx *gorm.DB, changes []registry.Change) error {
 		ctrls := slices.Sorted(slices.Values(controllers))
-		err := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).
-			Updates(map[string]any{"module_hash": moduleHash, "controllers": jsonList(ctrls)}).Error
+		err := tx.Exec("UPDATE canisters SET module_hash = ?, controllers = ? WHERE canister_id = ?",
+			moduleHash, jsonList(ctrls), string(id)).Error
 		if err != nil {
 			return err
 		}
@@ -258,7 +256,7 @@ func saveStateTx(tx *gorm.DB, id registry.CanisterID, moduleHash string, control
 
 // notFound names the canister when its row is missing; other errors go through translate.
 func notFound(id registry.CanisterID, err error) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) {
 		return registry.WrapError(registry.ENOTFOUND, fmt.Sprintf("canister %s is not registered", id), err)
 	}
 	return translate(err)
@@ -275,13 +273,23 @@ func notRegistered(id registry.CanisterID, err error) error {
 
 // WalletBalances returns the stored balances of a wallet, by ledger id.
 func (s *Store) WalletBalances(ctx context.Context, wallet registry.CanisterID) ([]registry.Balance, error) {
-	var rows []balanceRow
-	if err := s.read(ctx).Where("wallet_id = ?", string(wallet)).Order("ledger_id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("balances of %s: %w", wallet, translate(err))
+	rows, err := walletBalances(s.read(ctx), wallet)
+	if err != nil {
+		return nil, fmt.Errorf("balances of %s: %w", wallet, err)
 	}
 	out := make([]registry.Balance, len(rows))
 	for i := range rows {
 		out[i] = rows[i].toBalance()
 	}
 	return out, nil
+}
+
+// walletBalances reads the balance rows of wallet, by ledger id.
+func walletBalances(db *gorm.DB, wallet registry.CanisterID) ([]balanceRow, error) {
+	return queryList(db, "SELECT wallet_id, ledger_id, amount, updated_at FROM wallet_balances WHERE wallet_id = ? ORDER BY ledger_id",
+		[]any{string(wallet)}, func(sc scanner) (balanceRow, error) {
+			var r balanceRow
+			err := sc.Scan(&r.WalletID, &r.LedgerID, &r.Amount, &r.UpdatedAt)
+			return r, err
+		})
 }

@@ -120,11 +120,10 @@ func openPGPool(target string, readOnly bool, conns int, timeout time.Duration) 
 // later migration is covered without each migration remembering to. The function bumps the
 // counter once per transaction (a transaction-local setting remembers that it did).
 func ensureVersionTriggers(tx *gorm.DB) error {
-	var tables []string
-	err := tx.Raw(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	tables, err := queryList(tx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND c.relname <> 'data_version'
 		AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'canistry_data_version')
-		ORDER BY c.relname`).Scan(&tables).Error
+		ORDER BY c.relname`, nil, scanValue[string])
 	if err != nil {
 		return err
 	}
@@ -145,7 +144,7 @@ func pgSizeBytes(s *Store) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var n int64
-	if err := s.rdb.WithContext(ctx).Raw("SELECT pg_database_size(current_database())").Scan(&n).Error; err != nil {
+	if err := s.read(ctx).Raw("SELECT pg_database_size(current_database())").Row().Scan(&n); err != nil {
 		return 0
 	}
 	return n

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -39,14 +40,15 @@ func (s *Store) Heartbeat(ctx context.Context, p registry.Process) error {
 
 // Processes returns every heartbeat row, newest heartbeat first.
 func (s *Store) Processes(ctx context.Context) ([]registry.Process, error) {
-	var rows []processRow
-	if err := s.read(ctx).Order("heartbeat_at DESC").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list processes: %w", translate(err))
-	}
-	out := make([]registry.Process, len(rows))
-	for i, r := range rows {
-		out[i] = registry.Process{Name: r.Name, Instance: r.Instance, Version: r.Version, Addr: r.Addr,
-			StartedAt: fromMs(r.StartedAt), HeartbeatAt: fromMs(r.HeartbeatAt)}
+	out, err := queryList(s.read(ctx), "SELECT name, instance, version, addr, started_at, heartbeat_at FROM processes ORDER BY heartbeat_at DESC",
+		nil, func(sc scanner) (registry.Process, error) {
+			var r processRow
+			err := sc.Scan(&r.Name, &r.Instance, &r.Version, &r.Addr, &r.StartedAt, &r.HeartbeatAt)
+			return registry.Process{Name: r.Name, Instance: r.Instance, Version: r.Version, Addr: r.Addr,
+				StartedAt: fromMs(r.StartedAt), HeartbeatAt: fromMs(r.HeartbeatAt)}, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
 	}
 	return out, nil
 }
@@ -64,15 +66,12 @@ type Count struct {
 // LastRefresh returns the newest refresh attempt and the newest success over all canisters
 // (nil before the first): when the poller last did any work, whatever the registry's size.
 func (s *Store) LastRefresh(ctx context.Context) (attempt, success *time.Time, err error) {
-	var row struct {
-		Attempt *int64
-		Success *int64
-	}
-	err = s.read(ctx).Raw("SELECT max(last_attempt_at) AS attempt, max(last_success_at) AS success FROM canisters").Scan(&row).Error
+	var a, ok sql.NullInt64
+	err = s.read(ctx).Raw("SELECT max(last_attempt_at), max(last_success_at) FROM canisters").Row().Scan(&a, &ok)
 	if err != nil {
 		return nil, nil, fmt.Errorf("last refresh: %w", translate(err))
 	}
-	return fromMsPtr(row.Attempt), fromMsPtr(row.Success), nil
+	return fromMsPtr(nullTime(a)), fromMsPtr(nullTime(ok)), nil
 }
 
 // Counts returns the row counts of the main tables.
@@ -80,7 +79,7 @@ func (s *Store) Counts(ctx context.Context) ([]Count, error) {
 	out := make([]Count, 0, len(countedTables))
 	for _, t := range countedTables {
 		var n int64
-		if err := s.read(ctx).Table(t).Count(&n).Error; err != nil {
+		if err := s.read(ctx).Raw("SELECT count(*) FROM " + t).Row().Scan(&n); err != nil {
 			return nil, fmt.Errorf("count %s: %w", t, translate(err))
 		}
 		out = append(out, Count{Table: t, Rows: n})

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"gorm.io/gorm"
-
 	"canistry/pkg/registry"
 )
 
@@ -33,10 +31,20 @@ func (d *refreshDest) state() registry.RefreshState {
 		LastError: d.lastError, ConsecutiveFailures: int(d.failures), NextAttemptAt: fromMs(d.next)}
 }
 
-const tokenColumns = `t.canister_id, t.interfaces, t.name, t.symbol, t.decimals, t.fee, t.total_supply,
+// tokenRowColumns are the tokens row aliased t (less raw), in tokenRow.targets' order.
+const tokenRowColumns = `t.canister_id, t.interfaces, t.name, t.symbol, t.decimals, t.fee, t.total_supply,
 	t.minting_account, t.supported_standards, t.metadata, t.logo_media_type, t.logo_url, t.logo_dropped,
 	t.ledger_id, t.block_height, t.block_reward, t.circulating_supply, t.average_block_time,
-	t.mining_progress, t.social_links, t.updated_at, l.media_type, ` + refreshColumns
+	t.mining_progress, t.social_links, t.updated_at`
+
+func (r *tokenRow) targets() []any {
+	return []any{&r.CanisterID, &r.Interfaces, &r.Name, &r.Symbol, &r.Decimals, &r.Fee, &r.TotalSupply,
+		&r.MintingAccount, &r.SupportedStandards, &r.Metadata, &r.LogoMediaType, &r.LogoURL, &r.LogoDropped,
+		&r.LedgerID, &r.BlockHeight, &r.BlockReward, &r.CirculatingSupply, &r.AverageBlockTime,
+		&r.MiningProgress, &r.SocialLinks, &r.UpdatedAt}
+}
+
+const tokenColumns = tokenRowColumns + ", l.media_type, " + refreshColumns
 
 const tokenFrom = ` FROM tokens t JOIN canisters c ON c.canister_id = t.canister_id
 	LEFT JOIN token_logos l ON l.canister_id = t.canister_id`
@@ -45,11 +53,7 @@ func scanToken(sc scanner) (registry.TokenRecord, error) {
 	var r tokenRow
 	var logoType sql.NullString
 	var d refreshDest
-	dest := append([]any{&r.CanisterID, &r.Interfaces, &r.Name, &r.Symbol, &r.Decimals, &r.Fee, &r.TotalSupply,
-		&r.MintingAccount, &r.SupportedStandards, &r.Metadata, &r.LogoMediaType, &r.LogoURL, &r.LogoDropped,
-		&r.LedgerID, &r.BlockHeight, &r.BlockReward, &r.CirculatingSupply, &r.AverageBlockTime,
-		&r.MiningProgress, &r.SocialLinks, &r.UpdatedAt, &logoType}, d.targets()...)
-	if err := sc.Scan(dest...); err != nil {
+	if err := sc.Scan(append(append(r.targets(), &logoType), d.targets()...)...); err != nil {
 		return registry.TokenRecord{}, err
 	}
 	return registry.TokenRecord{TokenInfo: r.toToken(), Key: d.pk, RegisteredAs: d.name,
@@ -81,8 +85,9 @@ func (s *Store) ListTokens(ctx context.Context, f registry.TokenFilter) (registr
 // TokenLogo returns the stored logo of a token (ENOTFOUND when there is none).
 func (s *Store) TokenLogo(ctx context.Context, id registry.CanisterID) (registry.Logo, error) {
 	var r tokenLogoRow
-	err := s.read(ctx).Where("canister_id = ?", string(id)).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	err := s.read(ctx).Raw("SELECT media_type, data, sha256, updated_at FROM token_logos WHERE canister_id = ?", string(id)).
+		Row().Scan(&r.MediaType, &r.Data, &r.SHA256, &r.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return registry.Logo{}, registry.Errorf(registry.ENOTFOUND, "no logo stored for %s", id)
 	}
 	if err != nil {
@@ -91,19 +96,25 @@ func (s *Store) TokenLogo(ctx context.Context, id registry.CanisterID) (registry
 	return registry.Logo{MediaType: r.MediaType, Data: r.Data, SHA256: r.SHA256, UpdatedAt: fromMs(r.UpdatedAt)}, nil
 }
 
-const minerColumns = `m.canister_id, m.current_token, m.is_mining, m.speed_percentage, m.chunk_size,
+// minerRowColumns are the miners row aliased m, in minerRow.targets' order.
+const minerRowColumns = `m.canister_id, m.current_token, m.is_mining, m.speed_percentage, m.chunk_size,
 	m.chunks_per_refresh, m.icrc_version, m.supports_stats, m.supports_cycle_usage, m.cycle_balance,
-	m.cycle_usage_per_hour, m.cycle_usage_last_15min, m.estimated_remaining, m.updated_at, ` + refreshColumns
+	m.cycle_usage_per_hour, m.cycle_usage_last_15min, m.estimated_remaining, m.updated_at`
+
+func (r *minerRow) targets() []any {
+	return []any{&r.CanisterID, &r.CurrentToken, &r.IsMining, &r.SpeedPercentage, &r.ChunkSize,
+		&r.ChunksPerRefresh, &r.ICRCVersion, &r.SupportsStats, &r.SupportsCycleUsage, &r.CycleBalance,
+		&r.CycleUsagePerHour, &r.CycleUsageLast15Min, &r.EstimatedRemaining, &r.UpdatedAt}
+}
+
+const minerColumns = minerRowColumns + ", " + refreshColumns
 
 const minerFrom = ` FROM miners m JOIN canisters c ON c.canister_id = m.canister_id`
 
 func scanMiner(sc scanner) (registry.MinerRecord, error) {
 	var r minerRow
 	var d refreshDest
-	dest := append([]any{&r.CanisterID, &r.CurrentToken, &r.IsMining, &r.SpeedPercentage, &r.ChunkSize,
-		&r.ChunksPerRefresh, &r.ICRCVersion, &r.SupportsStats, &r.SupportsCycleUsage, &r.CycleBalance,
-		&r.CycleUsagePerHour, &r.CycleUsageLast15Min, &r.EstimatedRemaining, &r.UpdatedAt}, d.targets()...)
-	if err := sc.Scan(dest...); err != nil {
+	if err := sc.Scan(append(r.targets(), d.targets()...)...); err != nil {
 		return registry.MinerRecord{}, err
 	}
 	return registry.MinerRecord{MinerInfo: r.toMiner(), Key: d.pk, RegisteredAs: d.name, Refresh: d.state()}, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,13 +22,9 @@ func (s *Store) RecordRefresh(ctx context.Context, id registry.CanisterID, st re
 }
 
 func recordRefreshTx(tx *gorm.DB, id registry.CanisterID, st registry.RefreshState) error {
-	res := tx.Model(&canisterRow{}).Where("canister_id = ?", string(id)).Updates(map[string]any{
-		"last_attempt_at":      msPtr(st.LastAttemptAt),
-		"last_success_at":      msPtr(st.LastSuccessAt),
-		"last_error":           st.LastError,
-		"consecutive_failures": st.ConsecutiveFailures,
-		"next_attempt_at":      ms(st.NextAttemptAt),
-	})
+	res := tx.Exec(`UPDATE canisters SET last_attempt_at = ?, last_success_at = ?, last_error = ?, consecutive_failures = ?,
+		next_attempt_at = ? WHERE canister_id = ?`, msPtr(st.LastAttemptAt), msPtr(st.LastSuccessAt), st.LastError,
+		st.ConsecutiveFailures, ms(st.NextAttemptAt), string(id))
 	if res.Error != nil {
 		return res.Error
 	}
@@ -132,19 +129,29 @@ func saveKindTx(tx *gorm.DB, w *RefreshWrite) ([]string, error) {
 // DueCanisters returns the canisters whose next_attempt_at is at or before now, the longest
 // waiting first (ties in registration order). limit <= 0 means no limit.
 func (s *Store) DueCanisters(ctx context.Context, now time.Time, limit int) ([]registry.Canister, error) {
-	q := s.read(ctx).Where("next_attempt_at <= ?", ms(now)).Order("next_attempt_at, pk")
-	if limit > 0 {
-		q = q.Limit(limit)
-	}
-	var rows []canisterRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list due canisters: %w", translate(err))
-	}
-	out := make([]registry.Canister, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toCanister()
+	out, err := dueCanisters(s.read(ctx), now, nil, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due canisters: %w", err)
 	}
 	return out, nil
+}
+
+// dueCanisters reads the canisters due at now, the longest waiting first (ties in
+// registration order); with owner set, less those another owner holds a lease on.
+func dueCanisters(db *gorm.DB, now time.Time, owner *string, limit int) ([]registry.Canister, error) {
+	w := where{}
+	w.add("c.next_attempt_at <= ?", ms(now))
+	if owner != nil {
+		w.add("NOT EXISTS (SELECT 1 FROM refresh_leases l WHERE l.canister_id = c.canister_id AND l.owner <> ?)", *owner)
+	}
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	return queryList(db, "SELECT "+canisterColumns+canisterFrom+w.sql()+" ORDER BY c.next_attempt_at, c.pk LIMIT ?",
+		append(w.args, limit), func(sc scanner) (registry.Canister, error) {
+			rec, err := scanCanister(sc)
+			return rec.Canister, err
+		})
 }
 
 // pruneBatch bounds one delete transaction so that pruning a large backlog never holds the
@@ -177,13 +184,12 @@ func (s *Store) PruneMinerStats(ctx context.Context, before time.Time) (int64, e
 // registered token canister that answered the ICRC-1 interface itself, and every ledger a PoW
 // token names (ledger_id). Sorted, without repeats.
 func (s *Store) TrackedLedgers(ctx context.Context) ([]registry.CanisterID, error) {
-	var ids []string
-	err := s.read(ctx).Raw(`
+	ids, err := queryList(s.read(ctx), `
 		SELECT canister_id FROM tokens
 		WHERE EXISTS (SELECT 1 FROM `+fmt.Sprintf(s.d.jsonTexts, "tokens.interfaces")+` WHERE j.value = ?)
 		UNION
 		SELECT ledger_id FROM tokens WHERE ledger_id <> ''
-		ORDER BY 1`, registry.InterfaceICRC1).Scan(&ids).Error
+		ORDER BY 1`, []any{registry.InterfaceICRC1}, scanValue[string])
 	if err != nil {
 		return nil, fmt.Errorf("list tracked ledgers: %w", translate(err))
 	}

@@ -6,8 +6,8 @@ import (
 	"canistry/pkg/registry"
 )
 
-// Row types mirror the tables of migrations/; gorm tags stay here, out of registry. Each has
-// toRow/fromRow conversions. Times are Unix milliseconds.
+// Row types mirror the tables of migrations/; gorm tags stay here, out of registry. gorm maps
+// them for INSERT (tx.Create); reads scan them by hand (doc.go). Times are Unix milliseconds.
 
 type canisterRow struct {
 	PK                  int64 `gorm:"column:pk;primaryKey;autoIncrement"`
@@ -45,27 +45,6 @@ func toCanisterRow(c *registry.Canister) canisterRow {
 		LastError:           c.Refresh.LastError,
 		ConsecutiveFailures: c.Refresh.ConsecutiveFailures,
 		NextAttemptAt:       ms(c.Refresh.NextAttemptAt),
-	}
-}
-
-func (r *canisterRow) toCanister() registry.Canister {
-	return registry.Canister{
-		ID:          registry.CanisterID(r.CanisterID),
-		Kind:        registry.Kind(r.Kind),
-		Name:        r.Name,
-		Description: r.Description,
-		Tags:        parseList(r.Tags),
-		ModuleHash:  r.ModuleHash,
-		Controllers: parseList(r.Controllers),
-		CreatedAt:   fromMs(r.CreatedAt),
-		UpdatedAt:   fromMs(r.UpdatedAt),
-		Refresh: registry.RefreshState{
-			LastAttemptAt:       fromMsPtr(r.LastAttemptAt),
-			LastSuccessAt:       fromMsPtr(r.LastSuccessAt),
-			LastError:           r.LastError,
-			ConsecutiveFailures: r.ConsecutiveFailures,
-			NextAttemptAt:       fromMs(r.NextAttemptAt),
-		},
 	}
 }
 

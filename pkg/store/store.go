@@ -1,12 +1,3 @@
-// Package store is canistry's database adapter: GORM over github.com/glebarez/sqlite (pure Go),
-// one database file shared by the three binaries, or over PostgreSQL (gorm.io/driver/postgres,
-// pgx v5) when Open is given a postgres:// URL, for several hosts (postgres.go).
-//
-// Concurrency model. The file is in WAL mode, so readers never block the writer. Within one
-// process every write goes through a single dedicated connection (writes queue in Go instead of
-// spinning in SQLite's busy handler), and every write transaction begins IMMEDIATE so that a
-// read-then-write never fails a lock upgrade. Across processes, busy_timeout waits for the lock,
-// and Store.write retries SQLITE_BUSY with backoff, so no caller ever sees "database is locked".
 package store
 
 import (
@@ -177,7 +168,7 @@ func (s *Store) SizeBytes() int64 { return s.d.sizeBytes(s) }
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.rdb.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error; err != nil {
+	if err := s.read(ctx).Raw("SELECT 1").Row().Scan(&one); err != nil {
 		return fmt.Errorf("ping database: %w", translate(err))
 	}
 	return nil

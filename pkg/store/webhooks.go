@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,6 +49,17 @@ type webhookRow struct {
 }
 
 func (webhookRow) TableName() string { return "webhooks" }
+
+// webhookColumns are the columns of webhookRow, in scanWebhook's order.
+const webhookColumns = `id, url, events, token_id, miner_id, description, secret, created_at, state, cursor,
+	attempts, next_attempt_at, last_error, failing_since, delivered, lease_owner, lease_until`
+
+func scanWebhook(sc scanner) (registry.Webhook, error) {
+	var r webhookRow
+	err := sc.Scan(&r.ID, &r.URL, &r.Events, &r.TokenID, &r.MinerID, &r.Description, &r.Secret, &r.CreatedAt, &r.State,
+		&r.Cursor, &r.Attempts, &r.NextAttemptAt, &r.LastError, &r.FailingSince, &r.Delivered, &r.LeaseOwner, &r.LeaseUntil)
+	return r.toWebhook(), err
+}
 
 func (r *webhookRow) toWebhook() registry.Webhook {
 	w := registry.Webhook{ID: r.ID, URL: r.URL, Description: r.Description, Secret: r.Secret,
@@ -97,13 +109,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w registry.Webhook) (registry
 		Description: w.Description, Secret: w.Secret, CreatedAt: ms(s.now()), State: registry.WebhookActive}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
-		if err := tx.Table("webhooks").Count(&n).Error; err != nil {
+		if err := tx.Raw("SELECT count(*) FROM webhooks").Row().Scan(&n); err != nil {
 			return err
 		}
 		if n >= MaxWebhooks {
 			return registry.Errorf(registry.ECONFLICT, "there are already %d webhooks, the most this server keeps", n)
 		}
-		if err := tx.Raw("SELECT coalesce(max(id), 0) FROM events").Scan(&row.Cursor).Error; err != nil {
+		if err := tx.Raw("SELECT coalesce(max(id), 0) FROM events").Row().Scan(&row.Cursor); err != nil {
 			return err
 		}
 		return tx.Create(&row).Error
@@ -116,13 +128,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w registry.Webhook) (registry
 
 // Webhooks returns every endpoint, oldest first.
 func (s *Store) Webhooks(ctx context.Context) ([]registry.Webhook, error) {
-	var rows []webhookRow
-	if err := s.read(ctx).Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list webhooks: %w", translate(err))
-	}
-	out := make([]registry.Webhook, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toWebhook()
+	out, err := queryList(s.read(ctx), "SELECT "+webhookColumns+" FROM webhooks ORDER BY id", nil, scanWebhook)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
 	return out, nil
 }
@@ -137,14 +145,11 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (registry.Webhook, err
 }
 
 func getWebhook(db *gorm.DB, id int64) (registry.Webhook, error) {
-	var rows []webhookRow
-	if err := db.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
-		return registry.Webhook{}, translate(err)
+	w, err := scanWebhook(db.Raw("SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, registry.Errorf(registry.ENOTFOUND, "webhook %d does not exist", id)
 	}
-	if len(rows) == 0 {
-		return registry.Webhook{}, registry.Errorf(registry.ENOTFOUND, "webhook %d does not exist", id)
-	}
-	return rows[0].toWebhook(), nil
+	return w, translate(err)
 }
 
 // DeleteWebhook deletes an endpoint and its attempt log.
@@ -222,9 +227,8 @@ func (s *Store) ReleaseWebhook(ctx context.Context, id int64, owner string) erro
 // LeasableWebhooks returns the ids of the active endpoints whose lease is free, expired or
 // owner's: those a worker should be delivering to.
 func (s *Store) LeasableWebhooks(ctx context.Context, owner string) ([]int64, error) {
-	var ids []int64
-	err := s.read(ctx).Raw("SELECT id FROM webhooks WHERE state = ? AND (lease_owner = ? OR lease_until < ?) ORDER BY id",
-		registry.WebhookActive, owner, ms(s.now())).Scan(&ids).Error
+	ids, err := queryList(s.read(ctx), "SELECT id FROM webhooks WHERE state = ? AND (lease_owner = ? OR lease_until < ?) ORDER BY id",
+		[]any{registry.WebhookActive, owner, ms(s.now())}, scanValue[int64])
 	if err != nil {
 		return nil, fmt.Errorf("list leasable webhooks: %w", translate(err))
 	}
@@ -251,7 +255,7 @@ func (s *Store) SkipWebhookEvents(ctx context.Context, id int64, owner string, c
 // checkLease returns errLeaseLost unless owner holds the live lease on endpoint id.
 func (s *Store) checkLease(tx *gorm.DB, id int64, owner string) error {
 	var n int64
-	if err := tx.Table("webhooks").Where("id = ? AND lease_owner = ? AND lease_until >= ?", id, owner, ms(s.now())).Count(&n).Error; err != nil {
+	if err := tx.Raw("SELECT count(*) FROM webhooks WHERE id = ? AND lease_owner = ? AND lease_until >= ?", id, owner, ms(s.now())).Row().Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {

@@ -1,0 +1,33 @@
+// Package store is canistry's database adapter: GORM over github.com/glebarez/sqlite (pure Go),
+// one database file shared by the three binaries, or over PostgreSQL (gorm.io/driver/postgres,
+// pgx v5) when Open is given a postgres:// URL, for several hosts (postgres.go).
+//
+// Concurrency model. The file is in WAL mode, so readers never block the writer. Within one
+// process every write goes through a single dedicated connection (writes queue in Go instead of
+// spinning in SQLite's busy handler), and every write transaction begins IMMEDIATE so that a
+// read-then-write never fails a lock upgrade. Across processes, busy_timeout waits for the lock,
+// and Store.write retries SQLITE_BUSY with backoff, so no caller ever sees "database is locked".
+//
+// The rules every file here follows:
+//
+//   - Reads are hand-written SQL. A table (or a join) has its column list as a constant next to
+//     the one function that scans it (canisterColumns and scanCanister, tokenRowColumns and
+//     tokenRow.targets, …); many rows are read with queryList, one row with
+//     scan(db.Raw(q, args...).Row()) (sql.ErrNoRows is "not found"), a single value with
+//     Row().Scan, a column of values with queryList and scanValue. No GORM query builder
+//     (Where, Find, Take, Count, Pluck) and no Raw(…).Scan into structs: the scan is explicit,
+//     prepared once (PrepareStmt) and costs no reflection.
+//   - Every list and time series is paged by listPage (listing.go) and returns registry.List:
+//     total, keyset position, query, trim, in one place.
+//   - Writes run in s.write(ctx, fn), one transaction on the writer connection, retried while
+//     the database is busy. Inside it a whole new row is inserted from its row type
+//     (rows.go) with tx.Create (clause.OnConflict for an upsert); every other statement
+//     (UPDATE, DELETE, INSERT … SELECT, RETURNING) is hand-written SQL through tx.Exec, or
+//     tx.Raw(…).Row() when it returns a row.
+//   - An observation is written only when it differs from what is stored (saveIfChanged),
+//     compared inside the write transaction.
+//   - Everything SQLite and PostgreSQL do differently is a field of the dialect (dialect.go);
+//     the rest runs the same SQL on both. TestSchema_Parity checks that the two migration sets
+//     build the same schema.
+//   - Driver errors become registry errors in one place, translate (errors.go).
+package store
