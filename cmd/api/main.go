@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	b.StartHeartbeat(ln.Addr().String())
 	srv := b.Serve(ln, handler, tlsConfig)
-	b.Serving(ln.Addr(), "tls", tlsConfig != nil, "nats", b.NATSURL, "database", b.Store.Path())
+	b.Serving(ln.Addr(), "tls", tlsConfig != nil, "nats", b.ShownNATSURL(), "database", b.Store.Path())
 	return b.Wait(ctx, srv.Done())
 }
 
@@ -95,7 +95,7 @@ func staleAfter(schedule string) time.Duration {
 
 func natsState(b *lifecycle.Base) func() httpapi.NATSState {
 	return func() httpapi.NATSState {
-		s := httpapi.NATSState{Embedded: b.NATS != nil, URL: b.NATSURL, Connected: b.Bus.Connected(), Status: b.Bus.Status()}
+		s := httpapi.NATSState{Embedded: b.NATS != nil, URL: b.ShownNATSURL(), Connected: b.Bus.Connected(), Status: b.Bus.Status()}
 		if b.NATS != nil {
 			n := b.NATS.NumClients()
 			s.Clients = &n

@@ -88,19 +88,7 @@ func TestRun(t *testing.T) {
 	if strings.Contains(string(body), env["DATA_DIR"]) {
 		t.Errorf("public status names the data directory: %s", body)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL("/system/status"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("status with the admin key: %d %v", resp.StatusCode, err)
-	}
+	adminStatus(t, p.URL("/system/status"), adminKey, &st)
 	if st.Database.Path != filepath.Join(env["DATA_DIR"], "registry.db") || st.Database.SchemaVersion < 1 {
 		t.Errorf("database = %+v", st.Database)
 	}
@@ -119,6 +107,24 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := http.Get(p.URL("/healthz")); err == nil {
 		t.Error("still serving after shutdown")
+	}
+}
+
+// adminStatus reads /system/status with the admin key into st.
+func adminStatus(t *testing.T, url, adminKey string, st any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(st); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status with the admin key: %d %v", resp.StatusCode, err)
 	}
 }
 

@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	b.StartHeartbeat(ln.Addr().String())
 	done := serve(b, ln, handler, tlsConfig)
 	b.Serving(ln.Addr(), "tls", tlsConfig != nil, "plain_from_loopback", tlsConfig != nil,
-		"nats", b.NATSURL, "database", b.Store.Path(), "local_dev", cfg.LocalDev)
+		"nats", b.ShownNATSURL(), "database", b.Store.Path(), "local_dev", cfg.LocalDev)
 	return b.Wait(ctx, done)
 }
 

@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := startPoller(ctx, b, metrics); err != nil {
 		return err
 	}
-	b.Serving(ln.Addr(), "nats", b.NATSURL, "database", b.Store.Path())
+	b.Serving(ln.Addr(), "nats", b.ShownNATSURL(), "database", b.Store.Path())
 	return b.Wait(ctx, srv.Done())
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"canistry/pkg/config"
 	"canistry/pkg/registry"
 )
 
@@ -84,7 +85,7 @@ func Connect(cfg ConnectConfig) (*Conn, error) {
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect NATS %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("connect NATS %s: %w", config.RedactURLs(cfg.URL), err)
 	}
 	return &Conn{nc: nc, logger: l, closed: closed}, nil
 }

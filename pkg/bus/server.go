@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"canistry/pkg/config"
 )
 
 // Server is an embedded NATS server.
@@ -85,12 +87,12 @@ func clusterOptions(opts *server.Options, c ClusterConfig, token string) error {
 func Serve(cfg ServerConfig) (*Server, error) {
 	u, err := url.Parse(strings.Split(cfg.URL, ",")[0])
 	if err != nil {
-		return nil, fmt.Errorf("parse NATS URL: %w", err)
+		return nil, fmt.Errorf("parse NATS URL %s: not a URL", config.RedactURLs(cfg.URL))
 	}
 	host := u.Hostname()
 	port, err := strconv.Atoi(u.Port())
 	if err != nil {
-		return nil, fmt.Errorf("NATS URL %q needs a port: %w", cfg.URL, err)
+		return nil, fmt.Errorf("NATS URL %s needs a port: %w", config.RedactURLs(cfg.URL), err)
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT // nats-server reads 0 as its default port, 4222

@@ -109,22 +109,32 @@ func natsURL(c *Config, v string) error {
 	return nil
 }
 
-// redactURLs returns a comma-separated list of URLs with any user and password replaced by
-// "REDACTED"; an entry that does not parse is replaced whole, since it may hold a credential.
-func redactURLs(v string) string {
+// RedactURL returns a URL for a log record, an error or a status reply without its
+// credentials: the whole user part (a user name and password, or a NATS token written as the
+// user, nats://token@host) becomes "REDACTED", and a password query parameter (PostgreSQL's
+// ?password=) "xxxxx". A URL that does not parse is not shown at all, since it may hold a
+// credential. Every URL a binary logs or shows goes through it (NATS_URL, DATABASE_URL,
+// NOTIFIER_URL, IC_URL).
+func RedactURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "(unparsable URL, not shown)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
+}
+
+// RedactURLs is RedactURL on each entry of a comma-separated list (a NATS cluster's URLs).
+func RedactURLs(v string) string {
 	parts := strings.Split(v, ",")
 	for i, s := range parts {
-		s = strings.TrimSpace(s)
-		u, err := url.Parse(s)
-		switch {
-		case err != nil:
-			parts[i] = "(unparsable, not shown)"
-		case u.User != nil:
-			u.User = url.User("REDACTED")
-			parts[i] = u.String()
-		default:
-			parts[i] = s
-		}
+		parts[i] = RedactURL(s)
 	}
 	return strings.Join(parts, ",")
 }

@@ -159,7 +159,7 @@ func Load(getenv func(string) string) (Config, error) {
 			case v.Secret():
 				errs = append(errs, fmt.Errorf("%s (value not shown): %w", v.Name, err))
 			case urlVars[v.Name]:
-				errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, redactURLs(val), err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, RedactURLs(val), err))
 			default:
 				errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, val, err))
 			}
@@ -172,7 +172,7 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("NATS_CLUSTER_LISTEN needs NATS_EMBED=true and NATS_TOKEN (the same token on every node: it authenticates clients and routes)"))
 	}
 	if c.NATSEmbed && c.NATSToken == "" && !loopbackURL(c.NATSURL) {
-		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on NATS_URL=%s (not loopback)", redactURLs(c.NATSURL)))
+		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on NATS_URL=%s (not loopback)", RedactURLs(c.NATSURL)))
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))

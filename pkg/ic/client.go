@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"time"
 
+	"canistry/pkg/config"
 	"canistry/pkg/registry"
 
 	"github.com/aviate-labs/agent-go"
@@ -107,7 +108,7 @@ func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, registry.Errorf(registry.EINVALID, "IC URL %q must be an http or https URL", cfg.URL)
+		return nil, registry.Errorf(registry.EINVALID, "IC URL %q must be an http or https URL", config.RedactURL(cfg.URL))
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -132,14 +133,14 @@ func newClient(ctx context.Context, cfg Config, opts options) (*Client, error) {
 	}
 	a, err := withoutContext(ctx, func() (*agent.Agent, error) { return agent.New(acfg) })
 	if err != nil {
-		return nil, transportError(ctx, fmt.Sprintf("connect to IC at %s", cfg.URL), err)
+		return nil, transportError(ctx, fmt.Sprintf("connect to IC at %s", config.RedactURL(cfg.URL)), err)
 	}
 	c := &Client{agent: a, ic: a.Client(), identity: id, rootKey: a.GetRootKey(), candid: newCandidDecoder(), logger: cfg.Logger, now: time.Now}
 	if opts.certNow == nil {
 		opts.certNow = time.Now
 	}
 	if c.certs, err = newCertVerifier(c.rootKey, ingressExpiry, DefaultDelegationTTL, opts.certNow); err != nil {
-		return nil, registry.WrapError(registry.EINVALID, fmt.Sprintf("IC at %s: %v", cfg.URL, err), err)
+		return nil, registry.WrapError(registry.EINVALID, fmt.Sprintf("IC at %s: %v", config.RedactURL(cfg.URL), err), err)
 	}
 	c.agentGoCerts = opts.verify == verifyAgentGo
 	if opts.verify == verifyCached {

@@ -198,6 +198,10 @@ func (b *Base) StartHeartbeat(addr string) {
 	b.Stack.PushFunc("heartbeat", func() { cancel(); <-done })
 }
 
+// ShownNATSURL is NATSURL as logs and /system/status show it: without a user, password or
+// token (config.RedactURLs), which NATS_URL may carry (nats://token@host, user:password@host).
+func (b *Base) ShownNATSURL() string { return config.RedactURLs(b.NATSURL) }
+
 // Ready reports whether the database answers and the bus is connected: the /readyz check.
 // A database error names the backend (sqlite or postgres).
 func (b *Base) Ready(ctx context.Context) error {

@@ -11,6 +11,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"canistry/pkg/config"
 )
 
 // PostgreSQL backend. Open switches to it for a postgres:// or postgresql:// URL
@@ -51,18 +53,8 @@ func IsPostgresURL(target string) bool {
 }
 
 // RedactURL returns a database URL with its password (in the user part or a password query
-// parameter) replaced, for logs and status.
-func RedactURL(target string) string {
-	u, err := url.Parse(target)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
+// parameter) replaced, for logs and status: config.RedactURL, the one redaction of every URL.
+func RedactURL(target string) string { return config.RedactURL(target) }
 
 func (s *Store) openPostgres(target string) error {
 	if s.maxConns <= 0 {

@@ -161,14 +161,15 @@ func (b *syncBuffer) String() string {
 // CheckRunsWithoutBus is the main_test of a binary that connects to NATS but does not host it
 // (poller, notifier): run, on port 0 via addrVar and with no NATS server listening, must start
 // and serve /healthz and /metrics, answer /readyz with 503 (bus down), stop cleanly on cancel
-// with no ERROR record, and refuse a bad addrVar naming it.
+// with no ERROR record, never show the token NATS_URL carries, and refuse a bad addrVar naming it.
 func CheckRunsWithoutBus(t *testing.T, run RunFunc, addrVar string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	natsURL := "nats://" + ln.Addr().String()
+	const natsSecret = "nats-url-token-must-not-be-logged"
+	natsURL := "nats://" + natsSecret + "@" + ln.Addr().String()
 	ln.Close()
 	env := map[string]string{"DATA_DIR": t.TempDir(), addrVar: "127.0.0.1:0", "NATS_URL": natsURL, "HEARTBEAT_INTERVAL": "100ms"}
 	p := Start(t, run, env)
@@ -187,6 +188,9 @@ func CheckRunsWithoutBus(t *testing.T, run RunFunc, addrVar string) {
 	}
 	if errs := p.Errors(); len(errs) > 0 {
 		t.Errorf("errors logged during a clean run: %v", errs)
+	}
+	if strings.Contains(p.Log(), natsSecret) {
+		t.Errorf("the token in NATS_URL was logged:\n%s", p.Log())
 	}
 
 	bad := map[string]string{"DATA_DIR": t.TempDir(), addrVar: "nowhere"}
