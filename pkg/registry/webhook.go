@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -70,7 +71,7 @@ type WebhookAttempt struct {
 func (a *WebhookAttempt) OK() bool { return a.Status >= 200 && a.Status < 300 }
 
 // ValidateWebhookURL checks a webhook URL as given at creation: absolute https (http only when
-// localDev), a host, no user info or fragment, and, when the host is an IP literal, an address
+// localDev), a host, a port (when given) from 1 to 65535, no user info or fragment, and, when the host is an IP literal, an address
 // that deliveries may reach (ForbiddenAddr). Hostnames are checked again at every dial.
 func ValidateWebhookURL(raw string, localDev bool) error {
 	if raw == "" {
@@ -100,6 +101,11 @@ func ValidateWebhookURL(raw string, localDev bool) error {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return Errorf(EINVALID, "url must not have a fragment")
 	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return Errorf(EINVALID, "url port %q must be from 1 to 65535", port)
+		}
+	}
 	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !localDev {
 		if why := ForbiddenAddr(ip); why != "" {
 			return Errorf(EINVALID, "url points at a %s address (%s); webhooks go to public addresses only", why, ip)
@@ -120,7 +126,9 @@ var nonPublic = []netip.Prefix{
 
 // ForbiddenAddr says why a webhook must not connect to ip (loopback, private, link-local,
 // unspecified, multicast or another non-public range), or "" when it may. IPv4-mapped IPv6
-// addresses are judged as the IPv4 address they carry.
+// addresses are judged as the IPv4 address they carry, and so are IPv6 addresses that embed
+// one by translation or tunnelling (embeddedIPv4): 64:ff9b::7f00:1 reaches 127.0.0.1 through a
+// NAT64 gateway, so it is refused as "NAT64-embedded loopback".
 func ForbiddenAddr(ip netip.Addr) string {
 	ip = ip.Unmap()
 	switch {
@@ -140,5 +148,36 @@ func ForbiddenAddr(ip netip.Addr) string {
 	if slices.ContainsFunc(nonPublic, func(p netip.Prefix) bool { return p.Contains(ip) }) {
 		return "reserved"
 	}
+	if v4, how, ok := embeddedIPv4(ip); ok {
+		if why := ForbiddenAddr(v4); why != "" {
+			return how + "-embedded " + why
+		}
+	}
 	return ""
+}
+
+// IPv6 ranges whose addresses carry an IPv4 address. The local-use NAT64 prefix
+// 64:ff9b:1::/48 is refused whole (nonPublic): where its IPv4 sits depends on the network.
+var (
+	nat64          = netip.MustParsePrefix("64:ff9b::/96") // RFC 6052 well-known prefix: the last 32 bits
+	sixToFour      = netip.MustParsePrefix("2002::/16")    // RFC 3056: bits 16 to 47
+	ipv4Compatible = netip.MustParsePrefix("::/96")        // RFC 4291 (deprecated): the last 32 bits
+)
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address carries (NAT64, 6to4 or
+// IPv4-compatible) and the convention's name.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, string, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, "", false
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16])), "NAT64", true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6])), "6to4", true
+	case ipv4Compatible.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16])), "IPv4-compatible", true
+	}
+	return netip.Addr{}, "", false
 }

@@ -46,11 +46,15 @@ func NewClient(localDev bool, timeout time.Duration) *http.Client {
 }
 
 // refuseNonPublic is the dialer's Control hook: address is the resolved IP and port about to
-// be connected to.
+// be connected to. An IPv6 address that embeds a refused IPv4 address (NAT64, 6to4,
+// IPv4-compatible) is refused as that IPv4 address would be (registry.ForbiddenAddr).
 func refuseNonPublic(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("webhook dial to %s refused: not an IP address and port", address)
+	}
+	if ap.Port() == 0 {
+		return fmt.Errorf("webhook dial to %s refused: port 0", address)
 	}
 	if why := registry.ForbiddenAddr(ap.Addr()); why != "" {
 		return fmt.Errorf("webhook dial to %s refused: %s address (webhooks reach public addresses only unless LOCAL_DEV)", address, why)

@@ -29,7 +29,8 @@ func TestSign(t *testing.T) {
 }
 
 // TestClient_RefusesNonPublic: without LOCAL_DEV no connection is made to a loopback, private,
-// link-local or unspecified address, also when a name resolves to one; with it, loopback works.
+// link-local or unspecified address, also when a name resolves to one or an IPv6 address embeds
+// one (NAT64, 6to4, IPv4-compatible), nor to port 0; with LOCAL_DEV, loopback works.
 func TestClient_RefusesNonPublic(t *testing.T) {
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
@@ -72,6 +73,12 @@ func TestClient_RefusesNonPublic(t *testing.T) {
 		{"link-local metadata", "http://169.254.169.254/latest/meta-data/", "link-local"},
 		{"unspecified", "http://0.0.0.0:" + port + "/", "unspecified"},
 		{"multicast", "http://224.0.0.1/", "multicast"},
+		{"NAT64 loopback", "http://[64:ff9b::7f00:1]:" + port + "/", "NAT64-embedded loopback"},
+		{"NAT64 metadata", "http://[64:ff9b::a9fe:a9fe]/", "NAT64-embedded link-local"},
+		{"local-use NAT64", "http://[64:ff9b:1::808:808]/", "reserved"},
+		{"6to4 private", "https://[2002:a00:1::]/", "6to4-embedded private"},
+		{"IPv4-compatible loopback", "http://[::127.0.0.1]:" + port + "/", "IPv4-compatible-embedded loopback"},
+		{"port 0", "http://8.8.8.8:0/", "port 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := client.Post(tc.url, "application/json", strings.NewReader("{}"))
@@ -79,7 +86,7 @@ func TestClient_RefusesNonPublic(t *testing.T) {
 				resp.Body.Close()
 				t.Fatalf("POST %s got %d, want refused", tc.url, resp.StatusCode)
 			}
-			if !strings.Contains(err.Error(), "refused: "+tc.why+" address") {
+			if !strings.Contains(err.Error(), "refused: "+tc.why) {
 				t.Fatalf("POST %s: %v, want refused as %s", tc.url, err, tc.why)
 			}
 		})

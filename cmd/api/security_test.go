@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"canistry/pkg/lifecycle/runtest"
+)
+
+// startSecurityAPI runs the api with the admin key adminDo sends.
+func startSecurityAPI(t *testing.T, extra map[string]string) *runtest.Proc {
+	t.Helper()
+	env := baseEnv(t)
+	env["ADMIN_API_KEY"] = "admin-key-0123456789"
+	for k, v := range extra {
+		env[k] = v
+	}
+	return runtest.Start(t, run, env)
+}
+
+// errorCode returns the code of a JSON error body.
+func errorCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("not an error body: %s", body)
+	}
+	return e.Error.Code
+}
+
+// A webhook URL whose IPv6 host embeds a refused IPv4 address, or whose port is 0 or past
+// 65535, is refused with 400 invalid when the endpoint is created.
+func TestRun_WebhookURLRefused(t *testing.T) {
+	p := startSecurityAPI(t, nil)
+	for _, u := range []string{
+		"https://[64:ff9b::7f00:1]/hook",    // NAT64 of 127.0.0.1
+		"https://[64:ff9b::a9fe:a9fe]/hook", // NAT64 of 169.254.169.254
+		"https://[64:ff9b:1::808:808]/hook", // local-use NAT64
+		"https://[2002:c0a8:101::]/hook",    // 6to4 of 192.168.1.1
+		"https://[::10.0.0.1]/hook",         // IPv4-compatible 10.0.0.1
+		"https://example.com:0/hook",        // port 0
+		"https://example.com:65536/hook",    // port past 65535
+	} {
+		code, body := adminDo(t, http.MethodPost, p.URL("/webhooks"), `{"url":"`+u+`"}`)
+		if code != http.StatusBadRequest || errorCode(t, body) != "invalid" {
+			t.Errorf("POST /webhooks %s = %d %s, want 400 invalid", u, code, body)
+		}
+	}
+	if code, body := adminDo(t, http.MethodPost, p.URL("/webhooks"), `{"url":"https://[64:ff9b::808:808]/hook"}`); code != http.StatusCreated {
+		t.Errorf("POST /webhooks to NAT64 of a public address = %d %s, want 201", code, body)
+	}
+}
