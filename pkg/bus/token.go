@@ -61,7 +61,7 @@ func readToken(path string) (string, bool, error) {
 
 func createToken(path string) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { // as store.Open creates it
 		return fmt.Errorf("create data directory for the NATS token: %w", err)
 	}
 	var raw [32]byte

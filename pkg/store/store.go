@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,8 +58,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 }
 
 func (s *Store) openSQLite(ctx context.Context, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	if err := createPrivate(path); err != nil {
+		return err
 	}
 	var err error
 	if s.wdb, err = openPoolRetry(ctx, path, false, 1); err != nil {
