@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"canistry/pkg/lifecycle/runtest"
@@ -51,5 +52,25 @@ func TestRun_WebhookURLRefused(t *testing.T) {
 	}
 	if code, body := adminDo(t, http.MethodPost, p.URL("/webhooks"), `{"url":"https://[64:ff9b::808:808]/hook"}`); code != http.StatusCreated {
 		t.Errorf("POST /webhooks to NAT64 of a public address = %d %s, want 201", code, body)
+	}
+}
+
+// Every REST write refuses a body with a key twice in one object (400 invalid): the first value
+// or the last, two readers could count either.
+func TestRun_DuplicateKeysRefused(t *testing.T) {
+	p := startSecurityAPI(t, nil)
+	hash := strings.Repeat("ab", 32)
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodPost, "/webhooks", `{"url":"https://example.com/a","url":"https://example.com/b"}`},
+		{http.MethodPost, "/webhooks", `{"url":"https://example.com/a","URL":"https://example.com/b"}`},
+		{http.MethodPost, "/canisters", `{"canister_id":"ryjl3-tyaaa-aaaaa-aaaba-cai","kind":"token","kind":"miner"}`},
+		{http.MethodPut, "/canisters/ryjl3-tyaaa-aaaaa-aaaba-cai", `{"kind":"token","kind":"miner"}`},
+		{http.MethodPost, "/module-hashes", `{"hash":"` + hash + `","name":"a","name":"b"}`},
+		{http.MethodPut, "/module-hashes/" + hash, `{"name":"a","name":"b"}`},
+	} {
+		code, body := adminDo(t, tc.method, p.URL(tc.path), tc.body)
+		if code != http.StatusBadRequest || errorCode(t, body) != "invalid" || !strings.Contains(string(body), "appears twice") {
+			t.Errorf("%s %s %s = %d %s, want 400 invalid naming the repeated key", tc.method, tc.path, tc.body, code, body)
+		}
 	}
 }

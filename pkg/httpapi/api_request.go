@@ -67,7 +67,7 @@ func requireAdmin(key string, werr func(*gin.Context, error)) gin.HandlerFunc {
 }
 
 // decodeJSON reads the request body (at most MaxBodyBytes) into v: exactly one JSON value,
-// no unknown fields, nothing after it.
+// no unknown fields, no key twice in one object (registry.CheckUniqueKeys), nothing after it.
 func decodeJSON(c *gin.Context, v any) error {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -93,7 +93,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return registry.Errorf(registry.EINVALID, "invalid JSON body: data after the first JSON value")
 	}
-	return nil
+	return registry.CheckUniqueKeys(body)
 }
 
 // jsonProblem describes a decoding error without Go type names.

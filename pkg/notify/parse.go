@@ -33,7 +33,8 @@ type Notification struct {
 // ParseNotification decodes and validates a notification body. Every error is an EINVALID
 // *registry.Error whose message depends only on body, so that every replica copy of a bad
 // request gets the same answer. Unknown top-level fields are ignored (newer miners may add
-// some); unknown events are accepted and passed through. A body that is not valid UTF-8 is
+// some); unknown events are accepted and passed through. A key repeated in one object, at any
+// depth, is refused (registry.CheckUniqueKeys): copies must not be read two ways. A body that is not valid UTF-8 is
 // refused (RFC 8259 §8.1): its bytes would be stored and sent in WebSocket text frames, which
 // browsers close the connection over.
 func ParseNotification(body []byte) (Notification, error) {
@@ -52,6 +53,9 @@ func ParseNotification(body []byte) (Notification, error) {
 			return Notification{}, registry.Errorf(registry.EINVALID, "body is not valid JSON (offset %d): %s", syn.Offset, syn.Error())
 		}
 		return Notification{}, registry.Errorf(registry.EINVALID, "body must be a JSON object with event, miner_id, timestamp and data")
+	}
+	if err := registry.CheckUniqueKeys(body); err != nil {
+		return Notification{}, err
 	}
 	var n Notification
 	var err error
