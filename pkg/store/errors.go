@@ -95,6 +95,8 @@ func translate(err error) error {
 		// integrity_constraint_violation (unique, check, not null); a foreign key violation
 		// stays as on SQLite, where gorm reports it bare.
 		return registry.WrapError(registry.ECONFLICT, "constraint violated", err)
+	case storageFailed(err): // disk full or an I/O error: nothing was written
+		return registry.WrapError(registry.EUNAVAILABLE, errStorage.Error(), err)
 	case strings.HasPrefix(pgCode(err), "53"): // insufficient_resources: too many connections
 		return registry.WrapError(registry.EUNAVAILABLE, "database unavailable, try again", err)
 	}

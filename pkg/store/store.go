@@ -24,6 +24,8 @@ type Store struct {
 	version *versionProbe
 	epoch   string // the event log's epoch (loadEpoch)
 
+	storage storageHealth // the last write's lack of storage, for Ping (readiness)
+
 	maxConns    int           // PostgreSQL read pool size (WithMaxConns)
 	stmtTimeout time.Duration // PostgreSQL statement_timeout (WithStatementTimeout)
 }
@@ -163,13 +165,15 @@ func (s *Store) Backend() string { return s.d.name }
 // database; 0 when that cannot be read).
 func (s *Store) SizeBytes() int64 { return s.d.sizeBytes(s) }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query, and that the last write did not fail for lack
+// of storage (disk full, an I/O error): reads may still work then, but the binary cannot do
+// its work, so /readyz reports it until a write succeeds again.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.read(ctx).Raw("SELECT 1").Row().Scan(&one); err != nil {
 		return fmt.Errorf("ping database: %w", translate(err))
 	}
-	return nil
+	return s.storage.err()
 }
 
 // read returns the read pool bound to ctx.
@@ -193,6 +197,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.wdb.WithContext(ctx).Transaction(locked)
 		if err == nil || !isBusy(err) {
+			s.storage.note(err)
 			return translate(err)
 		}
 		if ctx.Err() != nil || attempt >= 50 {
