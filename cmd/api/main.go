@@ -65,10 +65,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			AliveWithin: 3 * cfg.HeartbeatInterval,
 			AdminAPIKey: cfg.AdminAPIKey,
 		},
-		AdminAPIKey: cfg.AdminAPIKey,
-		NotifierURL: notifierURL,
-		StaleAfter:  staleAfter(cfg.RefreshSchedule),
-		LocalDev:    cfg.LocalDev,
+		AdminAPIKey:       cfg.AdminAPIKey,
+		AdminAuthFailures: cfg.AdminAuthFailures,
+		AdminAuthWindow:   cfg.AdminAuthWindow,
+		NotifierURL:       notifierURL,
+		StaleAfter:        staleAfter(cfg.RefreshSchedule),
+		LocalDev:          cfg.LocalDev,
 	})
 	tlsConfig, err := b.TLS()
 	if err != nil {

@@ -74,3 +74,43 @@ func TestRun_DuplicateKeysRefused(t *testing.T) {
 		}
 	}
 }
+
+// Wrong admin keys are throttled per source by the real api: after ADMIN_AUTH_FAILURES wrong
+// keys within ADMIN_AUTH_WINDOW, 429 too_many with Retry-After, one WARN record, a counter.
+func TestRun_AdminKeyThrottle(t *testing.T) {
+	p := startSecurityAPI(t, map[string]string{"ADMIN_AUTH_FAILURES": "2", "ADMIN_AUTH_WINDOW": "10m"})
+	send := func(key string) *http.Response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.URL("/webhooks"), strings.NewReader(`{"url":"https://example.com/h"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i, want := range []int{http.StatusForbidden, http.StatusForbidden, http.StatusTooManyRequests, http.StatusTooManyRequests} {
+		resp := send("wrong-admin-key-0123456789")
+		if resp.StatusCode != want {
+			t.Fatalf("wrong key %d = %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	if resp := send("admin-key-0123456789"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right key from the throttled source = %d, want 429", resp.StatusCode)
+	}
+	if _, body := get(t, p.URL("/metrics")); !strings.Contains(string(body), `canistry_admin_auth_failures_total{result="throttled"} 3`) {
+		t.Errorf("metrics do not count 3 throttled attempts")
+	}
+	if err := p.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(p.Log(), "too many wrong keys"); n != 1 {
+		t.Errorf("%d WARN records about the source, want 1:\n%s", n, p.Log())
+	}
+}

@@ -51,6 +51,8 @@ func TestLoad_Defaults(t *testing.T) {
 		{"NotificationsRetention", c.NotificationsRetention, 90 * 24 * time.Hour},
 		{"NotifyAPIKeys", len(c.NotifyAPIKeys), 0},
 		{"AdminAPIKey", c.AdminAPIKey, ""},
+		{"AdminAuthFailures", c.AdminAuthFailures, 10},
+		{"AdminAuthWindow", c.AdminAuthWindow, time.Minute},
 		{"DedupWindow", c.DedupWindow, 5 * time.Minute},
 		{"WSAllowedOrigins", len(c.WSAllowedOrigins), 0},
 		{"TrustedProxies", len(c.TrustedProxies), 2},

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,24 +40,21 @@ func preflight(c *gin.Context) {
 
 // requireAdmin lets a write through only with "Authorization: Bearer <key>". Keys are compared
 // as SHA-256 digests in constant time, so neither the content nor the length of the key leaks
-// through timing.
-func requireAdmin(key string, werr func(*gin.Context, error)) gin.HandlerFunc {
-	want := sha256.Sum256([]byte(key))
+// through timing; wrong keys are throttled per source (adminAuth).
+func requireAdmin(key string, auth *adminAuth, werr func(*gin.Context, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if key == "" {
 			werr(c, registry.Errorf(registry.EUNAUTHORIZED, "writes are disabled until ADMIN_API_KEY is set on the server"))
 			return
 		}
 		scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="canistry"`)
 			werr(c, registry.Errorf(registry.EUNAUTHORIZED, "this write needs the header Authorization: Bearer <ADMIN_API_KEY>"))
 			return
 		}
-		got := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			werr(c, registry.Errorf(registry.EFORBIDDEN, "the bearer token is not the admin key"))
+		if ok, err := auth.check(c, key, "the bearer token is not the admin key"); !ok {
+			werr(c, err)
 			return
 		}
 		c.Next()

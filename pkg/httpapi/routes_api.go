@@ -25,6 +25,10 @@ type APIDeps struct {
 
 	// AdminAPIKey authorises writes (Authorization: Bearer …). Empty: every write answers 401.
 	AdminAPIKey string
+	// AdminAuthFailures wrong admin keys from one source within AdminAuthWindow make it wait
+	// (429) until the window ends (ADMIN_AUTH_FAILURES, ADMIN_AUTH_WINDOW); zero: the defaults.
+	AdminAuthFailures int
+	AdminAuthWindow   time.Duration
 	// NotifierURL is where /ws, /ws-status, /test and /miner-notifications are proxied.
 	NotifierURL *url.URL
 	// StaleAfter is the default age after which a canister's data counts as stale
@@ -37,7 +41,7 @@ type APIDeps struct {
 // DefaultStaleAfter is used when APIDeps.StaleAfter is zero.
 const DefaultStaleAfter = 3 * time.Minute
 
-// NewAPIHandler returns the api's router. Every route of the api is in this function.
+// NewAPIHandler returns the api's router. Every route of the api is mounted from this file.
 // Reads are public and carry CORS headers; writes need the admin key. The notifier's routes are
 // proxied before gin sees them, so that nothing of the api touches those replies.
 func NewAPIHandler(d APIDeps) http.Handler {
@@ -67,13 +71,14 @@ func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
 	mountProbes(r, d.Probes, d.Logger)
 	a := &api{d: d, werr: werr, totals: newTotals()}
-	admin := requireAdmin(d.AdminAPIKey, werr)
+	auth := newAdminAuth(d, d.Probes.Metrics)
+	admin := requireAdmin(d.AdminAPIKey, auth, werr)
 
 	read := func(path string, h ...gin.HandlerFunc) {
 		r.GET(path, append([]gin.HandlerFunc{cors}, h...)...)
 		r.OPTIONS(path, cors, preflight)
 	}
-	read("/system/status", systemStatus(d.Status, werr))
+	read("/system/status", systemStatus(d.Status, auth, werr))
 	read("/openapi.json", gin.WrapH(httpserver.ServeDocument(enc.NewEncoded(openapi.API))))
 	mountDocs(r)
 	mountDashboard(r, werr)

@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -79,23 +76,16 @@ type StatusDeps struct {
 // statusDetail reports whether r may see the detail: false without an Authorization header or
 // while no admin key is configured (nothing can unlock it then), true with the admin key, and
 // an error with any other credential.
-func statusDetail(key string, r *http.Request) (bool, error) {
-	h := r.Header.Get("Authorization")
-	if h == "" || key == "" {
+func statusDetail(key string, auth *adminAuth, c *gin.Context) (bool, error) {
+	if c.GetHeader("Authorization") == "" || key == "" {
 		return false, nil
 	}
-	scheme, token, _ := strings.Cut(h, " ")
-	token = strings.TrimSpace(token)
-	want, got := sha256.Sum256([]byte(key)), sha256.Sum256([]byte(token))
-	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		return false, registry.Errorf(registry.EFORBIDDEN, "the bearer token is not the admin key; omit Authorization for the public status")
-	}
-	return true, nil
+	return auth.check(c, key, "the bearer token is not the admin key; omit Authorization for the public status")
 }
 
-func systemStatus(d StatusDeps, writeErr func(*gin.Context, error)) gin.HandlerFunc {
+func systemStatus(d StatusDeps, auth *adminAuth, writeErr func(*gin.Context, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		detail, err := statusDetail(d.AdminAPIKey, c.Request)
+		detail, err := statusDetail(d.AdminAPIKey, auth, c)
 		if err != nil {
 			writeErr(c, err)
 			return
