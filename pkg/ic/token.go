@@ -69,26 +69,7 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 		}
 		return false, err
 	}
-	t.Metadata = make(map[string]any, len(md))
-	for _, e := range md {
-		t.Metadata[e.Key] = metadataJSON(e.Value)
-		switch v := e.Value; e.Key {
-		case "icrc1:name":
-			t.Name = deref(v.Text)
-		case "icrc1:symbol":
-			t.Symbol = deref(v.Text)
-		case "icrc1:decimals":
-			if v.Nat != nil && v.Nat.BigInt() != nil && v.Nat.BigInt().IsUint64() && v.Nat.BigInt().Uint64() <= 255 {
-				t.Decimals = uint8(v.Nat.BigInt().Uint64())
-			}
-		case "icrc1:fee":
-			if v.Nat != nil {
-				t.Fee = natString(*v.Nat)
-			}
-		case "icrc1:logo":
-			setLogo(t, deref(v.Text))
-		}
-	}
+	applyMetadata(t, md)
 	var (
 		supply, fee    idl.Nat
 		minting        *account
@@ -138,6 +119,31 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 		t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
 	}
 	return true, nil
+}
+
+// applyMetadata sets t.Metadata from an icrc1_metadata reply, and the name, symbol, decimals,
+// fee and logo that it carries under their icrc1: keys.
+func applyMetadata(t *registry.TokenInfo, md []metadataEntry) {
+	t.Metadata = make(map[string]any, len(md))
+	for _, e := range md {
+		t.Metadata[e.Key] = metadataJSON(e.Value)
+		switch v := e.Value; e.Key {
+		case "icrc1:name":
+			t.Name = deref(v.Text)
+		case "icrc1:symbol":
+			t.Symbol = deref(v.Text)
+		case "icrc1:decimals":
+			if v.Nat != nil && v.Nat.BigInt() != nil && v.Nat.BigInt().IsUint64() && v.Nat.BigInt().Uint64() <= 255 {
+				t.Decimals = uint8(v.Nat.BigInt().Uint64())
+			}
+		case "icrc1:fee":
+			if v.Nat != nil {
+				t.Fee = natString(*v.Nat)
+			}
+		case "icrc1:logo":
+			setLogo(t, deref(v.Text))
+		}
+	}
 }
 
 // readPoW reads get_all_info, or get_info where get_all_info is missing or answers Err. It
