@@ -129,7 +129,7 @@ var vars = []Var{
 	{"NOTIFICATIONS_RETENTION", "2160h", "how long the outcall log (notifications, WebSocket replay history) is kept", durRange(24*time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.NotificationsRetention })},
 	{"NOTIFY_API_KEYS", "", "comma-separated keys accepted in X-API-Key on /miner-notifications", keyList},
 	{"ADMIN_API_KEY", "", "bearer token for REST writes and the /system/status detail; writes are refused while it is unset", adminKey},
-	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
+	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 3m, the outcall window)", dedupWindow},
 	{"EVENT_LOG_POLL", "1s", "how often the notifier's hub reads the event log when no bus doorbell rang (the delay of events during a bus outage)", durRange(10*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.EventLogPoll })},
 	{"EVENT_LOG_HOLD_BACK", "2s", "how long the hub waits for a missing event id that may still commit (several writers) before delivering past it", durRange(10*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.EventLogHoldBack })},
 	{"WEBHOOK_TIMEOUT", "10s", "deadline of one webhook delivery attempt: connect, TLS handshake, reply headers and in total", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},

@@ -100,6 +100,7 @@ type opts struct {
 	limits    notify.Limits
 	window    time.Duration
 	retention time.Duration
+	decide    time.Duration // DecideTimeout; 0 = the default
 }
 
 func newInstance(t *testing.T, sh *shared, o opts) *instance {
@@ -111,7 +112,8 @@ func newInstance(t *testing.T, sh *shared, o opts) *instance {
 	conn := connect(t, sh.natsURL)
 	cfg := notify.Config{Store: st, Keys: []string{"another-key-abcdefghijkl", testKey}, Window: o.window,
 		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh,
-		Logger: slog.New(slog.DiscardHandler), Limits: o.limits, Retention: o.retention}
+		Logger: slog.New(slog.DiscardHandler), Limits: o.limits, Retention: o.retention,
+		DecideTimeout: o.decide}
 	if cfg.Window == 0 {
 		cfg.Window = 5 * time.Minute
 	}

@@ -34,20 +34,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"canistry/pkg/config"
 	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
 
-// decideTimeout bounds the database work for one dedup key. It does not depend on the copy
-// that happens to lead: the copies waiting for it must not fail because that one hung up.
-const decideTimeout = 15 * time.Second
+// defaultDecideTimeout bounds the database work for one dedup key. It does not depend on the
+// copy that happens to lead: the copies waiting for it must not fail because that one hung up.
+const defaultDecideTimeout = 15 * time.Second
 
-// refusalHold is how long a rate-limit refusal of a dedup key stands. Replicas send their copies
-// of one outcall within seconds of each other; for this long, every copy of a refused key gets
-// the same 429, in any notifier process, even after tokens refill. A later retry of the key
-// (the canister's own retry, after the hold) is decided anew like a new notification.
-const refusalHold = 60 * time.Second
+// refusalHold is how long a rate-limit refusal of a dedup key stands: the outcall window
+// (config.OutcallWindow, derived from the IC's outcall deadline and adapter timeout). Replicas
+// send their copies of one outcall within that time of its start; for this long, every copy of
+// a refused key gets the same 429, in any notifier process, even after tokens refill. A later
+// retry of the key (the canister's own retry, after the hold) is decided anew.
+const refusalHold = config.OutcallWindow
 
 // Config configures New.
 type Config struct {
@@ -74,6 +76,9 @@ type Config struct {
 	Retention time.Duration
 	// FlushInterval is how often copy counts answered from memory are written; 0 means 200ms.
 	FlushInterval time.Duration
+	// DecideTimeout bounds the database work for one dedup key (a claim's wait in the queue,
+	// and one write); 0 means 15s. Tests shorten it.
+	DecideTimeout time.Duration
 }
 
 // Intake is the http.Handler of POST /miner-notifications. Close it to stop its background
@@ -93,11 +98,12 @@ type Intake struct {
 	flight  singleflight.Group
 	m       *metrics
 
-	claims     chan claimReq
-	claimsDone chan struct{}
-	stop       context.CancelFunc
-	done       chan struct{}
-	closeOnce  sync.Once
+	decideTimeout time.Duration
+	claims        chan *claimReq
+	claimsDone    chan struct{}
+	stop          context.CancelFunc
+	done          chan struct{}
+	closeOnce     sync.Once
 }
 
 // New returns a running intake.
@@ -117,6 +123,9 @@ func New(cfg Config) (*Intake, error) {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 200 * time.Millisecond
 	}
+	if cfg.DecideTimeout <= 0 {
+		cfg.DecideTimeout = defaultDecideTimeout
+	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -124,7 +133,7 @@ func New(cfg Config) (*Intake, error) {
 	in := &Intake{store: cfg.Store, window: cfg.Window, keep: cfg.Retention, publish: cfg.Publish, refresh: cfg.Refresh,
 		logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
 		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
-		m: m, claims: make(chan claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
+		m: m, decideTimeout: cfg.DecideTimeout, claims: make(chan *claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
 	for _, k := range cfg.Keys {
 		in.keys = append(in.keys, sha256.Sum256([]byte(k)))
 	}
@@ -264,7 +273,7 @@ func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, 
 // decide claims key in the database, or finds its claim. Only a copy that would create a new
 // notification spends a rate-limit token, and it is refunded when the key was claimed already.
 func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, hash string, now time.Time) (outcome, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.decideTimeout)
 	defer cancel()
 	resv, ok := in.limits.reserve(keyIdx, string(n.MinerID), now)
 	if !ok {

@@ -17,6 +17,7 @@ type metrics struct {
 	published   prometheus.Counter
 	pubErrors   prometheus.Counter
 	decide      prometheus.Histogram
+	abandoned   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,11 +54,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to commit one batch of claims (group commit of concurrent new notifications).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_notify_claims_abandoned_total",
+			Help: "New notifications answered 503 before any write carried them (the database was locked, down or slow past the decide timeout): never stored.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{copies, m.rejected, m.diverged, m.limited, m.published, m.pubErrors, m.decide} {
+	for _, c := range []prometheus.Collector{copies, m.rejected, m.diverged, m.limited, m.published, m.pubErrors, m.decide, m.abandoned} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register notify metrics: %w", err)
 		}
