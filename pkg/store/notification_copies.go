@@ -24,14 +24,29 @@ type CopyRecord struct {
 // registry.MaxRecordedCopies are recorded already or the notification is gone. Its offset is
 // from the notification's received_at, the first copy's arrival.
 func recordCopyTx(tx *gorm.DB, id int64, c CopyRecord) error {
-	if a, err := netip.ParseAddr(c.Source); err == nil {
-		c.Source = a.Unmap().String() // an IPv4-mapped address is the IPv4 address
-	}
+	c.Source = canonicalAddr(c.Source)
 	return tx.Exec(`INSERT INTO notification_copies (notification_id, seq, family, source, offset_ms, body_hash)
 		SELECT n.id, k.cnt, ?, ?, ? - n.received_at, ? FROM notifications n,
 			(SELECT COUNT(*) AS cnt FROM notification_copies WHERE notification_id = ?) k
 		WHERE n.id = ? AND k.cnt < ?`,
 		registry.AddrFamily(c.Source), c.Source, ms(c.At), c.BodyHash, id, id, registry.MaxRecordedCopies).Error
+}
+
+// recordFirstCopyTx records the copy that claimed notification id, just inserted: rank 0,
+// offset 0, a plain insert on the claim's hot path.
+func recordFirstCopyTx(tx *gorm.DB, id int64, source, bodyHash string) error {
+	source = canonicalAddr(source)
+	return tx.Exec(`INSERT INTO notification_copies (notification_id, seq, family, source, offset_ms, body_hash)
+		VALUES (?, 0, ?, ?, 0, ?)`, id, registry.AddrFamily(source), source, bodyHash).Error
+}
+
+// canonicalAddr writes an IP address in one form (an IPv4-mapped address as the IPv4 one), so
+// that distinct sources are counted right.
+func canonicalAddr(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("").String()
+	}
+	return s
 }
 
 // copyRow is a recorded copy as read back (copyColumns, scanCopy).

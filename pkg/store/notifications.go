@@ -130,7 +130,7 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 	if err != nil {
 		return out, err
 	}
-	if err := recordCopyTx(tx, row.ID, CopyRecord{Source: n.Source, At: n.ReceivedAt, BodyHash: n.BodyHash}); err != nil {
+	if err := recordFirstCopyTx(tx, row.ID, n.Source, n.BodyHash); err != nil {
 		return out, err
 	}
 	stored := row.toNotification()
