@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"canistry/pkg/internal/testclock"
 	"canistry/pkg/registry"
 )
 
@@ -17,7 +18,7 @@ import (
 // the outcall once, when its window ends, and a one-copy outcall is observed like any other.
 func TestIntake_CopyForensics(t *testing.T) {
 	sh := newShared(t)
-	clk := &clock{now: time.UnixMilli(1_700_000_000_000)}
+	clk := testclock.New(time.UnixMilli(1_700_000_000_000))
 	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
 	a := newInstance(t, sh, opts{clock: clk, metrics: regs[0]})
 	b := newInstance(t, sh, opts{clock: clk, metrics: regs[1]})
