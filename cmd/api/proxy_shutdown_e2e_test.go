@@ -17,15 +17,8 @@ func TestProxy_StormAcrossAPISIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binaries")
 	}
-	bin := buildBinaries(t)
-	apiAddr, notifierAddr, natsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	const key = "notify-key-0123456789"
-	env := append(os.Environ(), "DATA_DIR="+t.TempDir(), "API_ADDR="+apiAddr, "NOTIFIER_ADDR="+notifierAddr,
-		"NOTIFIER_URL=http://"+notifierAddr, "NATS_URL=nats://"+natsAddr, "NATS_TOKEN=test-token-0123456789",
-		"NOTIFY_API_KEYS="+key, "HEARTBEAT_INTERVAL=200ms")
-	api := startBin(t, bin, "api", env)
-	startBin(t, bin, "notifier", env)
-	waitFor(t, "the notifier through the api's proxy", func() bool { return httpStatus("http://"+apiAddr+"/ws-status") == 200 })
+	apiAddr, api, _ := startBehindAPI(t, key, "HEARTBEAT_INTERVAL=200ms")
 
 	const keys, workers = 30, 16
 	ts := uint64(1_700_000_000_000_000_000)
@@ -43,4 +36,20 @@ func TestProxy_StormAcrossAPISIGTERM(t *testing.T) {
 	runtest.CheckIdenticalPerKey(t, replies)
 	t.Logf("%d replies through the proxy (%d after SIGTERM), identical per key; %d copies refused at the TCP level",
 		total, total-before, refused)
+}
+
+// startBehindAPI builds the binaries and runs an api and a notifier on one fresh data dir, the
+// api proxying the notifier's routes, with NOTIFY_API_KEYS=key and the extra environment, and
+// waits until the notifier answers through the api. It returns the api's address.
+func startBehindAPI(t *testing.T, key string, extra ...string) (string, *binProc, *binProc) {
+	t.Helper()
+	bin := buildBinaries(t)
+	apiAddr, notifierAddr, natsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	env := append(os.Environ(), "DATA_DIR="+t.TempDir(), "API_ADDR="+apiAddr, "NOTIFIER_ADDR="+notifierAddr,
+		"NOTIFIER_URL=http://"+notifierAddr, "NATS_URL=nats://"+natsAddr, "NATS_TOKEN=test-token-0123456789",
+		"NOTIFY_API_KEYS="+key)
+	env = append(env, extra...)
+	api, notifier := startBin(t, bin, "api", env), startBin(t, bin, "notifier", env)
+	waitFor(t, "the notifier through the api's proxy", func() bool { return httpStatus("http://"+apiAddr+"/ws-status") == 200 })
+	return apiAddr, api, notifier
 }

@@ -150,13 +150,16 @@ func rawRequest(addr, key string, body []byte) []byte {
 }
 
 // send writes req on a new TCP connection and returns the exact response bytes.
-func send(addr string, req []byte) ([]byte, error) {
+func send(addr string, req []byte) ([]byte, error) { return sendWithin(patience, addr, req) }
+
+// sendWithin is send for a reply that may take up to d (a hang guard).
+func sendWithin(d time.Duration, addr string, req []byte) ([]byte, error) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(patience))
+	_ = c.SetDeadline(time.Now().Add(d))
 	return runtest.RoundTrip(c, bufio.NewReader(c), req)
 }
 

@@ -121,7 +121,7 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, err
 	}
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
 		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
-		Logger: b.Logger, Metrics: metrics})
+		Logger: b.Logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return notify.HTTPDeps{}, err
 	}

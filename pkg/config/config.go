@@ -132,7 +132,7 @@ var vars = []Var{
 	{"ADMIN_API_KEY", "", "bearer token for REST writes and the /system/status detail; writes are refused while it is unset", adminKey},
 	{"ADMIN_AUTH_FAILURES", "10", "wrong admin keys one source (IPv4 address or IPv6 /64) may send within ADMIN_AUTH_WINDOW; then every bearer attempt of it is 429 until the window ends", intRange(1, 10000, func(c *Config) *int { return &c.AdminAuthFailures })},
 	{"ADMIN_AUTH_WINDOW", "1m", "the window of ADMIN_AUTH_FAILURES, from a source's first wrong key", durRange(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.AdminAuthWindow })},
-	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 1m)", durRange(time.Minute, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.DedupWindow })},
+	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 3m, the outcall window)", dedupWindow},
 	{"EVENT_LOG_POLL", "1s", "how often the notifier's hub reads the event log when no bus doorbell rang (the delay of events during a bus outage)", durRange(10*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.EventLogPoll })},
 	{"EVENT_LOG_HOLD_BACK", "2s", "how long the hub waits for a missing event id that may still commit (several writers) before delivering past it", durRange(10*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.EventLogHoldBack })},
 	{"WEBHOOK_TIMEOUT", "10s", "deadline of one webhook delivery attempt: connect, TLS handshake, reply headers and in total", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},

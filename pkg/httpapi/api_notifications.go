@@ -28,12 +28,13 @@ type notificationJSON struct {
 }
 
 // notificationDetailJSON adds what GET /notifications/{id} shows: the dedup key, the first
-// copy's body hash and the reply every copy was given.
+// copy's body hash, the reply every copy was given, and the forensics of its copies.
 type notificationDetailJSON struct {
 	notificationJSON
 	DedupKey     string `json:"dedup_key"`
 	BodyHash     string `json:"body_hash"`
 	ResponseBody string `json:"response_body"`
+	copiesJSON
 }
 
 func toNotificationJSON(n *registry.Notification) notificationJSON {
@@ -77,12 +78,17 @@ func (a *api) getNotification(c *gin.Context) {
 		a.werr(c, err)
 		return
 	}
+	f, err := a.d.Store.NotificationForensics(c.Request.Context(), id)
+	if err != nil {
+		a.werr(c, err)
+		return
+	}
 	body := string(n.ResponseBody)
 	if !utf8.ValidString(body) {
 		body = strings.ToValidUTF8(body, "\uFFFD")
 	}
 	c.JSON(http.StatusOK, notificationDetailJSON{notificationJSON: toNotificationJSON(&n), DedupKey: n.DedupKey,
-		BodyHash: n.BodyHash, ResponseBody: body})
+		BodyHash: n.BodyHash, ResponseBody: body, copiesJSON: toCopiesJSON(&f)})
 }
 
 // eventName reads an event name: 1 to 64 letters, digits, '_', '-' or '.', as the intake

@@ -42,12 +42,34 @@ func (in *Intake) background(ctx context.Context, flushEvery time.Duration) {
 // notifications older than the retention. The background loop calls it every minute.
 func (in *Intake) Sweep(ctx context.Context) {
 	now := in.now()
-	in.cache.sweep(now)
+	in.observeCopies(ctx, in.cache.sweep(now))
 	in.limits.prune(now)
 	if _, err := in.store.DeleteExpiredClaims(ctx, now); err != nil && ctx.Err() == nil {
 		in.logger.Warn("delete expired dedup claims; will retry", "err", err)
 	}
 	in.pruneLog(ctx, now)
+}
+
+// observeCopies adds the notifications ended (their dedup window is over) to the copy
+// histograms: how many copies each outcall had, and over how long they arrived. Each is
+// observed once, by the notifier that claimed it; one copy (a non-replicated outcall) is a
+// normal observation like any other.
+func (in *Intake) observeCopies(ctx context.Context, ended []int64) {
+	for len(ended) > 0 {
+		n := min(len(ended), pruneBatch)
+		stats, err := in.store.CopyStats(ctx, ended[:n])
+		if err != nil {
+			if ctx.Err() == nil {
+				in.logger.Warn("read copy stats for the copy histograms; they skip these", "err", err)
+			}
+			return
+		}
+		for _, s := range stats {
+			in.m.copiesPerOutcall.Observe(float64(s.Copies))
+			in.m.spread.Observe(s.Spread.Seconds())
+		}
+		ended = ended[n:]
+	}
 }
 
 // pruneBatch bounds one delete, so that pruning never holds the write lock for long.
@@ -84,13 +106,16 @@ func (in *Intake) pruneBatches(ctx context.Context, what string, prune func() (i
 	}
 }
 
-// Flush writes the copy counts answered from memory so far. On failure they are kept for the
-// next flush.
+// Flush writes the copy counts (and copy records) answered from memory so far: when it returns
+// nil, every copy answered before the call is written, even one a concurrent flush had taken.
+// On failure they are kept for the next flush.
 func (in *Intake) Flush(ctx context.Context) error {
+	in.flushMu.Lock()
+	defer in.flushMu.Unlock()
 	batch := in.copies.take()
 	if err := in.store.AddNotificationCopies(ctx, batch); err != nil {
 		for _, c := range batch {
-			in.copies.add(c.ID, c.Copies, c.Diverged)
+			in.copies.add(c)
 		}
 		return fmt.Errorf("flush copy counts: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
 
@@ -17,6 +18,7 @@ const maxCached = 200_000
 type entry struct {
 	id        int64
 	refused   bool   // a refusal (rate limited): no notification, copies are not counted
+	claimed   bool   // this process claimed it: it observes the copy histograms at expiry
 	bodyHash  string // the first copy's body hash
 	resp      response
 	expiresAt time.Time
@@ -45,7 +47,7 @@ func (c *cache) get(key string, now time.Time) (*entry, bool) {
 // put remembers the claim of key and returns its entry.
 func (c *cache) put(key string, cl store.NotificationClaim, now time.Time) *entry {
 	n := &cl.Notification
-	e := &entry{id: n.ID, refused: cl.Refused, bodyHash: n.BodyHash, expiresAt: cl.ExpiresAt,
+	e := &entry{id: n.ID, refused: cl.Refused, claimed: cl.Claimed, bodyHash: n.BodyHash, expiresAt: cl.ExpiresAt,
 		resp: response{status: n.ResponseStatus, body: n.ResponseBody}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -58,19 +60,25 @@ func (c *cache) put(key string, cl store.NotificationClaim, now time.Time) *entr
 	return e
 }
 
-// sweep drops the entries whose window has ended.
-func (c *cache) sweep(now time.Time) {
+// sweep drops the entries whose window has ended and returns the ids of those this process
+// claimed: their copies are all in (a copy after the window is a new notification).
+func (c *cache) sweep(now time.Time) []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sweepLocked(now)
+	return c.sweepLocked(now)
 }
 
-func (c *cache) sweepLocked(now time.Time) {
+func (c *cache) sweepLocked(now time.Time) []int64 {
+	var ended []int64
 	for k, e := range c.m {
 		if !now.Before(e.expiresAt) {
 			delete(c.m, k)
+			if e.claimed {
+				ended = append(ended, e.id)
+			}
 		}
 	}
+	return ended
 }
 
 // copyCounter collects the copies answered from memory until the next flush writes them to the
@@ -84,16 +92,19 @@ func newCopyCounter() *copyCounter {
 	return &copyCounter{m: map[int64]*store.NotificationCopies{}}
 }
 
-func (c *copyCounter) add(id int64, copies int, diverged bool) {
+// add counts n's copies; of their records, only as many are kept as the store would record.
+func (c *copyCounter) add(n store.NotificationCopies) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d, ok := c.m[id]
+	d, ok := c.m[n.ID]
 	if !ok {
-		d = &store.NotificationCopies{ID: id}
-		c.m[id] = d
+		d = &store.NotificationCopies{ID: n.ID}
+		c.m[n.ID] = d
 	}
-	d.Copies += copies
-	d.Diverged = d.Diverged || diverged
+	d.Copies += n.Copies
+	d.Diverged = d.Diverged || n.Diverged
+	room := max(registry.MaxRecordedCopies-len(d.Records), 0)
+	d.Records = append(d.Records, n.Records[:min(room, len(n.Records))]...)
 }
 
 // take returns the pending counts and starts a new batch.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"canistry/pkg/bus"
 	"canistry/pkg/internal/testclock"
@@ -100,6 +101,8 @@ type opts struct {
 	limits    notify.Limits
 	window    time.Duration
 	retention time.Duration
+	decide    time.Duration // DecideTimeout; 0 = the default
+	metrics   prometheus.Registerer
 }
 
 func newInstance(t *testing.T, sh *shared, o opts) *instance {
@@ -111,7 +114,8 @@ func newInstance(t *testing.T, sh *shared, o opts) *instance {
 	conn := connect(t, sh.natsURL)
 	cfg := notify.Config{Store: st, Keys: []string{"another-key-abcdefghijkl", testKey}, Window: o.window,
 		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh,
-		Logger: slog.New(slog.DiscardHandler), Limits: o.limits, Retention: o.retention}
+		Logger: slog.New(slog.DiscardHandler), Limits: o.limits, Retention: o.retention,
+		DecideTimeout: o.decide, Metrics: o.metrics}
 	if cfg.Window == 0 {
 		cfg.Window = 5 * time.Minute
 	}

@@ -28,26 +28,29 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"canistry/pkg/config"
 	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
 
-// decideTimeout bounds the database work for one dedup key. It does not depend on the copy
-// that happens to lead: the copies waiting for it must not fail because that one hung up.
-const decideTimeout = 15 * time.Second
+// defaultDecideTimeout bounds the database work for one dedup key. It does not depend on the
+// copy that happens to lead: the copies waiting for it must not fail because that one hung up.
+const defaultDecideTimeout = 15 * time.Second
 
-// refusalHold is how long a rate-limit refusal of a dedup key stands. Replicas send their copies
-// of one outcall within seconds of each other; for this long, every copy of a refused key gets
-// the same 429, in any notifier process, even after tokens refill. A later retry of the key
-// (the canister's own retry, after the hold) is decided anew like a new notification.
-const refusalHold = 60 * time.Second
+// refusalHold is how long a rate-limit refusal of a dedup key stands: the outcall window
+// (config.OutcallWindow, derived from the IC's outcall deadline and adapter timeout). Replicas
+// send their copies of one outcall within that time of its start; for this long, every copy of
+// a refused key gets the same 429, in any notifier process, even after tokens refill. A later
+// retry of the key (the canister's own retry, after the hold) is decided anew.
+const refusalHold = config.OutcallWindow
 
 // Config configures New.
 type Config struct {
@@ -74,6 +77,12 @@ type Config struct {
 	Retention time.Duration
 	// FlushInterval is how often copy counts answered from memory are written; 0 means 200ms.
 	FlushInterval time.Duration
+	// TrustedProxies are the TCP peers whose X-Forwarded-For names a copy's source address
+	// (TRUSTED_PROXIES); nil means loopback, where the api's proxy connects from.
+	TrustedProxies []netip.Prefix
+	// DecideTimeout bounds the database work for one dedup key (a claim's wait in the queue,
+	// and one write); 0 means 15s. Tests shorten it.
+	DecideTimeout time.Duration
 }
 
 // Intake is the http.Handler of POST /miner-notifications. Close it to stop its background
@@ -90,14 +99,17 @@ type Intake struct {
 	limits  *limiters
 	cache   *cache
 	copies  *copyCounter
+	flushMu sync.Mutex // one flush at a time (Flush)
 	flight  singleflight.Group
 	m       *metrics
 
-	claims     chan claimReq
-	claimsDone chan struct{}
-	stop       context.CancelFunc
-	done       chan struct{}
-	closeOnce  sync.Once
+	decideTimeout time.Duration
+	proxies       []netip.Prefix
+	claims        chan *claimReq
+	claimsDone    chan struct{}
+	stop          context.CancelFunc
+	done          chan struct{}
+	closeOnce     sync.Once
 }
 
 // New returns a running intake.
@@ -117,6 +129,9 @@ func New(cfg Config) (*Intake, error) {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 200 * time.Millisecond
 	}
+	if cfg.DecideTimeout <= 0 {
+		cfg.DecideTimeout = defaultDecideTimeout
+	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -124,7 +139,7 @@ func New(cfg Config) (*Intake, error) {
 	in := &Intake{store: cfg.Store, window: cfg.Window, keep: cfg.Retention, publish: cfg.Publish, refresh: cfg.Refresh,
 		logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
 		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
-		m: m, claims: make(chan claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
+		m: m, decideTimeout: cfg.DecideTimeout, proxies: cfg.TrustedProxies, claims: make(chan *claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
 	for _, k := range cfg.Keys {
 		in.keys = append(in.keys, sha256.Sum256([]byte(k)))
 	}
@@ -166,7 +181,8 @@ func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
 		return in.reject(err)
 	}
 	sum := sha256.Sum256(body)
-	return in.accept(r.Context(), keyIdx, &n, key, hex.EncodeToString(sum[:]))
+	cp := store.CopyRecord{Source: clientAddr(r, in.proxies), At: in.now(), BodyHash: hex.EncodeToString(sum[:])}
+	return in.accept(r.Context(), keyIdx, &n, key, cp)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -233,19 +249,18 @@ type outcome struct {
 	entry *entry // nil when the decision failed
 }
 
-// accept answers a valid copy: from the cache, or by deciding the key once for all the copies
-// in flight in this process.
-func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, hash string) response {
-	now := in.now()
-	if e, ok := in.cache.get(key, now); ok {
-		in.countCopy(e, key, hash)
+// accept answers a valid copy (cp: where from, when, its body's hash): from the cache, or by
+// deciding the key once for all the copies in flight in this process.
+func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key string, cp store.CopyRecord) response {
+	if e, ok := in.cache.get(key, cp.At); ok {
+		in.countCopy(e, key, cp)
 		in.m.replayedMem.Inc()
 		return e.resp
 	}
 	leader := false
 	v, err, _ := in.flight.Do(key, func() (any, error) {
 		leader = true
-		return in.decide(ctx, keyIdx, n, key, hash, now)
+		return in.decide(ctx, keyIdx, n, key, cp)
 	})
 	if err != nil && leader {
 		return in.reject(err)
@@ -255,7 +270,7 @@ func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, 
 	}
 	out := v.(outcome)
 	if !leader && out.entry != nil {
-		in.countCopy(out.entry, key, hash)
+		in.countCopy(out.entry, key, cp)
 		in.m.replayedMem.Inc()
 	}
 	return out.resp
@@ -263,21 +278,22 @@ func (in *Intake) accept(ctx context.Context, keyIdx int, n *Notification, key, 
 
 // decide claims key in the database, or finds its claim. Only a copy that would create a new
 // notification spends a rate-limit token, and it is refunded when the key was claimed already.
-func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key, hash string, now time.Time) (outcome, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+func (in *Intake) decide(ctx context.Context, keyIdx int, n *Notification, key string, cp store.CopyRecord) (outcome, error) {
+	hash, now := cp.BodyHash, cp.At
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.decideTimeout)
 	defer cancel()
 	resv, ok := in.limits.reserve(keyIdx, string(n.MinerID), now)
 	if !ok {
 		// Over the limit: a copy of a stored key still gets its reply; a new key is refused, and
 		// the refusal is stored so that every later copy of the key gets the same 429.
-		cl, err := in.store.RefuseNotification(ctx, key, hash, in.tooMany(), now, refusalHold)
+		cl, err := in.store.RefuseNotification(ctx, key, hash, cp.Source, in.tooMany(), now, refusalHold)
 		if err != nil {
 			return outcome{}, err
 		}
 		return in.decided(key, hash, cl, now), nil
 	}
 	rec := &registry.Notification{DedupKey: key, MinerID: string(n.MinerID), Event: n.Event,
-		ICTimestamp: n.Timestamp, Data: n.Data, BodyHash: hash, ReceivedAt: now,
+		ICTimestamp: n.Timestamp, Data: n.Data, BodyHash: hash, ReceivedAt: now, Source: cp.Source,
 		ResponseStatus: http.StatusOK, ResponseBody: acceptedBody(key)}
 	cl, err := in.claim(ctx, rec)
 	if err != nil {
@@ -353,13 +369,13 @@ func (in *Intake) effect(cl *store.NotificationClaim) {
 
 // countCopy records a copy answered from memory; it is written by the next flush. Copies of a
 // refused key have no notification to count on.
-func (in *Intake) countCopy(e *entry, key, hash string) {
+func (in *Intake) countCopy(e *entry, key string, cp store.CopyRecord) {
 	if e.refused {
 		in.m.rejected.WithLabelValues(registry.ETOOMANY).Inc()
 		return
 	}
-	diverged := hash != e.bodyHash
-	in.copies.add(e.id, 1, diverged)
+	diverged := cp.BodyHash != e.bodyHash
+	in.copies.add(store.NotificationCopies{ID: e.id, Copies: 1, Diverged: diverged, Records: []store.CopyRecord{cp}})
 	if diverged {
 		in.diverged(e, key)
 	}

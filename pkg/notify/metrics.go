@@ -17,6 +17,10 @@ type metrics struct {
 	published   prometheus.Counter
 	pubErrors   prometheus.Counter
 	decide      prometheus.Histogram
+	abandoned   prometheus.Counter
+
+	copiesPerOutcall prometheus.Histogram
+	spread           prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,11 +57,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to commit one batch of claims (group commit of concurrent new notifications).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "canistry_notify_claims_abandoned_total",
+			Help: "New notifications answered 503 before any write carried them (the database was locked, down or slow past the decide timeout): never stored.",
+		}),
+		// 13, 28 and 34 are the replicated subnets' sizes; 1 is a non-replicated outcall.
+		copiesPerOutcall: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "canistry_notify_copies_per_outcall",
+			Help:    "Copies received per notification, observed when its dedup window ends (1 = a non-replicated outcall, normal).",
+			Buckets: []float64{1, 2, 4, 7, 13, 20, 28, 34, 40, 64, 128},
+		}),
+		spread: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "canistry_notify_copy_spread_seconds",
+			Help:    "Time from a notification's first copy to its last recorded one, observed when its dedup window ends (the IC waits up to 120 s).",
+			Buckets: []float64{0, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 150},
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{copies, m.rejected, m.diverged, m.limited, m.published, m.pubErrors, m.decide} {
+	for _, c := range []prometheus.Collector{copies, m.rejected, m.diverged, m.limited, m.published, m.pubErrors, m.decide, m.abandoned, m.copiesPerOutcall, m.spread} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register notify metrics: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"canistry/pkg/config"
 	"canistry/pkg/internal/testclock"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
@@ -54,8 +55,8 @@ func TestIntake_RateLimitConsensus(t *testing.T) {
 			if n := rowCount(t, inst0.store); n != 1 {
 				t.Errorf("%d rows, want only the first notification", n)
 			}
-			// Until the hold ends (60 s after the refusal) copies are still refused.
-			clk.Advance(55*time.Second - 13*200*time.Millisecond)
+			// Until the hold ends (config.OutcallWindow after the refusal) copies are still refused.
+			clk.Advance(config.OutcallWindow - 5*time.Second - 13*200*time.Millisecond)
 			r, _ := send(addrs[len(addrs)-1], rawRequest(addrs[len(addrs)-1], jsonHeaders(), solution(ts+1)))
 			if !bytes.Equal(r, resps[0]) {
 				t.Errorf("copy within the hold: %q, want the refusal", r)

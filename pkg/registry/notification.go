@@ -21,6 +21,10 @@ type Notification struct {
 	// The response replayed byte for byte to every copy.
 	ResponseStatus int
 	ResponseBody   []byte
+
+	// Source is the trusted client address of the copy being claimed, recorded with the copy
+	// (CopyForensics), not in the notification.
+	Source string
 }
 
 // AsEvent returns the WebSocket message for n: its timestamp is the IC timestamp in ms.

@@ -33,10 +33,12 @@ type NotificationClaim struct {
 
 // NotificationCopies adds Copies copies to the notification ID (and marks it diverged when
 // Diverged is set): copies that were answered from memory and counted later in a batch.
+// Records are those of them to record (the first registry.MaxRecordedCopies are kept).
 type NotificationCopies struct {
 	ID       int64
 	Copies   int
 	Diverged bool
+	Records  []CopyRecord
 }
 
 // ClaimNotification decides, in one IMMEDIATE transaction, whether n is the first copy of its
@@ -87,7 +89,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notifi
 func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
 	var out NotificationClaim
 	now := ms(n.ReceivedAt)
-	found, expired, err := countCopyTx(tx, n.DedupKey, n.BodyHash, now, &out)
+	found, expired, err := countCopyTx(tx, n.DedupKey, n.BodyHash, n.Source, now, &out)
 	if err != nil || found {
 		return out, err
 	}
@@ -128,6 +130,9 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 	if err != nil {
 		return out, err
 	}
+	if err := recordFirstCopyTx(tx, row.ID, n.Source, n.BodyHash); err != nil {
+		return out, err
+	}
 	stored := row.toNotification()
 	ev := stored.AsEvent()
 	ev.ID, ev.NotificationID = 0, stored.ID
@@ -158,12 +163,14 @@ type Refusal struct {
 //
 // Claims and refusals of one key are decided under the same write lock, each checking the
 // other first, so a key is never both: every copy of it, in any process, gets one answer.
-func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash string, ref Refusal, now time.Time, hold time.Duration) (NotificationClaim, error) {
+//
+// source is the copy's client address, recorded with it when it is counted on a claim.
+func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash, source string, ref Refusal, now time.Time, hold time.Duration) (NotificationClaim, error) {
 	var out NotificationClaim
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		out = NotificationClaim{}
 		at := ms(now)
-		if found, _, err := countCopyTx(tx, key, bodyHash, at, &out); err != nil || found {
+		if found, _, err := countCopyTx(tx, key, bodyHash, source, at, &out); err != nil || found {
 			return err
 		}
 		if found, err := refusalTx(tx, key, at, &out); err != nil || found {
@@ -216,7 +223,7 @@ func refusedClaim(key string, status int, body []byte, expires int64) Notificati
 // countCopyTx counts a copy of the live claim of key, if there is one, and fills out. expired
 // reports a claim of key whose window has ended (the caller deletes it before claiming anew;
 // a new key costs no delete).
-func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *NotificationClaim) (found, expired bool, err error) {
+func countCopyTx(tx *gorm.DB, key, bodyHash, source string, now int64, out *NotificationClaim) (found, expired bool, err error) {
 	var c claimRow
 	err = tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ?", key).
 		Row().Scan(&c.NotificationID, &c.ExpiresAt)
@@ -234,6 +241,9 @@ func countCopyTx(tx *gorm.DB, key, bodyHash string, now int64, out *Notification
 	if err != nil {
 		return false, false, err // sql.ErrNoRows: the claim's notification is gone
 	}
+	if err := recordCopyTx(tx, c.NotificationID, CopyRecord{Source: source, At: fromMs(now), BodyHash: bodyHash}); err != nil {
+		return false, false, err
+	}
 	*out = NotificationClaim{Notification: n, ExpiresAt: fromMs(c.ExpiresAt)}
 	return true, false, nil
 }
@@ -249,8 +259,8 @@ func scanNotification(sc scanner) (registry.Notification, error) {
 	return r.toNotification(), err
 }
 
-// AddNotificationCopies applies a batch of copy counts in one transaction. Rows deleted
-// meanwhile are skipped.
+// AddNotificationCopies applies a batch of copy counts, and records their copies, in one
+// transaction. Rows deleted meanwhile are skipped.
 func (s *Store) AddNotificationCopies(ctx context.Context, batch []NotificationCopies) error {
 	if len(batch) == 0 {
 		return nil
@@ -261,6 +271,11 @@ func (s *Store) AddNotificationCopies(ctx context.Context, batch []NotificationC
 				c.Copies, c.Diverged, c.ID).Error
 			if err != nil {
 				return err
+			}
+			for _, r := range c.Records {
+				if err := recordCopyTx(tx, c.ID, r); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -145,13 +145,13 @@ func TestStore_RefuseNotification(t *testing.T) {
 		}{
 			{"RefusedKeyStaysRefusedForEveryCopy", []func(*store.Store) (store.NotificationClaim, error){
 				func(s *store.Store) (store.NotificationClaim, error) {
-					return s.RefuseNotification(t.Context(), "k", "h", ref, now, time.Minute)
+					return s.RefuseNotification(t.Context(), "k", "h", "", ref, now, time.Minute)
 				},
 				func(s *store.Store) (store.NotificationClaim, error) {
 					return s.ClaimNotification(t.Context(), newNotification("k", "h", now.Add(10*time.Second)), 5*time.Minute)
 				},
 				func(s *store.Store) (store.NotificationClaim, error) {
-					return s.RefuseNotification(t.Context(), "k", "h", other, now.Add(59*time.Second), time.Minute)
+					return s.RefuseNotification(t.Context(), "k", "h", "", other, now.Add(59*time.Second), time.Minute)
 				},
 			}, []string{"refused", "refused", "refused"}},
 			{"ClaimedKeyIsNeverRefused", []func(*store.Store) (store.NotificationClaim, error){
@@ -159,12 +159,12 @@ func TestStore_RefuseNotification(t *testing.T) {
 					return s.ClaimNotification(t.Context(), newNotification("k", "h", now), 5*time.Minute)
 				},
 				func(s *store.Store) (store.NotificationClaim, error) {
-					return s.RefuseNotification(t.Context(), "k", "h", ref, now.Add(time.Second), time.Minute)
+					return s.RefuseNotification(t.Context(), "k", "h", "", ref, now.Add(time.Second), time.Minute)
 				},
 			}, []string{"claimed", "copy"}},
 			{"RefusalEndsAfterHold", []func(*store.Store) (store.NotificationClaim, error){
 				func(s *store.Store) (store.NotificationClaim, error) {
-					return s.RefuseNotification(t.Context(), "k", "h", ref, now, time.Minute)
+					return s.RefuseNotification(t.Context(), "k", "h", "", ref, now, time.Minute)
 				},
 				func(s *store.Store) (store.NotificationClaim, error) {
 					return s.ClaimNotification(t.Context(), newNotification("k", "h", now.Add(time.Minute)), 5*time.Minute)
@@ -204,7 +204,7 @@ func TestStore_RefuseNotification(t *testing.T) {
 		}
 		t.Run("ExpiredRefusalsAreDeleted", func(t *testing.T) {
 			s := openStore(t, b.DB(t))
-			if _, err := s.RefuseNotification(t.Context(), "k", "h", ref, now, time.Minute); err != nil {
+			if _, err := s.RefuseNotification(t.Context(), "k", "h", "", ref, now, time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			n, err := s.DeleteExpiredClaims(t.Context(), now.Add(time.Minute))

@@ -186,7 +186,8 @@ func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ct
 // outside tx.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	delay := 5 * time.Millisecond
-	locked := func(tx *gorm.DB) error {
+	locked := func(tx *gorm.DB) (err error) {
+		defer recoverUnprepared(ctx, &err)
 		if s.d.writeLock != "" {
 			if err := tx.Exec(s.d.writeLock).Error; err != nil {
 				return err
@@ -206,6 +207,19 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if err := backoff(ctx, &delay); err != nil {
 			return translate(err)
 		}
+	}
+}
+
+// recoverUnprepared turns into ctx's error the panic of a Row().Scan whose statement could
+// not be prepared because ctx ended mid-transaction: gorm's prepared-statement cache then
+// returns an empty sql.Row, whose Scan dereferences nil (seen on SQLite when a claim's write
+// outlived its deadline while another process held the write lock). Any other panic goes on.
+func recoverUnprepared(ctx context.Context, err *error) {
+	if ctx.Err() == nil {
+		return
+	}
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("statement not prepared: %w", ctx.Err())
 	}
 }
 
