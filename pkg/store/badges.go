@@ -19,11 +19,12 @@ func (s *Store) BadgeState(ctx context.Context, id registry.CanisterID) (registr
 	var ctrls string
 	var known bool
 	var hashAt, ctrlAt sql.NullInt64
-	err := s.read(ctx).Raw(`SELECT c.module_hash, c.controllers,
+	err := one(s.read(ctx).Raw(`SELECT c.module_hash, c.controllers,
 		EXISTS (SELECT 1 FROM module_hashes h WHERE h.hash = c.module_hash),
 		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'module_hash'),
 		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'controllers' AND x.old_value <> '')
-		FROM canisters c WHERE c.canister_id = ?`, string(id)).Row().Scan(&in.ModuleHash, &ctrls, &known, &hashAt, &ctrlAt)
+		FROM canisters c WHERE c.canister_id = ?`, string(id))).
+		Scan(&in.ModuleHash, &ctrls, &known, &hashAt, &ctrlAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return in, nil, registry.Errorf(registry.ENOTFOUND, "canister %s is not registered", id)
 	}

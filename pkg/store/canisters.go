@@ -53,7 +53,7 @@ func scanCanister(sc scanner) (registry.CanisterRecord, error) {
 }
 
 func getCanister(ctx context.Context, db *gorm.DB, id registry.CanisterID) (registry.CanisterRecord, error) {
-	row := db.WithContext(ctx).Raw("SELECT "+canisterColumns+canisterFrom+" WHERE c.canister_id = ?", string(id)).Row()
+	row := one(db.WithContext(ctx).Raw("SELECT "+canisterColumns+canisterFrom+" WHERE c.canister_id = ?", string(id)))
 	rec, err := scanCanister(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "canister %s is not registered", id)

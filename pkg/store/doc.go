@@ -13,8 +13,9 @@
 //   - Reads are hand-written SQL. A table (or a join) has its column list as a constant next to
 //     the one function that scans it (canisterColumns and scanCanister, tokenRowColumns and
 //     tokenRow.targets, …); many rows are read with queryList, one row with
-//     scan(db.Raw(q, args...).Row()) (sql.ErrNoRows is "not found"), a single value with
-//     Row().Scan, a column of values with queryList and scanValue. No GORM query builder
+//     scan(one(db.Raw(q, args...))) (sql.ErrNoRows is "not found"), a single value with
+//     one(…).Scan, a column of values with queryList and scanValue. Never gorm's Row: its nil
+//     *sql.Row panics when a statement cannot be prepared (row.go). No GORM query builder
 //     (Where, Find, Take, Count, Pluck) and no Raw(…).Scan into structs: the scan is explicit,
 //     prepared once (PrepareStmt) and costs no reflection.
 //   - Every list and time series is paged by listPage (listing.go) and returns registry.List:
@@ -23,7 +24,7 @@
 //     the database is busy. Inside it a whole new row is inserted from its row type
 //     (rows.go) with tx.Create (clause.OnConflict for an upsert); every other statement
 //     (UPDATE, DELETE, INSERT … SELECT, RETURNING) is hand-written SQL through tx.Exec, or
-//     tx.Raw(…).Row() when it returns a row.
+//     one(tx.Raw(…)) when it returns a row.
 //   - An observation is written only when it differs from what is stored (saveIfChanged),
 //     compared inside the write transaction.
 //   - Everything SQLite and PostgreSQL do differently is a field of the dialect (dialect.go);

@@ -89,7 +89,7 @@ func listPage[T any](ctx context.Context, s *Store, l listing[T], w where, p reg
 			cw = l.countWhere
 		}
 		var n int64
-		if err := s.read(ctx).Raw("SELECT count(*) FROM "+l.count+cw.sql(), cw.args...).Row().Scan(&n); err != nil {
+		if err := one(s.read(ctx).Raw("SELECT count(*) FROM "+l.count+cw.sql(), cw.args...)).Scan(&n); err != nil {
 			return page, fmt.Errorf("count %s: %w", l.what, translate(err))
 		}
 		page.Total = &n

@@ -76,7 +76,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, m := range migs {
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			var n int64
-			if err := tx.Raw("SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Row().Scan(&n); err != nil {
+			if err := one(tx.Raw("SELECT count(*) FROM schema_migrations WHERE version = ?", m.version)).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -103,6 +103,6 @@ func (s *Store) migrate(ctx context.Context) error {
 // SchemaVersion returns the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := s.read(ctx).Raw("SELECT coalesce(max(version), 0) FROM schema_migrations").Row().Scan(&v)
+	err := one(s.read(ctx).Raw("SELECT coalesce(max(version), 0) FROM schema_migrations")).Scan(&v)
 	return v, translate(err)
 }

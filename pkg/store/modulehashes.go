@@ -66,7 +66,7 @@ func (s *Store) GetModuleHash(ctx context.Context, hash string) (registry.Module
 }
 
 func getModuleHash(ctx context.Context, db *gorm.DB, hash string) (registry.ModuleHashRecord, error) {
-	rec, err := scanModuleHash(db.WithContext(ctx).Raw("SELECT "+moduleHashColumns+" FROM module_hashes h WHERE h.hash = ?", hash).Row())
+	rec, err := scanModuleHash(one(db.WithContext(ctx).Raw("SELECT "+moduleHashColumns+" FROM module_hashes h WHERE h.hash = ?", hash)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "module hash %s is not known", hash)
 	}

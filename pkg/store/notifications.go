@@ -102,11 +102,12 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 	row.Copies, row.Diverged = 1, false
 	// The insert itself checks for a live refusal of the key (no extra statement on the hot
 	// path); when it inserts nothing, the refusal is what the copies get.
-	err = tx.Raw(`INSERT INTO notifications (dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at,
+	err = one(tx.Raw(`INSERT INTO notifications (dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at,
 		copies, diverged, response_status, response_body) SELECT ?, ?, ?, ?, ?, ?, ?, 1, false, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?) RETURNING id`,
 		row.DedupKey, row.MinerID, row.Event, row.ICTimestamp, row.Data, row.BodyHash, row.ReceivedAt,
-		row.ResponseStatus, row.ResponseBody, row.DedupKey, now).Row().Scan(&row.ID)
+		row.ResponseStatus, row.ResponseBody, row.DedupKey, now)).
+		Scan(&row.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		found, err := refusalTx(tx, n.DedupKey, now, &out)
 		if err == nil && !found {
@@ -122,8 +123,9 @@ func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Durat
 	// writers did not serialise) makes this insert a no-op, and the transaction runs again,
 	// which then finds that claim and counts this copy on it.
 	var claimed string
-	err = tx.Raw(`INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, row.DedupKey, row.ID, expires).Row().Scan(&claimed)
+	err = one(tx.Raw(`INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, row.DedupKey, row.ID, expires)).
+		Scan(&claimed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, errClaimRaced
 	}
@@ -181,8 +183,9 @@ func (s *Store) RefuseNotification(ctx context.Context, key, bodyHash, source st
 		}
 		expires := at + hold.Milliseconds()
 		var refused string
-		err := tx.Raw(`INSERT INTO notification_refusals (dedup_key, response_status, response_body, expires_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, key, ref.Status, ref.Body, expires).Row().Scan(&refused)
+		err := one(tx.Raw(`INSERT INTO notification_refusals (dedup_key, response_status, response_body, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, key, ref.Status, ref.Body, expires)).
+			Scan(&refused)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errClaimRaced
 		}
@@ -203,8 +206,8 @@ func refusalTx(tx *gorm.DB, key string, now int64, out *NotificationClaim) (bool
 	var status int
 	var body []byte
 	var expires int64
-	err := tx.Raw("SELECT response_status, response_body, expires_at FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?", key, now).
-		Row().Scan(&status, &body, &expires)
+	err := one(tx.Raw("SELECT response_status, response_body, expires_at FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?", key, now)).
+		Scan(&status, &body, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -225,8 +228,8 @@ func refusedClaim(key string, status int, body []byte, expires int64) Notificati
 // a new key costs no delete).
 func countCopyTx(tx *gorm.DB, key, bodyHash, source string, now int64, out *NotificationClaim) (found, expired bool, err error) {
 	var c claimRow
-	err = tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ?", key).
-		Row().Scan(&c.NotificationID, &c.ExpiresAt)
+	err = one(tx.Raw("SELECT notification_id, expires_at FROM notification_claims WHERE dedup_key = ?", key)).
+		Scan(&c.NotificationID, &c.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, false, nil
 	}
@@ -236,8 +239,8 @@ func countCopyTx(tx *gorm.DB, key, bodyHash, source string, now int64, out *Noti
 	if c.ExpiresAt <= now {
 		return false, true, nil
 	}
-	n, err := scanNotification(tx.Raw(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
-		WHERE id = ? RETURNING `+notificationColumns, bodyHash, c.NotificationID).Row())
+	n, err := scanNotification(one(tx.Raw(`UPDATE notifications SET copies = copies + 1, diverged = (diverged OR body_hash <> ?)
+		WHERE id = ? RETURNING `+notificationColumns, bodyHash, c.NotificationID)))
 	if err != nil {
 		return false, false, err // sql.ErrNoRows: the claim's notification is gone
 	}
@@ -327,7 +330,7 @@ func (s *Store) PruneNotifications(ctx context.Context, now time.Time, keep time
 
 // Notification returns the notification with the given id.
 func (s *Store) Notification(ctx context.Context, id int64) (registry.Notification, error) {
-	n, err := scanNotification(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE id = ?", id).Row())
+	n, err := scanNotification(one(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE id = ?", id)))
 	if err != nil {
 		return registry.Notification{}, fmt.Errorf("get notification %d: %w", id, translate(err))
 	}
@@ -336,7 +339,7 @@ func (s *Store) Notification(ctx context.Context, id int64) (registry.Notificati
 
 // NotificationByKey returns the newest notification stored under dedup key.
 func (s *Store) NotificationByKey(ctx context.Context, key string) (registry.Notification, error) {
-	n, err := scanNotification(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", key).Row())
+	n, err := scanNotification(one(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", key)))
 	if err != nil {
 		return registry.Notification{}, fmt.Errorf("get notification by key: %w", translate(err))
 	}

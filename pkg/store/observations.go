@@ -85,8 +85,9 @@ func tokenDiff(db *gorm.DB, row *tokenRow, digest string) (changed []string, wri
 	cur := tokenFields(row, digest)
 	var old tokenRow
 	var oldDigest sql.NullString
-	err = db.Raw("SELECT "+tokenRowColumns+", l.sha256 FROM tokens t LEFT JOIN token_logos l ON l.canister_id = t.canister_id WHERE t.canister_id = ?",
-		row.CanisterID).Row().Scan(append(old.targets(), &oldDigest)...)
+	err = one(db.Raw("SELECT "+tokenRowColumns+", l.sha256 FROM tokens t LEFT JOIN token_logos l ON l.canister_id = t.canister_id WHERE t.canister_id = ?",
+		row.CanisterID)).
+		Scan(append(old.targets(), &oldDigest)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		empty := toTokenRow(&registry.TokenInfo{CanisterID: registry.CanisterID(row.CanisterID)})
 		return diffFields(tokenFields(&empty, ""), cur), true, nil
@@ -133,7 +134,7 @@ func minerFields(r *minerRow) []field {
 func minerDiff(db *gorm.DB, row *minerRow) (changed []string, write bool, err error) {
 	cur := minerFields(row)
 	var old minerRow
-	err = db.Raw("SELECT "+minerRowColumns+" FROM miners m WHERE m.canister_id = ?", row.CanisterID).Row().Scan(old.targets()...)
+	err = one(db.Raw("SELECT "+minerRowColumns+" FROM miners m WHERE m.canister_id = ?", row.CanisterID)).Scan(old.targets()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		empty := toMinerRow(&registry.MinerInfo{CanisterID: registry.CanisterID(row.CanisterID)})
 		return diffFields(minerFields(&empty), cur), true, nil
@@ -206,7 +207,7 @@ func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry
 func stateDiff(db *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
 	ctrls := slices.Sorted(slices.Values(controllers))
 	var old canisterRow
-	err := db.Raw("SELECT module_hash, controllers FROM canisters WHERE canister_id = ?", string(id)).Row().Scan(&old.ModuleHash, &old.Controllers)
+	err := one(db.Raw("SELECT module_hash, controllers FROM canisters WHERE canister_id = ?", string(id))).Scan(&old.ModuleHash, &old.Controllers)
 	if err != nil {
 		return nil, err
 	}

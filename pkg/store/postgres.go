@@ -136,7 +136,7 @@ func pgSizeBytes(s *Store) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var n int64
-	if err := s.read(ctx).Raw("SELECT pg_database_size(current_database())").Row().Scan(&n); err != nil {
+	if err := one(s.read(ctx).Raw("SELECT pg_database_size(current_database())")).Scan(&n); err != nil {
 		return 0
 	}
 	return n

@@ -169,8 +169,8 @@ func (s *Store) SizeBytes() int64 { return s.d.sizeBytes(s) }
 // of storage (disk full, an I/O error): reads may still work then, but the binary cannot do
 // its work, so /readyz reports it until a write succeeds again.
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.read(ctx).Raw("SELECT 1").Row().Scan(&one); err != nil {
+	var n int
+	if err := one(s.read(ctx).Raw("SELECT 1")).Scan(&n); err != nil {
 		return fmt.Errorf("ping database: %w", translate(err))
 	}
 	return s.storage.err()
@@ -186,8 +186,7 @@ func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ct
 // outside tx.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	delay := 5 * time.Millisecond
-	locked := func(tx *gorm.DB) (err error) {
-		defer recoverUnprepared(ctx, &err)
+	locked := func(tx *gorm.DB) error {
 		if s.d.writeLock != "" {
 			if err := tx.Exec(s.d.writeLock).Error; err != nil {
 				return err
@@ -207,19 +206,6 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if err := backoff(ctx, &delay); err != nil {
 			return translate(err)
 		}
-	}
-}
-
-// recoverUnprepared turns into ctx's error the panic of a Row().Scan whose statement could
-// not be prepared because ctx ended mid-transaction: gorm's prepared-statement cache then
-// returns an empty sql.Row, whose Scan dereferences nil (seen on SQLite when a claim's write
-// outlived its deadline while another process held the write lock). Any other panic goes on.
-func recoverUnprepared(ctx context.Context, err *error) {
-	if ctx.Err() == nil {
-		return
-	}
-	if p := recover(); p != nil {
-		*err = fmt.Errorf("statement not prepared: %w", ctx.Err())
 	}
 }
 

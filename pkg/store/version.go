@@ -63,6 +63,6 @@ func sqliteDataVersion(ctx context.Context, s *Store) (int64, error) {
 
 func pgDataVersion(ctx context.Context, s *Store) (int64, error) {
 	var n int64
-	err := s.read(ctx).Raw("SELECT v FROM data_version WHERE id = 1").Row().Scan(&n)
+	err := one(s.read(ctx).Raw("SELECT v FROM data_version WHERE id = 1")).Scan(&n)
 	return n, err
 }

@@ -109,13 +109,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w registry.Webhook) (registry
 		Description: w.Description, Secret: w.Secret, CreatedAt: ms(s.now()), State: registry.WebhookActive}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
-		if err := tx.Raw("SELECT count(*) FROM webhooks").Row().Scan(&n); err != nil {
+		if err := one(tx.Raw("SELECT count(*) FROM webhooks")).Scan(&n); err != nil {
 			return err
 		}
 		if n >= MaxWebhooks {
 			return registry.Errorf(registry.ECONFLICT, "there are already %d webhooks, the most this server keeps", n)
 		}
-		if err := tx.Raw("SELECT coalesce(max(id), 0) FROM events").Row().Scan(&row.Cursor); err != nil {
+		if err := one(tx.Raw("SELECT coalesce(max(id), 0) FROM events")).Scan(&row.Cursor); err != nil {
 			return err
 		}
 		return tx.Create(&row).Error
@@ -145,7 +145,7 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (registry.Webhook, err
 }
 
 func getWebhook(db *gorm.DB, id int64) (registry.Webhook, error) {
-	w, err := scanWebhook(db.Raw("SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id).Row())
+	w, err := scanWebhook(one(db.Raw("SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, registry.Errorf(registry.ENOTFOUND, "webhook %d does not exist", id)
 	}
@@ -255,7 +255,7 @@ func (s *Store) SkipWebhookEvents(ctx context.Context, id int64, owner string, c
 // checkLease returns errLeaseLost unless owner holds the live lease on endpoint id.
 func (s *Store) checkLease(tx *gorm.DB, id int64, owner string) error {
 	var n int64
-	if err := tx.Raw("SELECT count(*) FROM webhooks WHERE id = ? AND lease_owner = ? AND lease_until >= ?", id, owner, ms(s.now())).Row().Scan(&n); err != nil {
+	if err := one(tx.Raw("SELECT count(*) FROM webhooks WHERE id = ? AND lease_owner = ? AND lease_until >= ?", id, owner, ms(s.now()))).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
