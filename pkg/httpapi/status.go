@@ -29,14 +29,16 @@ type statusDatabase struct {
 }
 
 type statusProcess struct {
-	Name           string     `json:"name"`
-	Alive          bool       `json:"alive"`
-	Instance       string     `json:"instance,omitempty"`
-	Version        string     `json:"version,omitempty"`
-	Addr           string     `json:"addr,omitempty"`
-	StartedAt      *time.Time `json:"started_at"`
-	HeartbeatAt    *time.Time `json:"heartbeat_at"`
-	AliveInstances int        `json:"alive_instances"`
+	Name        string     `json:"name"`
+	Alive       bool       `json:"alive"`
+	Instance    string     `json:"instance,omitempty"`
+	Version     string     `json:"version,omitempty"`
+	Addr        string     `json:"addr,omitempty"`
+	StartedAt   *time.Time `json:"started_at"`
+	HeartbeatAt *time.Time `json:"heartbeat_at"`
+	// HeartbeatAge is how many whole seconds ago HeartbeatAt was (null without a heartbeat).
+	HeartbeatAge   *int64 `json:"heartbeat_age_seconds"`
+	AliveInstances int    `json:"alive_instances"`
 }
 
 type statusReply struct {
@@ -68,8 +70,9 @@ type StatusDeps struct {
 	Now         func() time.Time
 	// AdminAPIKey unlocks the detail (Authorization: Bearer <key>): database path and size,
 	// row counts, the NATS URL and client count, and each process's instance (host:pid),
-	// version, address and times. Without it, or while it is empty, the reply shows health
-	// only and the withheld fields are empty, zero or null.
+	// address and start time. Without it, or while it is empty, the reply shows health, each
+	// process's version and last heartbeat (time and age: nothing secret) and the withheld
+	// fields are empty, zero or null.
 	AdminAPIKey string
 }
 
@@ -152,7 +155,8 @@ func buildStatus(ctx context.Context, d StatusDeps, detail bool) (statusReply, e
 }
 
 // processStatus is the status of the binary name from the heartbeat rows procs (newest first):
-// how many instances are alive, and the newest one's details (kept only with detail).
+// how many instances are alive, the newest one's version and heartbeat (public) and its
+// instance, address and start (kept only with detail).
 func processStatus(name string, procs []registry.Process, now time.Time, aliveWithin time.Duration, detail bool) statusProcess {
 	sp := statusProcess{Name: name}
 	for i := range procs { // newest heartbeat first
@@ -167,11 +171,12 @@ func processStatus(name string, procs []registry.Process, now time.Time, aliveWi
 		if sp.HeartbeatAt == nil {
 			started, beat := p.StartedAt, p.HeartbeatAt
 			sp.Alive, sp.Instance, sp.Version, sp.Addr = alive, p.Instance, p.Version, p.Addr
-			sp.StartedAt, sp.HeartbeatAt = &started, &beat
+			age := max(int64(now.Sub(beat)/time.Second), 0)
+			sp.StartedAt, sp.HeartbeatAt, sp.HeartbeatAge = &started, &beat, &age
 		}
 	}
 	if !detail {
-		sp.Instance, sp.Version, sp.Addr, sp.StartedAt, sp.HeartbeatAt = "", "", "", nil, nil
+		sp.Instance, sp.Addr, sp.StartedAt = "", "", nil
 	}
 	return sp
 }

@@ -75,7 +75,8 @@ func getStatus(t *testing.T, srv *httptest.Server, auth string) (int, string) {
 }
 
 // TestStatus_PublicShowsHealthOnly: without the admin key the reply has health (alive flags,
-// NATS connected) but no database path, host:pid, addresses, NATS URL or row counts.
+// NATS connected, each process's version and last heartbeat with its age) but no database
+// path, host:pid, addresses, start times, NATS URL or row counts.
 func TestStatus_PublicShowsHealthOnly(t *testing.T) {
 	srv, dbPath, _ := statusServer(t)
 	code, body := getStatus(t, srv, "")
@@ -92,8 +93,12 @@ func TestStatus_PublicShowsHealthOnly(t *testing.T) {
 			Connected bool `json:"connected"`
 		} `json:"nats"`
 		Processes []struct {
-			Name  string `json:"name"`
-			Alive bool   `json:"alive"`
+			Name         string     `json:"name"`
+			Alive        bool       `json:"alive"`
+			Version      string     `json:"version"`
+			StartedAt    *time.Time `json:"started_at"`
+			HeartbeatAt  *time.Time `json:"heartbeat_at"`
+			HeartbeatAge *int64     `json:"heartbeat_age_seconds"`
 		} `json:"processes"`
 		AllAlive bool `json:"all_alive"`
 	}
@@ -102,6 +107,15 @@ func TestStatus_PublicShowsHealthOnly(t *testing.T) {
 	}
 	if !st.NATS.Connected || len(st.Processes) != 3 || !st.Processes[0].Alive || !st.Processes[1].Alive || st.Processes[2].Alive || st.AllAlive {
 		t.Errorf("health missing from the public reply: %+v", st)
+	}
+	for i, p := range st.Processes {
+		beat := i < 2 // the api and the poller beat in statusServer; the notifier never did
+		if p.StartedAt != nil || (p.HeartbeatAt != nil) != beat || (p.HeartbeatAge != nil) != beat || (p.Version == "v1") != beat {
+			t.Errorf("public process %s: version %q, started %v, heartbeat %v, age %v", p.Name, p.Version, p.StartedAt, p.HeartbeatAt, p.HeartbeatAge)
+		}
+		if beat && (*p.HeartbeatAge < 0 || *p.HeartbeatAge > 3600) {
+			t.Errorf("public process %s: heartbeat age %d s for a heartbeat of this test", p.Name, *p.HeartbeatAge)
+		}
 	}
 }
 
