@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X canistry/pkg/version.Version=$(VERSION)
 BINS    := api poller notifier
 DATA_DIR ?= ./data
 
-.PHONY: all build run test vet fmt-check depcheck bench clean demo deploy-test cluster
+.PHONY: all build run test vet fmt-check depcheck bench clean demo deploy-test cluster assets
 
 all: build
 
@@ -55,6 +55,15 @@ deploy-test:
 # Needs the Debian packages postgresql and haproxy. Ctrl-C stops it all.
 cluster: build
 	$(GO) run ./scripts/cluster -bin bin
+
+# The dashboard's vendored browser libraries (README "Dashboard"): web/package-lock.json pins
+# them; npm ci installs exactly those and the files the dashboard embeds are copied from them.
+# The copies are committed; TestVendoredAssets fails when they differ from the locked package.
+VENDOR_DIR := pkg/httpapi/dashboard/vendor
+assets:
+	cd web && npm ci --no-audit --no-fund
+	@mkdir -p $(VENDOR_DIR)
+	cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css web/node_modules/uplot/LICENSE $(VENDOR_DIR)/
 
 clean:
 	rm -rf bin bench/*.txt
