@@ -18,6 +18,7 @@ import (
 	"github.com/aviate-labs/agent-go/principal"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -41,6 +42,7 @@ type dashboardWorld struct {
 	miner    registry.CanisterID // mining token, with a day of stats
 	holed    registry.CanisterID // controlled only by the public blackhole
 	points   int                 // stats observations of the miner in the last 24 h
+	statsAt  time.Time           // the miner's stats i (1…15) were observed at statsAt − i×90 min
 }
 
 // dashboardSupply is the token's total supply: above 2^64 (18446744073709551616), shown with
@@ -146,6 +148,7 @@ func startDashboardWorld(t *testing.T) *dashboardWorld {
 		t.Fatal(err)
 	}
 	w.points = 16 // the poller's observation and the 15 of the last day
+	w.statsAt = now
 	return w
 }
 
@@ -260,6 +263,27 @@ func colorScheme(v string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// hover moves the mouse onto the point of chart id nearest to at and returns the chart's
+// legend read-out of the value series (uPlot's live legend).
+func (b *browser) hover(id string, at time.Time) string {
+	b.t.Helper()
+	pos := wait[[]float64](b, "point of "+id, fmt.Sprintf(`(() => {
+		const f = document.getElementById(%q), u = f && f.uplot;
+		if (!u) return null;
+		f.scrollIntoView({ block: 'center' });
+		const xs = u.data[0], ys = u.data[1], T = %f;
+		let best = -1;
+		xs.forEach((x, i) => { if (ys[i] !== null && (best < 0 || Math.abs(x - T) < Math.abs(xs[best] - T))) best = i; });
+		const r = u.over.getBoundingClientRect();
+		return [r.left + u.valToPos(xs[best], 'x'), r.top + u.valToPos(ys[best], 'y')];
+	})()`, id, float64(at.UnixMilli())/1000))
+	b.do("hover "+id, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos[0], pos[1]))
+	return wait[string](b, "read-out of "+id, fmt.Sprintf(`(() => {
+		const v = document.querySelector('#%s .u-legend .u-series:nth-child(2) .u-value');
+		return v && v.textContent !== '—' && v.textContent !== '--' && v.textContent;
+	})()`, id))
+}
+
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
@@ -371,8 +395,19 @@ func TestDashboard_Chromium(t *testing.T) {
 		if got := wait[string](b, "cycles", `document.querySelector('main .cycles')?.textContent`); got != "25,000,000,000,000,000,000,001" {
 			t.Errorf("cycles %q", got)
 		}
-		if n := wait[int](b, "points", `document.querySelectorAll('#chart-cycles circle.pt').length + document.querySelectorAll('#chart-memory circle.pt').length`); n != 2 {
+		if n := wait[int](b, "points", `(+document.querySelector('#chart-cycles')?.dataset.points || 0) + (+document.querySelector('#chart-memory')?.dataset.points || 0)`); n != 2 {
 			t.Errorf("%d points on the cycles and memory charts, want one each", n)
+		}
+		// The hover read-out has every digit of the stored balance; the axis abbreviates (T/B).
+		if got := b.hover("chart-cycles", time.Now()); got != "25,000,000,000,000,000,000,001 cycles" {
+			t.Errorf("cycles read-out %q", got)
+		}
+		if got := b.hover("chart-memory", time.Now()); got != "3,145,728 bytes" {
+			t.Errorf("memory read-out %q", got)
+		}
+		// uPlot draws ticks on the canvas; _values holds the labels of its last draw.
+		if got := wait[string](b, "value axis", `(document.getElementById('chart-cycles').uplot.axes[1]._values || []).join(' ')`); !strings.Contains(got, " T") {
+			t.Errorf("cycles axis %q has no T ticks", got)
 		}
 		wait[bool](b, "runway", `document.querySelector('main').textContent.includes('25,000,000,000,000 days at the idle rate')`)
 	})
@@ -398,23 +433,46 @@ func TestDashboard_Chromium(t *testing.T) {
 	step("MinerChart", func(t *testing.T) {
 		b.do("miner", chromedp.Navigate(base+"/ui/miners/"+string(w.miner)))
 		b.rendered("Miner")
-		if n := wait[int](b, "points", `document.querySelectorAll('#chart-hash-rate circle.pt').length`); n != w.points {
-			t.Errorf("%d points on the 24h hash-rate chart, want %d", n, w.points)
+		for _, id := range []string{"chart-hash-rate", "chart-blocks"} {
+			if n := wait[int](b, "points", `+document.getElementById('`+id+`').dataset.points`); n != w.points {
+				t.Errorf("%d points on the 24h %s, want %d", n, id, w.points)
+			}
 		}
-		if n := wait[int](b, "points", `document.querySelectorAll('#chart-blocks circle.pt').length`); n != w.points {
-			t.Errorf("%d points on the blocks chart, want %d", n, w.points)
+		if got := wait[string](b, "caption", `document.querySelector('#chart-hash-rate .caption').textContent`); got != fmt.Sprintf("%d points in the last 24 h", w.points) {
+			t.Errorf("caption %q", got)
+		}
+		// Hovering the third stored observation reads its exact values in the legends.
+		at := w.statsAt.Add(-3 * 90 * time.Minute)
+		if got := b.hover("chart-hash-rate", at); got != "93 hashes/s" { // 90 + 3%4
+			t.Errorf("hash rate read-out %q, want 93 hashes/s", got)
+		}
+		if got := b.hover("chart-blocks", at); got != "27 blocks" { // 30 − 3
+			t.Errorf("blocks read-out %q, want 27 blocks", got)
+		}
+		if got := wait[string](b, "time read-out", `document.querySelector('#chart-blocks .u-legend .u-series:first-child .u-value').textContent`); got != at.Local().Format("2006-01-02 15:04:05") {
+			t.Errorf("time read-out %q, want %s (local)", got, at.Local().Format("2006-01-02 15:04:05"))
 		}
 		b.screenshot("miner-1400")
+		b.do("dark", colorScheme("dark"))
+		b.screenshot("miner-dark-1400")
+		b.do("light", colorScheme("light"))
 		b.do("7d", chromedp.Click(`.ranges a[href$="range=7d"]`))
 		wait[bool](b, "range in the URL", `location.search === '?range=7d'`)
 		b.rendered("Miner")
-		if n := wait[int](b, "points", `document.querySelectorAll('#chart-hash-rate circle.pt').length`); n != w.points+1 {
+		if n := wait[int](b, "points", `+document.getElementById('chart-hash-rate').dataset.points`); n != w.points+1 {
 			t.Errorf("%d points over 7 days, want %d", n, w.points+1)
+		}
+		// The sample of 6 days ago is far more than 3× the median spacing (90 min) before the
+		// next: one gap (a null point) between them, none elsewhere.
+		if n := wait[int](b, "gaps", `document.getElementById('chart-hash-rate').uplot.data[1].filter(v => v === null).length + 1`); n-1 != 1 {
+			t.Errorf("%d gaps over 7 days, want 1", n-1)
 		}
 		b.do("1h", chromedp.Click(`.ranges a[href$="range=1h"]`))
 		b.rendered("Miner")
-		if n := wait[int](b, "points", `document.querySelector('.ranges a[aria-current]').textContent === '1h' && document.querySelectorAll('#chart-hash-rate circle.pt').length + 1`); n != 2 {
-			t.Errorf("%d points in the last hour, want the poller's 1", n-1)
+		// One point in the last hour: the time axis fits it and the caption says so.
+		got := wait[string](b, "fitted caption", `document.querySelector('.ranges a[aria-current]').textContent === '1h' && document.querySelector('#chart-hash-rate .caption').textContent`)
+		if !strings.HasPrefix(got, "1 point in the last ") || strings.HasSuffix(got, " 1 h") || strings.HasSuffix(got, "60 min") {
+			t.Errorf("1h caption %q, want the span of the one point", got)
 		}
 	})
 
@@ -454,21 +512,41 @@ func TestDashboard_Chromium(t *testing.T) {
 		b.do("light", colorScheme("light"))
 	})
 
-	step("Phone400px", func(t *testing.T) {
-		b.do("400 px", chromedp.EmulateViewport(400, 860))
-		for _, p := range []struct{ path, page string }{
+	step("PagesFit", func(t *testing.T) {
+		pages := []struct{ path, page string }{
 			{"/", "Overview"}, {"/ui/canisters", "Canisters"}, {"/ui/canisters/" + string(w.token), "Canister"},
-			{"/ui/tokens", "Tokens"}, {"/ui/tokens/" + string(w.token), "Token"}, {"/ui/miners", "Miners"},
-			{"/ui/miners/" + string(w.miner), "Miner"}, {"/ui/outcalls", "Outcalls"}, {"/ui/module-hashes", "Builds"},
-		} {
-			b.do("open "+p.path, chromedp.Navigate(base+p.path))
-			b.rendered(p.page)
-			sw := wait[int](b, "layout", `document.documentElement.scrollWidth`)
-			if sw > 400 {
-				t.Errorf("%s at 400 px is %d px wide: it scrolls sideways", p.path, sw)
-			}
-			b.screenshot(strings.ToLower(p.page) + "-400")
+			{"/ui/canisters/" + string(w.holed), "Canister"}, {"/ui/tokens", "Tokens"}, {"/ui/tokens/" + string(w.token), "Token"},
+			{"/ui/miners", "Miners"}, {"/ui/miners/" + string(w.miner), "Miner"}, {"/ui/outcalls", "Outcalls"},
+			{"/ui/outcalls?event=none", "Outcalls"}, {"/ui/module-hashes", "Builds"},
+			{"/docs", ""}, {"/test", ""}, // the api's docs page and the notifier's page through the proxy
 		}
+		for _, width := range []int64{360, 400, 1400} {
+			b.do(fmt.Sprint(width, " px"), chromedp.EmulateViewport(width, 860))
+			for i, p := range pages {
+				b.do("open "+p.path, chromedp.Navigate(base+p.path))
+				if p.page != "" {
+					b.rendered(p.page)
+				} else {
+					wait[bool](b, "loaded "+p.path, `document.readyState === 'complete'`)
+				}
+				fit := wait[[]int](b, "layout", `[document.documentElement.scrollWidth, innerWidth]`)
+				if fit[0] > fit[1] {
+					// Name the outermost elements that reach past the right edge.
+					wide := wait[string](b, "wide elements", `[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && !e.parentElement.closest('*:not(body):not(html)')?.matches?.('x')).slice(0, 4).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '') + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.textContent || '').slice(0, 40)).join(' | ') || 'none'`)
+					t.Errorf("%s at %d px is %d px wide: it scrolls sideways (%s)", p.path, width, fit[0], wide)
+				}
+				if width != 360 {
+					b.screenshot(fmt.Sprintf("%02d-%s-%d", i, strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(p.path), "-"), width))
+				}
+			}
+		}
+		b.do("dark at 400 px", chromedp.EmulateViewport(400, 860), colorScheme("dark"))
+		for i, p := range []string{"/ui/miners/" + string(w.miner), "/ui/canisters/" + string(w.holed), "/test", "/docs"} {
+			b.do("open "+p, chromedp.Navigate(base+p))
+			wait[bool](b, "loaded "+p, `document.readyState === 'complete' && !document.querySelector('main[aria-busy]')`)
+			b.screenshot(fmt.Sprintf("dark-%d-400", i))
+		}
+		b.do("light", colorScheme("light"))
 	})
 
 	b.mu.Lock()

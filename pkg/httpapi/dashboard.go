@@ -15,12 +15,14 @@ import (
 	"canistry/pkg/registry"
 )
 
-// dashboardFiles is the registry dashboard: one HTML shell, its script and its style sheet,
+// dashboardFiles is the registry dashboard: one HTML shell, its scripts and its style sheet,
+// and the chart library uPlot (vendor/, copied from the locked npm package by make assets),
 // embedded so that it works offline and loads nothing from another origin. The script reads
 // the REST API and /ws of the same origin; every page is a URL under /ui/ (plus / for the
 // overview), so a page with its filters and cursor can be bookmarked or shared.
 //
-//go:embed dashboard/index.html dashboard/app.js dashboard/app.css
+//go:embed dashboard/index.html dashboard/app.js dashboard/charts.js dashboard/app.css
+//go:embed dashboard/vendor/uPlot.iife.min.js dashboard/vendor/uPlot.min.css dashboard/vendor/LICENSE
 var dashboardFiles embed.FS
 
 // dashboardCSP lets the dashboard run only its own script and style, fetch and open
@@ -29,7 +31,8 @@ var dashboardFiles embed.FS
 const dashboardCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // mountDashboard adds GET (and HEAD) /, /ui/… (every page answers the same shell, which
-// renders the page its URL names) and the assets under /ui/assets/.
+// renders the page its URL names), the assets under /ui/assets/ and the icon (/favicon.svg,
+// /favicon.ico).
 func mountDashboard(r gin.IRoutes, werr func(*gin.Context, error)) {
 	r = withHEAD(r)
 	read := func(name string) []byte {
@@ -41,11 +44,18 @@ func mountDashboard(r gin.IRoutes, werr func(*gin.Context, error)) {
 	}
 	shell := newAsset(read("dashboard/index.html"), "text/html; charset=utf-8")
 	assets := map[string]*asset{
-		"/assets/app.js":  newAsset(read("dashboard/app.js"), "text/javascript; charset=utf-8"),
-		"/assets/app.css": newAsset(read("dashboard/app.css"), "text/css; charset=utf-8"),
+		"/assets/app.js":                   newAsset(read("dashboard/app.js"), "text/javascript; charset=utf-8"),
+		"/assets/app.css":                  newAsset(read("dashboard/app.css"), "text/css; charset=utf-8"),
+		"/assets/charts.js":                newAsset(read("dashboard/charts.js"), "text/javascript; charset=utf-8"),
+		"/assets/vendor/uPlot.iife.min.js": newAsset(read("dashboard/vendor/uPlot.iife.min.js"), "text/javascript; charset=utf-8"),
+		"/assets/vendor/uPlot.min.css":     newAsset(read("dashboard/vendor/uPlot.min.css"), "text/css; charset=utf-8"),
+		"/assets/vendor/LICENSE":           newAsset(read("dashboard/vendor/LICENSE"), "text/plain; charset=utf-8"),
 	}
 	page := func(c *gin.Context) { shell.serve(c) }
 	r.GET("/", page)
+	svg, ico := httpserver.Favicons()
+	r.GET("/favicon.svg", gin.WrapH(svg))
+	r.GET("/favicon.ico", gin.WrapH(ico))
 	r.GET("/ui/*path", func(c *gin.Context) {
 		p := c.Param("path")
 		if a, ok := assets[p]; ok {

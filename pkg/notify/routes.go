@@ -44,6 +44,7 @@ type HTTPDeps struct {
 //	POST /test/simulate?event=  LOCAL_DEV only: a simulated outcall through the real intake
 //	GET  /healthz, /readyz, /metrics
 //	GET  /openapi.json          this server's part of the api's OpenAPI document
+//	GET  /favicon.svg, /favicon.ico  the icon
 //
 // Every GET route answers HEAD alike, without a body; HEAD /ws never upgrades (ws.Hub). The
 // routes of NewRouter pass through the access log, the request metrics, the reply encoder
@@ -84,6 +85,9 @@ func NewRouter(d HTTPDeps) (*httpserver.Router, error) {
 		}
 	}
 	rt.GET("/openapi.json", httpserver.ServeDocument(httpserver.NewEncoder().NewEncoded(doc)))
+	svg, ico := httpserver.Favicons()
+	rt.GET("/favicon.svg", svg)
+	rt.GET("/favicon.ico", ico)
 	if d.WSStatus != nil {
 		rt.GET("/ws-status", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.WSStatus()) }))
 	}

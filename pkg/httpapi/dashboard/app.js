@@ -1,6 +1,6 @@
 // canistry dashboard: renders the page the URL names from the registry's REST API (same
-// origin) and, on the overview, the live event ticker from /ws. No framework, no library, no
-// other origin. Every page's filters and cursor live in its URL, so any view can be shared.
+// origin) and, on the overview, the live event ticker from /ws. No framework; one vendored
+// library, uPlot, draws the charts (charts.js); nothing from another origin. Every page's filters and cursor live in its URL, so any view can be shared.
 'use strict';
 
 const main = document.getElementById('main');
@@ -44,11 +44,23 @@ function dl(pairs) {
 // table renders rows under columns [{label, cell(row) → node|string, cls}] in a wrapper that
 // scrolls sideways on a narrow screen instead of the page.
 function table(columns, rows, empty) {
-  if (rows.length === 0) return el('p', { class: 'muted empty' }, empty || 'Nothing here.');
+  if (rows.length === 0) return empty instanceof Node ? empty : el('p', { class: 'muted empty' }, empty || 'Nothing here.');
   const head = el('tr', {}, columns.map((c) => el('th', { scope: 'col', class: c.cls }, c.label)));
   const body = rows.map((r) => el('tr', {}, columns.map((c) => el('td', { class: c.cls }, c.cell(r)))));
   return el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, body)));
 }
+
+// emptyHint is what a list with no rows and no filter says: nothing is registered or
+// received yet, and the one command that changes that (filtered lists say "no match").
+function emptyHint(params, filtered, what, command, after) {
+  const any = [...params.keys()].some((k) => k !== 'limit' && k !== 'order');
+  if (any) return filtered;
+  return el('div', { class: 'empty' }, el('p', {}, what), el('pre', {}, command), after ? el('p', { class: 'muted' }, after) : null);
+}
+
+const REGISTER_HINT = `curl -X POST ${location.origin}/canisters -H "Authorization: Bearer $ADMIN_API_KEY" \\
+  -H 'Content-Type: application/json' -d '{"canister_id":"ryjl3-tyaaa-aaaaa-aaaba-cai","kind":"token"}'`;
+const DEMO_HINT = 'Or run make demo in a checkout: a local replica double with demo canisters and miners, no internet needed.';
 
 // ---------- formatting: exact, from strings ----------
 
@@ -270,7 +282,7 @@ async function canistersPage(params) {
       { label: 'badges', cell: (c) => badges(c.badges) },
       { label: 'module hash', cell: (c) => shortHash(c.module_hash), cls: 'wide' },
       { label: 'last success', cell: (c) => [formatTime(c.last_success_at) || muted('never'), c.stale ? el('span', { class: 'bad' }, ' stale') : null] },
-    ], list.items, 'No canister matches.'),
+    ], list.items, emptyHint(params, 'No canister matches.', 'No canister is registered yet. Register one (the poller reads it at its next sweep):', REGISTER_HINT, DEMO_HINT)),
     pager(list, params),
   ];
 }
@@ -313,8 +325,8 @@ function cyclesSection(items, from, to, picker) {
       ['runway', last.runway_days ? formatNat(last.runway_days) + ' days at the idle rate' : null], ['status', last.status],
       ['observed', formatTime(last.observed_at)]]),
     picker,
-    lineChart('Cycles', 'chart-cycles', points(items, 'cycles', true), from.getTime(), to.getTime()),
-    lineChart('Memory (bytes)', 'chart-memory', points(items, 'memory_size', true), from.getTime(), to.getTime()));
+    timeChart('Cycles', 'chart-cycles', items, 'cycles', 'cycles', from.getTime(), to.getTime()),
+    timeChart('Memory', 'chart-memory', items, 'memory_size', 'bytes', from.getTime(), to.getTime()));
 }
 
 // knownBuilds looks up which of hashes are known builds: hash → module hash record.
@@ -357,7 +369,7 @@ async function tokensPage(params) {
       { label: 'total supply', cell: (t) => el('span', { class: 'num supply' }, formatUnits(t.total_supply, t.decimals) || '—'), cls: 'num' },
       { label: 'fee', cell: (t) => el('span', { class: 'num' }, formatUnits(t.fee, t.decimals) || '—'), cls: 'num' },
       { label: 'PoW height', cell: (t) => (t.pow ? formatNat(t.pow.block_height) : '—'), cls: 'num' },
-    ], list.items, 'No token matches.'),
+    ], list.items, emptyHint(params, 'No token matches.', 'No token yet: register a ledger canister with kind "token".', REGISTER_HINT, DEMO_HINT)),
     pager(list, params),
   ];
 }
@@ -409,7 +421,8 @@ async function minersPage(params) {
     filterForm([{ name: 'q', label: 'Search', placeholder: 'id or name' },
       { name: 'mining', label: 'Mining', options: [['', 'any'], ['true', 'yes'], ['false', 'no']] },
       { name: 'stale', label: 'Stale', options: [['', 'any'], ['true', 'stale'], ['false', 'fresh']] }], params),
-    minerTable(list.items), pager(list, params),
+    list.items.length ? minerTable(list.items) : emptyHint(params, minerTable([]), 'No miner yet: register a miner canister with kind "miner".', REGISTER_HINT, DEMO_HINT),
+    pager(list, params),
   ];
 }
 
@@ -438,16 +451,10 @@ async function series(path) {
   return out;
 }
 
-// points turns series items into chart points of key; the label keeps the exact value.
-function points(items, key, exact) {
-  return items.map((s) => ({ t: Date.parse(s.observed_at), v: Number(s[key]), label: `${s.observed_at}: ${exact ? formatNat(s[key]) : s[key]}` }));
-}
-
 async function minerPage(params, id) {
   const { from, to, picker } = timeRange(params);
   const m = await api('/miners/' + id);
   const stats = await series(`/miners/${id}/stats?from=${from.toISOString()}&to=${to.toISOString()}`);
-  const pts = (key) => points(stats, key, key !== 'hash_rate');
   return [
     el('h1', {}, m.registered_name || 'Miner', ' ', el('span', { class: 'id' }, m.canister_id)),
     el('p', {}, link('/ui/canisters/' + id, 'canister, badges and history »')),
@@ -460,47 +467,9 @@ async function minerPage(params, id) {
       ['runway', m.estimated_remaining_time], ['updated', formatTime(m.updated_at)],
     ])),
     section('Charts', picker,
-      el('p', { class: 'muted' }, `${stats.length} observations from `, formatTime(from.toISOString()), ' to ', formatTime(to.toISOString())),
-      lineChart('Hash rate (hashes/s)', 'chart-hash-rate', pts('hash_rate'), from.getTime(), to.getTime()),
-      lineChart('Blocks mined', 'chart-blocks', pts('blocks_mined'), from.getTime(), to.getTime())),
+      timeChart('Hash rate', 'chart-hash-rate', stats, 'hash_rate', 'hashrate', from.getTime(), to.getTime()),
+      timeChart('Blocks mined', 'chart-blocks', stats, 'blocks_mined', 'count', from.getTime(), to.getTime())),
   ];
-}
-
-// lineChart draws points [{t, v, label}] over [from, to] as an SVG line with one circle per
-// observation (its exact value in a tooltip) and the series' exact min and max on the axis.
-function lineChart(title, id, points, from, to) {
-  const W = 640, H = 220, L = 8, R = 8, T = 18, B = 22;
-  const svgNS = 'http://www.w3.org/2000/svg';
-  const s = (tag, attrs, text) => {
-    const e = document.createElementNS(svgNS, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  };
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', id, role: 'img', 'aria-label': title });
-  svg.append(s('title', {}, title));
-  svg.append(s('rect', { x: L, y: T, width: W - L - R, height: H - T - B, class: 'plot' }));
-  if (points.length === 0) {
-    svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'axis' }, 'no observations in this range'));
-    return el('figure', {}, el('figcaption', {}, title), svg);
-  }
-  let lo = Infinity, hi = -Infinity, loL = '', hiL = '';
-  for (const p of points) {
-    if (p.v < lo) { lo = p.v; loL = p.label.split(': ')[1]; }
-    if (p.v > hi) { hi = p.v; hiL = p.label.split(': ')[1]; }
-  }
-  const span = hi - lo || 1;
-  const x = (t) => L + ((t - from) / (to - from || 1)) * (W - L - R);
-  const y = (v) => T + (1 - (v - lo) / span) * (H - T - B) * (hi === lo ? 0.5 : 1) + (hi === lo ? (H - T - B) / 4 : 0);
-  svg.append(s('polyline', { points: points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' '), class: 'line' }));
-  for (const p of points) {
-    const c = s('circle', { cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 3, class: 'pt' });
-    c.append(s('title', {}, p.label));
-    svg.append(c);
-  }
-  svg.append(s('text', { x: L + 4, y: T - 5, class: 'axis' }, 'max ' + hiL));
-  svg.append(s('text', { x: L + 4, y: H - 6, class: 'axis' }, 'min ' + loL));
-  return el('figure', {}, el('figcaption', {}, title), svg);
 }
 
 async function outcallsPage(params) {
@@ -520,7 +489,9 @@ async function outcallsPage(params) {
       { label: 'token', cell: (n) => (typeof n.data.token_id === 'string' ? canisterLink(n.data.token_id, 'token') : '—') },
       { label: 'copies', cell: (n) => [String(n.copies), n.diverged ? el('span', { class: 'bad' }, ' diverged') : ''], cls: 'num' },
       { label: 'reply', cell: (n) => String(n.response_status), cls: 'num' },
-    ], list.items, 'No outcall matches.'),
+    ], list.items, emptyHint(params, 'No outcall matches.', 'No outcall received yet. Miner canisters send them to this origin with a key of NOTIFY_API_KEYS:',
+      `curl -X POST ${location.origin}/miner-notifications -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \\
+  -d '{"event":"mining_started","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai","timestamp":1733540000000000000,"data":{}}'`, DEMO_HINT)),
     pager(list, params),
   ];
 }

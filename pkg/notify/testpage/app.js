@@ -123,7 +123,7 @@
     else if (['token_connected', 'mining_started'].indexOf(e.event) < 0) li.classList.add('unknown');
     var top = el('div', 'top');
     var title = e.event;
-    if (e.event === 'solution_found') title = '⛏ solution found' + (data.block_height !== undefined ? ' · block #' + data.block_height : '');
+    if (e.event === 'solution_found') title = 'solution found' + (data.block_height !== undefined ? ' · block #' + data.block_height : '');
     top.appendChild(el('span', 'name', title));
     var when = e.timestamp ? new Date(e.timestamp).toLocaleTimeString() : '';
     top.appendChild(el('span', 'meta', (e.id > 0 ? '#' + e.id + ' · ' : '') + when));
@@ -153,7 +153,7 @@
     void flash.offsetWidth;
     flash.classList.add('on');
     var layer = document.getElementById('bursts');
-    var banner = el('div', 'banner', '⛏ Block' + (data.block_height !== undefined ? ' #' + data.block_height : '') + ' found!' +
+    var banner = el('div', 'banner', 'Block' + (data.block_height !== undefined ? ' #' + data.block_height : '') + ' found!' +
       (data.ticker ? ' · ' + data.ticker : ''));
     layer.appendChild(banner);
     var cx = window.innerWidth / 2, cy = window.innerHeight * 0.38;
