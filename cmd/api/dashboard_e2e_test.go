@@ -263,9 +263,9 @@ func colorScheme(v string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// hover moves the mouse onto the point of chart id nearest to at and returns the chart's
-// legend read-out of the value series (uPlot's live legend).
-func (b *browser) hover(id string, at time.Time) string {
+// hover moves the mouse onto the point of chart id nearest to at and checks that the chart's
+// legend (uPlot's live read-out of the value series) then reads want.
+func (b *browser) hover(id string, at time.Time, want string) {
 	b.t.Helper()
 	pos := wait[[]float64](b, "point of "+id, fmt.Sprintf(`(() => {
 		const f = document.getElementById(%q), u = f && f.uplot;
@@ -278,10 +278,11 @@ func (b *browser) hover(id string, at time.Time) string {
 		return [r.left + u.valToPos(xs[best], 'x'), r.top + u.valToPos(ys[best], 'y')];
 	})()`, id, float64(at.UnixMilli())/1000))
 	b.do("hover "+id, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos[0], pos[1]))
-	return wait[string](b, "read-out of "+id, fmt.Sprintf(`(() => {
-		const v = document.querySelector('#%s .u-legend .u-series:nth-child(2) .u-value');
-		return v && v.textContent !== '—' && v.textContent !== '--' && v.textContent;
-	})()`, id))
+	value := fmt.Sprintf(`document.querySelector('#%s .u-legend .u-series:nth-child(2) .u-value').textContent`, id)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](fmt.Sprintf(`%s === %q`, value, want), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		got, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](value))
+		b.t.Errorf("%s read-out after hovering %s: %q, want %q", id, at.Format(time.RFC3339), got, want)
+	}
 }
 
 func (b *browser) screenshot(name string) {
@@ -399,12 +400,8 @@ func TestDashboard_Chromium(t *testing.T) {
 			t.Errorf("%d points on the cycles and memory charts, want one each", n)
 		}
 		// The hover read-out has every digit of the stored balance; the axis abbreviates (T/B).
-		if got := b.hover("chart-cycles", time.Now()); got != "25,000,000,000,000,000,000,001 cycles" {
-			t.Errorf("cycles read-out %q", got)
-		}
-		if got := b.hover("chart-memory", time.Now()); got != "3,145,728 bytes" {
-			t.Errorf("memory read-out %q", got)
-		}
+		b.hover("chart-cycles", time.Now(), "25,000,000,000,000,000,000,001 cycles")
+		b.hover("chart-memory", time.Now(), "3,145,728 bytes")
 		// uPlot draws ticks on the canvas; _values holds the labels of its last draw.
 		if got := wait[string](b, "value axis", `(document.getElementById('chart-cycles').uplot.axes[1]._values || []).join(' ')`); !strings.Contains(got, " T") {
 			t.Errorf("cycles axis %q has no T ticks", got)
@@ -443,12 +440,8 @@ func TestDashboard_Chromium(t *testing.T) {
 		}
 		// Hovering the third stored observation reads its exact values in the legends.
 		at := w.statsAt.Add(-3 * 90 * time.Minute)
-		if got := b.hover("chart-hash-rate", at); got != "93 hashes/s" { // 90 + 3%4
-			t.Errorf("hash rate read-out %q, want 93 hashes/s", got)
-		}
-		if got := b.hover("chart-blocks", at); got != "27 blocks" { // 30 − 3
-			t.Errorf("blocks read-out %q, want 27 blocks", got)
-		}
+		b.hover("chart-hash-rate", at, "93 hashes/s") // 90 + 3%4
+		b.hover("chart-blocks", at, "27 blocks")      // 30 − 3
 		if got := wait[string](b, "time read-out", `document.querySelector('#chart-blocks .u-legend .u-series:first-child .u-value').textContent`); got != at.Local().Format("2006-01-02 15:04:05") {
 			t.Errorf("time read-out %q, want %s (local)", got, at.Local().Format("2006-01-02 15:04:05"))
 		}

@@ -18,6 +18,8 @@ func TestDashboard_HTTP(t *testing.T) {
 	for _, tc := range []struct{ path, mediaType string }{
 		{"/", "text/html"}, {"/ui/canisters?kind=token", "text/html"}, {"/ui/miners/rrkah-fqaaa-aaaaa-aaaaq-cai?range=7d", "text/html"},
 		{"/ui/no-such-page", "text/html"}, {"/ui/assets/app.js", "text/javascript"}, {"/ui/assets/app.css", "text/css"},
+		{"/ui/assets/charts.js", "text/javascript"}, {"/ui/assets/vendor/uPlot.iife.min.js", "text/javascript"},
+		{"/ui/assets/vendor/uPlot.min.css", "text/css"}, {"/ui/assets/vendor/LICENSE", "text/plain"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			r := wireGet(t, "GET", a.URL+tc.path)
@@ -34,6 +36,7 @@ func TestDashboard_HTTP(t *testing.T) {
 				t.Errorf("CSP %q names another origin or unsafe sources", csp)
 			}
 			body := strings.ReplaceAll(string(r.Body), "'http://www.w3.org/2000/svg'", "") // a namespace name, not a load
+			body = strings.ReplaceAll(body, "/*! https://github.com/leeoniya/uPlot ", "")  // uPlot's banner comment
 			if strings.Contains(body, "http://") || strings.Contains(body, "https://") || strings.Contains(body, "//cdn") {
 				t.Errorf("%s refers to another origin", tc.path)
 			}
@@ -41,6 +44,12 @@ func TestDashboard_HTTP(t *testing.T) {
 				t.Errorf("%s is not the shell", tc.path)
 			}
 		})
+	}
+	// The icon answers on its own (a page load must not log a 404 for /favicon.ico).
+	for path, mediaType := range map[string]string{"/favicon.ico": "image/x-icon", "/favicon.svg": "image/svg+xml"} {
+		if r := wireGet(t, "GET", a.URL+path); r.Status != http.StatusOK || r.Header.Get("Content-Type") != mediaType || len(r.Body) < 100 {
+			t.Errorf("%s: %d %q, %d bytes", path, r.Status, r.Header.Get("Content-Type"), len(r.Body))
+		}
 	}
 	t.Run("GzipAndETag", func(t *testing.T) {
 		client := &http.Client{Transport: &http.Transport{DisableCompression: true}}

@@ -19,16 +19,20 @@ const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
 // /favicon.ico (what browsers ask for on their own), so that no page load logs a 404. Both
 // are cacheable for a day.
 func Favicons() (svg, ico http.Handler) {
-	return staticImage("image/svg+xml", []byte(faviconSVG)), staticImage("image/x-icon", faviconICO())
+	const csp, cache = "default-src 'none'; style-src 'unsafe-inline'", "public, max-age=86400"
+	return Static("image/svg+xml", csp, cache, []byte(faviconSVG)), Static("image/x-icon", csp, cache, faviconICO())
 }
 
-func staticImage(mediaType string, body []byte) http.Handler {
+// Static answers with body as mediaType under the Content-Security-Policy csp and the
+// Cache-Control cache, with nosniff: a file embedded in a binary.
+func Static(mediaType, csp, cache string, body []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		h := w.Header()
-		h.Set("Content-Type", mediaType)
-		h.Set("Cache-Control", "public, max-age=86400")
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		h.Set("Cache-Control", cache)
+		h.Set("Content-Type", mediaType)
+		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	})
 }

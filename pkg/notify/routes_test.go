@@ -48,7 +48,7 @@ func TestMetrics_Notifier(t *testing.T) {
 	for _, req := range []struct {
 		method, path string
 		want         int
-	}{{"POST", "/miner-notifications", http.StatusUnauthorized}, {"GET", "/ws-status", http.StatusOK}} {
+	}{{"POST", "/miner-notifications", http.StatusUnauthorized}, {"GET", "/ws-status", http.StatusOK}, {"GET", "/favicon.ico", http.StatusOK}} {
 		r, err := http.NewRequestWithContext(t.Context(), req.method, srv.URL+req.path, nil)
 		if err != nil {
 			t.Fatal(err)

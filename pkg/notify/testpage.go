@@ -51,13 +51,5 @@ func mountTestPage(rt *httpserver.Router, localDev bool) error {
 }
 
 func serveStatic(contentType string, b []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", testPageCSP)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("Content-Type", contentType)
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b)
-	})
+	return httpserver.Static(contentType, testPageCSP, "no-cache", b)
 }

@@ -199,7 +199,7 @@ async function overviewPage() {
   const procs = status ? table([
     { label: 'process', cell: (p) => p.name },
     { label: 'state', cell: (p) => el('span', { class: p.alive ? 'ok' : 'bad' }, p.alive ? `alive (${p.alive_instances})` : 'not alive') },
-    { label: 'last heartbeat', cell: (p) => formatTime(p.heartbeat_at) || muted('never') },
+    { label: 'last heartbeat', cell: (p) => (p.heartbeat_at ? [formatTime(p.heartbeat_at), muted(` (${p.heartbeat_age_seconds} s ago)`)] : muted('never')) },
     { label: 'version', cell: (p) => p.version || '' },
   ], status.processes) : el('p', { class: 'error' }, 'GET /system/status failed');
   const list = el('ol', { class: 'ticker', id: 'ticker', 'aria-live': 'polite' });

@@ -103,6 +103,8 @@ const TIME_TICKS = [
 // chartOptions is the uPlot configuration of one chart. Colours are read from the page's CSS
 // variables at every draw, so a switch between light and dark needs only a redraw.
 function chartOptions(title, units, data, range, width) {
+  // The read-out shows the hovered point, and the latest one while the cursor is elsewhere.
+  const at = (i) => (i === null || i === undefined ? data.xs.length - 1 : i);
   const axis = { stroke: () => cssVar('--muted'), grid: { stroke: () => cssVar('--line'), width: 1 },
     ticks: { stroke: () => cssVar('--line'), width: 1 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
   return {
@@ -111,10 +113,10 @@ function chartOptions(title, units, data, range, width) {
     cursor: { points: { size: 9 }, drag: { x: false, y: false } },
     legend: { live: true },
     series: [
-      { label: 'Time', value: (u, v) => (v === null || v === undefined ? '—' : localTime(v)) },
+      { label: 'Time', value: (u, v, si, i) => localTime(data.xs[at(i)]) },
       { label: title, stroke: () => cssVar('--chart'), fill: () => cssVar('--chart-fill'), width: 2, spanGaps: false,
         points: { show: true, size: 5, fill: () => cssVar('--chart') },
-        value: (u, v, si, i) => (i === null || i === undefined || data.exact[i] === null ? '—' : exactValue(data.exact[i]) + ' ' + units.unit) },
+        value: (u, v, si, i) => (data.exact[at(i)] === null ? '—' : exactValue(data.exact[at(i)]) + ' ' + units.unit) },
     ],
     axes: [
       Object.assign({ values: TIME_TICKS, space: 70 }, axis),
