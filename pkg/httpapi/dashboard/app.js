@@ -60,7 +60,7 @@ function emptyHint(params, filtered, what, command, after) {
 
 const REGISTER_HINT = `curl -X POST ${location.origin}/canisters -H "Authorization: Bearer $ADMIN_API_KEY" \\
   -H 'Content-Type: application/json' -d '{"canister_id":"ryjl3-tyaaa-aaaaa-aaaba-cai","kind":"token"}'`;
-const DEMO_HINT = 'Or run make demo in a checkout: a local replica double with demo canisters and miners, no internet needed.';
+const demoHint = () => ['Or run ', code('make demo'), ' in a checkout of canistry: a local replica double with demo canisters and miners, no internet needed.'];
 
 // ---------- formatting: exact, from strings ----------
 
@@ -282,7 +282,7 @@ async function canistersPage(params) {
       { label: 'badges', cell: (c) => badges(c.badges) },
       { label: 'module hash', cell: (c) => shortHash(c.module_hash), cls: 'wide' },
       { label: 'last success', cell: (c) => [formatTime(c.last_success_at) || muted('never'), c.stale ? el('span', { class: 'bad' }, ' stale') : null] },
-    ], list.items, emptyHint(params, 'No canister matches.', 'No canister is registered yet. Register one (the poller reads it at its next sweep):', REGISTER_HINT, DEMO_HINT)),
+    ], list.items, emptyHint(params, 'No canister matches.', 'No canister is registered yet. Register one (the poller reads it at its next sweep):', REGISTER_HINT, demoHint())),
     pager(list, params),
   ];
 }
@@ -369,7 +369,7 @@ async function tokensPage(params) {
       { label: 'total supply', cell: (t) => el('span', { class: 'num supply' }, formatUnits(t.total_supply, t.decimals) || '—'), cls: 'num' },
       { label: 'fee', cell: (t) => el('span', { class: 'num' }, formatUnits(t.fee, t.decimals) || '—'), cls: 'num' },
       { label: 'PoW height', cell: (t) => (t.pow ? formatNat(t.pow.block_height) : '—'), cls: 'num' },
-    ], list.items, emptyHint(params, 'No token matches.', 'No token yet: register a ledger canister with kind "token".', REGISTER_HINT, DEMO_HINT)),
+    ], list.items, emptyHint(params, 'No token matches.', 'No token yet: register a ledger canister with kind "token".', REGISTER_HINT, demoHint())),
     pager(list, params),
   ];
 }
@@ -421,7 +421,7 @@ async function minersPage(params) {
     filterForm([{ name: 'q', label: 'Search', placeholder: 'id or name' },
       { name: 'mining', label: 'Mining', options: [['', 'any'], ['true', 'yes'], ['false', 'no']] },
       { name: 'stale', label: 'Stale', options: [['', 'any'], ['true', 'stale'], ['false', 'fresh']] }], params),
-    list.items.length ? minerTable(list.items) : emptyHint(params, minerTable([]), 'No miner yet: register a miner canister with kind "miner".', REGISTER_HINT, DEMO_HINT),
+    list.items.length ? minerTable(list.items) : emptyHint(params, minerTable([]), 'No miner yet: register a miner canister with kind "miner".', REGISTER_HINT, demoHint()),
     pager(list, params),
   ];
 }
@@ -491,7 +491,7 @@ async function outcallsPage(params) {
       { label: 'reply', cell: (n) => String(n.response_status), cls: 'num' },
     ], list.items, emptyHint(params, 'No outcall matches.', 'No outcall received yet. Miner canisters send them to this origin with a key of NOTIFY_API_KEYS:',
       `curl -X POST ${location.origin}/miner-notifications -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \\
-  -d '{"event":"mining_started","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai","timestamp":1733540000000000000,"data":{}}'`, DEMO_HINT)),
+  -d '{"event":"mining_started","miner_id":"rrkah-fqaaa-aaaaa-aaaaq-cai","timestamp":1733540000000000000,"data":{}}'`, demoHint())),
     pager(list, params),
   ];
 }
