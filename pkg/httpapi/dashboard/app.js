@@ -86,6 +86,10 @@ function formatUnits(value, decimals) {
   return groupDigits(int) + (frac ? '.' + frac : '');
 }
 
+// breakable lets a long grouped number wrap only after its thousands separators (<wbr>), so
+// a narrow column never splits a group or a short number like a fee.
+const breakable = (s) => (s ? s.split(',').flatMap((g, i) => (i ? [',', el('wbr'), g] : [g])) : s);
+
 const formatNat = (value) => (value === null || value === undefined ? null : /^[0-9]+$/.test(value) ? groupDigits(value) : value);
 
 // formatTime shows an RFC 3339 UTC time as "2025-03-01 12:00:00 UTC" (from the string itself).
@@ -366,9 +370,9 @@ async function tokensPage(params) {
     table([
       { label: '', cell: (t) => logo(t), cls: 'logo-cell' },
       { label: 'token', cell: (t) => [link('/ui/tokens/' + t.canister_id, t.name || t.registered_name || t.canister_id), ' ', muted(t.symbol)] },
-      { label: 'total supply', cell: (t) => el('span', { class: 'num supply' }, formatUnits(t.total_supply, t.decimals) || '—'), cls: 'num' },
+      { label: 'total supply', cell: (t) => el('span', { class: 'num supply' }, breakable(formatUnits(t.total_supply, t.decimals)) || '—'), cls: 'num' },
       { label: 'fee', cell: (t) => el('span', { class: 'num' }, formatUnits(t.fee, t.decimals) || '—'), cls: 'num' },
-      { label: 'PoW height', cell: (t) => (t.pow ? formatNat(t.pow.block_height) : '—'), cls: 'num' },
+      { label: 'PoW height', cell: (t) => (t.pow ? formatNat(t.pow.block_height) : '—'), cls: 'num wide' },
     ], list.items, emptyHint(params, 'No token matches.', 'No token yet: register a ledger canister with kind "token".', REGISTER_HINT, demoHint())),
     pager(list, params),
   ];
@@ -387,7 +391,7 @@ async function tokenPage(params, id) {
     el('p', {}, link('/ui/canisters/' + id, 'canister, badges and history »')),
     section('Ledger', dl([
       ['canister', code(t.canister_id)], ['decimals', String(t.decimals)],
-      ['total supply', t.total_supply ? el('span', { class: 'num supply' }, u(t.total_supply), ' ', t.symbol) : null],
+      ['total supply', t.total_supply ? el('span', { class: 'num supply' }, breakable(u(t.total_supply)), ' ', t.symbol) : null],
       ['fee', t.fee ? el('span', { class: 'num fee' }, u(t.fee), ' ', t.symbol) : null],
       ['minting account', t.minting_account ? code(t.minting_account) : null],
       ['standards', t.supported_standards.map((s) => s.name).join(', ')],
