@@ -326,6 +326,8 @@ func TestDashboard_Chromium(t *testing.T) {
 			t.Errorf("canisters card %q, want 3", got)
 		}
 		wait[bool](b, "processes alive", `document.querySelector('main').textContent.includes('alive')`)
+		// The public /system/status carries each heartbeat and version: no "never" beside "alive".
+		wait[bool](b, "heartbeat of the api", `[...document.querySelectorAll('main tbody tr')].some(r => r.cells[0].textContent === 'api' && / s ago\)$/.test(r.cells[2].textContent) && r.cells[3].textContent !== '')`)
 		wait[bool](b, "ticker live", `document.getElementById('ticker-state').textContent === 'live'`)
 		ts := time.Now().UnixNano()
 		body := fmt.Sprintf(`{"event":"solution_found","miner_id":%q,"timestamp":%d,"data":{"token_id":%q,"block_height":7}}`, w.miner, ts, w.token)
