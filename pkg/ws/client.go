@@ -78,6 +78,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"/ws is a WebSocket endpoint: connect with a WebSocket client (GET with Connection: Upgrade and Upgrade: websocket)"))
 		return
 	}
+	if !h.checkOrigin(r) {
+		httperror.WriteStatus(w, http.StatusForbidden, registry.Errorf(registry.EFORBIDDEN,
+			"a page of origin %q may not open /ws here: only this server's own origin and those in WS_ALLOWED_ORIGINS may", r.Header.Get("Origin")))
+		return
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
@@ -102,9 +107,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readLoop reads until the connection fails: it processes pongs (which extend the read
-// deadline), pings (answered by the writer) and close frames, and discards anything else.
-// Then it removes the client; a close from the client is answered by the writer, which closes
-// the connection after it.
+// deadline), pings (answered by the writer) and close frames. A data message (text or binary)
+// is a protocol violation: /ws only sends, so the client is closed with 1008 and a reason
+// rather than ignored. Then it removes the client; a close from the client is answered by the
+// writer, which closes the connection after it.
 func (c *client) readLoop() {
 	cfg := &c.hub.cfg
 	c.conn.SetReadLimit(cfg.ReadLimit)
@@ -118,9 +124,10 @@ func (c *client) readLoop() {
 		return nil
 	})
 	c.conn.SetCloseHandler(func(int, string) error { return nil }) // answered below
-	var err error
-	for err == nil {
-		_, _, err = c.conn.NextReader()
+	_, _, err := c.conn.NextReader()
+	if err == nil {
+		c.shut(websocket.ClosePolicyViolation, clientMessageReason)
+		err = c.drainUntilClose()
 	}
 	var ce *websocket.CloseError
 	c.mu.Lock()
@@ -141,6 +148,19 @@ func (c *client) readLoop() {
 		_ = c.conn.Close()
 	}
 	c.hub.remove(c)
+}
+
+// clientMessageReason is the close reason for a client that sent a data message.
+const clientMessageReason = "/ws does not accept messages from clients; filters and resume go in the URL query"
+
+// drainUntilClose reads after the client was told to close, until its close frame or the
+// connection's end; data messages are no longer looked at.
+func (c *client) drainUntilClose() error {
+	for {
+		if _, _, err := c.conn.NextReader(); err != nil {
+			return err
+		}
+	}
 }
 
 // wakeLocked starts the writer if it is not running; c.mu is held.
