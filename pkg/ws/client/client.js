@@ -83,6 +83,7 @@ export function connect(url, opts = {}) {
       attempt = 0;
       call('onState', 'open', {});
     };
+    s.onerror = () => {}; // a close follows, and is handled there
     s.onmessage = (m) => {
       if (sock !== s) return;
       let e;
