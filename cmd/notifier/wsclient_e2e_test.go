@@ -17,16 +17,11 @@ import (
 // (a new epoch), and stays closed after close(). ws, the WebSocket for Node 20, is pinned in
 // the directory's package-lock.json and installed by npm ci. In CI a missing node or npm fails.
 func TestWSClient_Node(t *testing.T) {
-	node, npm := runtest.Tool(t, "node", "nodejs"), runtest.Tool(t, "npm", "npm")
 	dir, err := filepath.Abs(filepath.Join("..", "..", "pkg", "ws", "client"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ws")); err != nil {
-		install := exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund", "--prefer-offline")
-		install.Dir = dir
-		runtest.Run(t, install)
-	}
+	node := runtest.NodePackages(t, dir)
 	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=spec", "--test-timeout=120000", "client.test.mjs")
 	cmd.Dir = dir
 	cmd.WaitDelay = time.Second // a notifier left behind must not hold the test on node's output
