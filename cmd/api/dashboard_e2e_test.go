@@ -302,6 +302,8 @@ func TestDashboard_Chromium(t *testing.T) {
 		}
 		wait[bool](b, "processes alive", `document.querySelector('main').textContent.includes('alive')`)
 		wait[bool](b, "ticker live", `document.getElementById('ticker-state').textContent === 'live'`)
+		// The ticker is the WebSocket client module, through the api's proxy of the notifier.
+		wait[bool](b, "the ticker's module", `performance.getEntriesByType('resource').some(r => r.name === location.origin + '/ws/client.js')`)
 		ts := time.Now().UnixNano()
 		body := fmt.Sprintf(`{"event":"solution_found","miner_id":%q,"timestamp":%d,"data":{"token_id":%q,"block_height":7}}`, w.miner, ts, w.token)
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/miner-notifications", strings.NewReader(body))
