@@ -56,7 +56,8 @@ var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodOption
 // answers 204 with Allow and no CORS headers: browsers never preflight a WebSocket, whose
 // origin is checked here instead. Other methods but GET and HEAD are 405 with Allow. A HEAD,
 // or a GET that is not a WebSocket handshake, gets the same 400 (HEAD without its body):
-// HEAD never upgrades.
+// HEAD never upgrades. Then a browser's Origin is checked (checkOrigin): 403 in the one
+// error shape, in our words, before the upgrader sees the request.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
