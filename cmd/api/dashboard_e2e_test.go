@@ -329,6 +329,8 @@ func TestDashboard_Chromium(t *testing.T) {
 		// The public /system/status carries each heartbeat and version: no "never" beside "alive".
 		wait[bool](b, "heartbeat of the api", `[...document.querySelectorAll('main tbody tr')].some(r => r.cells[0].textContent === 'api' && / s ago\)$/.test(r.cells[2].textContent) && r.cells[3].textContent !== '')`)
 		wait[bool](b, "ticker live", `document.getElementById('ticker-state').textContent === 'live'`)
+		// The ticker is the WebSocket client module, through the api's proxy of the notifier.
+		wait[bool](b, "the ticker's module", `performance.getEntriesByType('resource').some(r => r.name === location.origin + '/ws/client.js')`)
 		ts := time.Now().UnixNano()
 		body := fmt.Sprintf(`{"event":"solution_found","miner_id":%q,"timestamp":%d,"data":{"token_id":%q,"block_height":7}}`, w.miner, ts, w.token)
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/miner-notifications", strings.NewReader(body))

@@ -124,6 +124,12 @@ func TestTestPage_Chromium(t *testing.T) {
 	if events != "6" || cards != 6 {
 		t.Errorf("after the reconnect: %s events counted, %d cards; want 6 and 6 (3 history, 1 simulated, 2 missed while away)", events, cards)
 	}
+	// The page's feed is the WebSocket client module served beside /ws (dogfooding it).
+	module, err := chromedp.Run(tctx, chromedp.Evaluate[int](`performance.getEntriesByType('resource').filter(r => r.name === location.origin + '/ws/client.js').length`))
+	fail("module", err)
+	if module != 1 {
+		t.Errorf("/ws/client.js loaded %d times, want once", module)
+	}
 	if !strings.Contains(result, "13 replica copies → HTTP 200") {
 		t.Errorf("simulation result %q", result)
 	}

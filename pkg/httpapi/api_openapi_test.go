@@ -34,7 +34,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"PUT", "/module-hashes/" + hash, `{"name":"y"}`}, {"DELETE", "/module-hashes/" + hash, ""},
 		{"GET", "/notifications?limit=1", ""}, {"GET", "/notifications/" + note, ""},
 		{"GET", "/canisters/" + id + "/cycles", ""},
-		{"GET", "/ws", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
+		{"GET", "/ws", ""}, {"GET", "/ws/client.js", ""}, {"GET", "/ws/client.d.ts", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
 		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
 		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
 		{"DELETE", "/canisters/" + string(idWallet), ""},

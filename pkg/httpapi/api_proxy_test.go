@@ -57,6 +57,10 @@ func newAPIFakeNotifier(t *testing.T) *apiFakeNotifier {
 		w.Header().Set("Content-Type", "text/javascript")
 		_, _ = io.WriteString(w, "console.log(1)")
 	})
+	mux.HandleFunc("GET /ws/client.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = io.WriteString(w, "export function connect() {}")
+	})
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.lastHost = r.Host
@@ -142,7 +146,8 @@ func TestAPI_Proxy_ByteIdentical(t *testing.T) {
 func TestAPI_Proxy_Routes(t *testing.T) {
 	f := newAPIFakeNotifier(t)
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, f.URL)})
-	for path, want := range map[string]string{"/test": "<html>test page</html>", "/test/app.js": "console.log(1)"} {
+	for path, want := range map[string]string{"/test": "<html>test page</html>", "/test/app.js": "console.log(1)",
+		"/ws/client.js": "export function connect() {}"} {
 		r := a.do("GET", path, nil, "Origin", "https://example.org")
 		if r.Status != 200 || string(r.Body) != want {
 			t.Errorf("GET %s: %d %q", path, r.Status, r.Body)
@@ -186,7 +191,7 @@ func TestAPI_Proxy_WebSocket(t *testing.T) {
 
 func TestAPI_Proxy_NotifierDown(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
-	for _, path := range []string{"/ws", "/ws-status", "/test", "/miner-notifications"} {
+	for _, path := range []string{"/ws", "/ws-status", "/test", "/miner-notifications", "/ws/client.js", "/ws/client.d.ts"} {
 		method := "GET"
 		if path == "/miner-notifications" {
 			method = "POST"

@@ -24,13 +24,16 @@ func isNotifierPath(path string) bool {
 	case "/ws", "/ws-status", "/test", "/miner-notifications":
 		return true
 	}
-	return strings.HasPrefix(path, "/test/")
+	return strings.HasPrefix(path, "/test/") || strings.HasPrefix(path, "/ws/")
 }
 
-// proxyRoute is the route label of a proxied path: the path itself, /test/* for the page's files.
+// proxyRoute is the route label of a proxied path: the path itself, /test/* for the page's
+// files, /ws/* for the WebSocket client's (/ws/client.js, /ws/client.d.ts).
 func proxyRoute(path string) string {
-	if strings.HasPrefix(path, "/test/") {
-		return "/test/*"
+	for _, dir := range []string{"/test/", "/ws/"} {
+		if strings.HasPrefix(path, dir) {
+			return dir + "*"
+		}
 	}
 	return path
 }

@@ -39,6 +39,7 @@ type HTTPDeps struct {
 //
 //	POST /miner-notifications   outcall intake (byte-identical replies to every replica copy)
 //	GET  /ws                    WebSocket events (?events=, ?token=, ?miner=, ?since=)
+//	GET  /ws/client.js          the JavaScript client of /ws (an ES module), /ws/client.d.ts its types
 //	GET  /ws-status             clients connected, messages sent, clients dropped for slowness
 //	GET  /test                  the live page (and /test/app.js, /test/app.css)
 //	POST /test/simulate?event=  LOCAL_DEV only: a simulated outcall through the real intake
@@ -91,6 +92,7 @@ func NewRouter(d HTTPDeps) (*httpserver.Router, error) {
 	if d.WSStatus != nil {
 		rt.GET("/ws-status", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, d.WSStatus()) }))
 	}
+	mountWSClient(rt)
 	if err := mountTestPage(rt, d.LocalDev); err != nil {
 		return nil, fmt.Errorf("test page: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 var API []byte
 
 // notifierPaths are the paths of the api's document that the notifier serves itself.
-var notifierPaths = []string{"/miner-notifications", "/ws", "/ws-status", "/test", "/healthz", "/readyz", "/metrics", "/openapi.json"}
+var notifierPaths = []string{"/miner-notifications", "/ws", "/ws/client.js", "/ws/client.d.ts", "/ws-status", "/test", "/healthz", "/readyz", "/metrics", "/openapi.json"}
 
 // Notifier returns the notifier's own OpenAPI document, cut from API so that the outcall
 // contract is written once: its paths, without the 502 only the api's proxy answers, and the

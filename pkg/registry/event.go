@@ -52,25 +52,36 @@ func (c LogCursor) String() string {
 	return c.Epoch + ":" + strconv.FormatInt(c.ID, 10)
 }
 
-// maxEpochLen bounds the epoch part of a cursor.
-const maxEpochLen = 64
+// EpochLen is the length of an event log's epoch: 16 lowercase hex digits (8 random bytes),
+// generated when the database's log is created (migration 0003).
+const EpochLen = 16
 
-// ParseLogCursor reads "<id>" or "<epoch>:<id>": id a whole number ≥ 0, epoch letters and digits.
+// ValidEpoch reports whether s has the form of an epoch: EpochLen lowercase hex digits.
+func ValidEpoch(s string) bool {
+	if len(s) != EpochLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseLogCursor reads "<id>" or "<epoch>:<id>": id a whole number ≥ 0, epoch as ValidEpoch.
+// A cursor with a malformed epoch is an error, not a cursor of another log: it was not sent by
+// any server, and taking it as one would replay the whole log.
 func ParseLogCursor(s string) (LogCursor, error) {
 	epoch, num, found := strings.Cut(s, ":")
 	if !found {
 		epoch, num = "", s
 	}
 	bad := func() (LogCursor, error) {
-		return LogCursor{}, Errorf(EINVALID, "since must be a cursor (\"<epoch>:<id>\", as sent in each event) or an event id (a whole number ≥ 0), not %q", s)
+		return LogCursor{}, Errorf(EINVALID, "since must be a cursor (\"<epoch>:<id>\" as sent in each event, the epoch %d lowercase hex digits) or an event id (a whole number ≥ 0), not %q", EpochLen, s)
 	}
-	if found && (epoch == "" || len(epoch) > maxEpochLen) {
+	if found && !ValidEpoch(epoch) {
 		return bad()
-	}
-	for _, c := range []byte(epoch) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return bad()
-		}
 	}
 	id, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || id < 0 || num[0] == '+' {

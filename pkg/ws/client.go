@@ -56,7 +56,8 @@ var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodOption
 // answers 204 with Allow and no CORS headers: browsers never preflight a WebSocket, whose
 // origin is checked here instead. Other methods but GET and HEAD are 405 with Allow. A HEAD,
 // or a GET that is not a WebSocket handshake, gets the same 400 (HEAD without its body):
-// HEAD never upgrades.
+// HEAD never upgrades. Then a browser's Origin is checked (checkOrigin): 403 in the one
+// error shape, in our words, before the upgrader sees the request.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -76,6 +77,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead || !websocket.IsWebSocketUpgrade(r) {
 		httperror.Write(w, registry.Errorf(registry.EINVALID,
 			"/ws is a WebSocket endpoint: connect with a WebSocket client (GET with Connection: Upgrade and Upgrade: websocket)"))
+		return
+	}
+	if !h.checkOrigin(r) {
+		httperror.WriteStatus(w, http.StatusForbidden, registry.Errorf(registry.EFORBIDDEN,
+			"a page of origin %q may not open /ws here: only this server's own origin and those in WS_ALLOWED_ORIGINS may", r.Header.Get("Origin")))
 		return
 	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
@@ -102,9 +108,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readLoop reads until the connection fails: it processes pongs (which extend the read
-// deadline), pings (answered by the writer) and close frames, and discards anything else.
-// Then it removes the client; a close from the client is answered by the writer, which closes
-// the connection after it.
+// deadline), pings (answered by the writer) and close frames. A data message (text or binary)
+// is a protocol violation: /ws only sends, so the client is closed with 1008 and a reason
+// rather than ignored. Then it removes the client; a close from the client is answered by the
+// writer, which closes the connection after it.
 func (c *client) readLoop() {
 	cfg := &c.hub.cfg
 	c.conn.SetReadLimit(cfg.ReadLimit)
@@ -118,9 +125,10 @@ func (c *client) readLoop() {
 		return nil
 	})
 	c.conn.SetCloseHandler(func(int, string) error { return nil }) // answered below
-	var err error
-	for err == nil {
-		_, _, err = c.conn.NextReader()
+	_, _, err := c.conn.NextReader()
+	if err == nil {
+		c.shut(websocket.ClosePolicyViolation, clientMessageReason)
+		err = c.drainUntilClose()
 	}
 	var ce *websocket.CloseError
 	c.mu.Lock()
@@ -141,6 +149,19 @@ func (c *client) readLoop() {
 		_ = c.conn.Close()
 	}
 	c.hub.remove(c)
+}
+
+// clientMessageReason is the close reason for a client that sent a data message.
+const clientMessageReason = "/ws does not accept messages from clients; filters and resume go in the URL query"
+
+// drainUntilClose reads after the client was told to close, until its close frame or the
+// connection's end; data messages are no longer looked at.
+func (c *client) drainUntilClose() error {
+	for {
+		if _, _, err := c.conn.NextReader(); err != nil {
+			return err
+		}
+	}
 }
 
 // wakeLocked starts the writer if it is not running; c.mu is held.

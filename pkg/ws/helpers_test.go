@@ -116,7 +116,7 @@ func (l *eventLog) commit(hub *ws.Hub, name, data string) registry.Event {
 }
 
 // epoch is the test log's epoch.
-const epoch = "e1"
+const epoch = "9f2c4a1be07d3c55"
 
 // bounds is Config.Bounds for the log: the oldest stored id (last+1 when none) and the head.
 func (l *eventLog) bounds(context.Context) (registry.LogBounds, error) {

@@ -144,18 +144,23 @@ func NewHub(cfg Config) *Hub {
 		ReadBufferSize:  256,
 		WriteBufferSize: 512,
 		WriteBufferPool: &sync.Pool{},
-		CheckOrigin:     h.checkOrigin,
-		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
-			code := registry.EINVALID
-			if status == http.StatusForbidden {
-				code = registry.EFORBIDDEN
-			}
-			httperror.WriteStatus(w, status, registry.Errorf(code, "%s", reason.Error()))
-		},
+		// ServeHTTP checks the origin before the upgrade, answering in the one error shape.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error:       handshakeError,
 	}
 	h.delivered.Store(cfg.Start)
 	go h.pingLoop()
 	return h
+}
+
+// handshakeError answers a handshake the upgrader refused (what ServeHTTP has not checked
+// itself: the WebSocket version and key headers) in the one error shape and our own words.
+func handshakeError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+	msg := "the WebSocket handshake failed"
+	if status == http.StatusBadRequest {
+		msg = "not a valid WebSocket handshake: it needs Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in base64"
+	}
+	httperror.WriteStatus(w, status, registry.Errorf(registry.EINVALID, "%s", msg))
 }
 
 // pingLoop asks every client's writer for a ping each PingInterval: one timer for the hub

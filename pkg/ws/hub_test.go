@@ -170,8 +170,8 @@ func TestHub_ReplayReset(t *testing.T) {
 		reset       bool
 		want        []int64
 	}{
-		{"OtherEpoch", "f00d:2", true, []int64{1, 2, 3, 4}},
-		{"OtherEpochAtZero", "f00d:0", true, []int64{1, 2, 3, 4}},
+		{"OtherEpoch", "0123456789abcdef:2", true, []int64{1, 2, 3, 4}},
+		{"OtherEpochAtZero", "0123456789abcdef:0", true, []int64{1, 2, 3, 4}},
 		{"BareIDBeyondHead", "40", true, []int64{1, 2, 3, 4}},
 		{"CursorBeyondHead", epoch + ":4", true, []int64{1, 2, 3, 4}},
 		{"ThisLog", epoch + ":1", false, []int64{2, 3, 4}},

@@ -5,7 +5,7 @@
 
 const main = document.getElementById('main');
 let generation = 0; // a render started later wins over one still awaiting replies
-let ticker = null; // the overview's WebSocket, closed when leaving it
+let ticker = null; // the overview's /ws connection (/ws/client.js), closed when leaving it
 
 // ---------- DOM helpers (text only: nothing from the API is parsed as HTML) ----------
 
@@ -219,41 +219,29 @@ async function overviewPage() {
   ];
 }
 
-// startTicker shows /ws events newest first. It starts with the last 20 logged events and,
-// after a dropped connection, resumes from the last cursor it saw (no gap, no duplicate).
+// startTicker shows /ws events newest first, through the WebSocket client module that the
+// notifier serves beside /ws (/ws/client.js, on this origin by the api's proxy): the last 20
+// logged events, then live; after a dropped connection it resumes from the last cursor it
+// delivered (no gap, no duplicate, with jittered backoff); replay.reset clears the list.
 function startTicker(list, state) {
-  let cursor = null;
-  let retry = 500;
-  const connect = () => {
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const q = cursor ? 'since=' + encodeURIComponent(cursor) : 'last=20';
-    const sock = new WebSocket(`${proto}//${location.host}/ws?${q}`);
-    ticker = sock;
-    sock.onopen = () => { state.textContent = 'live'; retry = 500; };
-    sock.onmessage = (m) => {
-      let e;
-      try { e = JSON.parse(m.data); } catch (err) { return; }
-      if (e.cursor) cursor = e.cursor;
-      if (e.event === 'replay.reset') list.replaceChildren();
-      list.prepend(tickerItem(e));
-      while (list.children.length > 50) list.lastChild.remove();
-    };
-    sock.onclose = () => {
-      if (ticker !== sock) return; // left the overview
-      state.textContent = 'reconnecting…';
-      setTimeout(() => { if (ticker === sock) connect(); }, retry);
-      retry = Math.min(retry * 2, 10000);
-    };
+  const gen = generation;
+  const show = (e) => {
+    list.prepend(tickerItem(e));
+    while (list.children.length > 50) list.lastChild.remove();
   };
-  connect();
-}
-
-// closeSocket closes a ticker's socket; one still connecting is closed once it opens (closing
-// it before would make the browser log a warning, and nothing is lost by waiting).
-function closeSocket(sock) {
-  sock.onmessage = null;
-  if (sock.readyState === WebSocket.CONNECTING) sock.onopen = () => sock.close();
-  else sock.close();
+  const states = { connecting: 'connecting…', open: 'live', reconnecting: 'reconnecting…', closed: 'closed' };
+  import('/ws/client.js').then(({ connect }) => {
+    if (gen !== generation) return; // left the overview meanwhile
+    ticker = connect('/ws', {
+      last: 20,
+      onEvent: show,
+      onGap: show,
+      onReset: (e) => { list.replaceChildren(); show(e); },
+      onState: (s) => { state.textContent = states[s] || s; },
+    });
+  }, () => {
+    if (gen === generation) state.textContent = 'live events unavailable: the notifier cannot be reached';
+  });
 }
 
 function tickerItem(e) {
@@ -550,7 +538,7 @@ const routes = [
 
 async function render() {
   const gen = ++generation;
-  if (ticker) { const t = ticker; ticker = null; closeSocket(t); }
+  if (ticker) { const t = ticker; ticker = null; t.close(); }
   const path = location.pathname;
   const params = new URLSearchParams(location.search);
   const route = routes.find(([re]) => re.test(path));

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -31,4 +32,18 @@ func Run(tb testing.TB, cmd *exec.Cmd) string {
 		tb.Fatalf("%s: %v\n%s", cmd.Args, err, out.String())
 	}
 	return out.String()
+}
+
+// NodePackages returns node, after npm ci has installed in dir the packages its
+// package-lock.json pins (only when dir has no node_modules yet). Like Tool, a missing node or
+// npm fails the test in CI and skips it elsewhere.
+func NodePackages(tb testing.TB, dir string) string {
+	tb.Helper()
+	node, npm := Tool(tb, "node", "nodejs"), Tool(tb, "npm", "npm")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		install := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--prefer-offline")
+		install.Dir = dir
+		Run(tb, install)
+	}
+	return node
 }

@@ -3,8 +3,9 @@
 // as it happens, keeps running tallies per token and per miner, and in LOCAL_DEV offers
 // buttons that send simulated outcalls through the real intake.
 //
-// Every logged event carries a cursor; after a drop the page reconnects with ?since=<cursor>,
-// so the server replays exactly what it missed (in order, once) and the tallies stay right.
+// The connection is canistry's WebSocket client module (ws/client.js, served beside /ws): after
+// a drop it reconnects with ?since=<cursor>, so the server replays exactly what was missed (in
+// order, once) and the tallies stay right.
 // replay.gap (history pruned) is shown; replay.reset (another log: the database was recreated)
 // clears the page, which then shows the new log from its beginning.
 (function () {
@@ -15,9 +16,8 @@
   var base = location.pathname.replace(/test\/?$/, ''); // the prefix the page is served under
   var body = document.body;
   var feed = document.getElementById('feed');
-  var ws = null;
-  var wanted = true; // reconnect when the socket drops
-  var retry = 0;
+  var client = import(base + 'ws/client.js'); // the module, loaded once
+  var feedConn = null; // the open feed (its close() ends it for good)
   var lastId = 0;
   var cursor = ''; // of the last logged event shown: where a reconnect resumes
   var counts = { events: 0, solutions: 0 };
@@ -37,36 +37,31 @@
     document.getElementById('connect').textContent = state === 'closed' ? 'Connect' : 'Disconnect';
   }
 
-  function wsURL() {
-    var u = new URL(base + 'ws', location.href);
-    u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (cursor) u.searchParams.set('since', cursor); // replay exactly what was missed
-    else u.searchParams.set('last', String(HISTORY)); // first load: recent history
-    return u.toString();
-  }
-
+  // connect opens the feed through the WebSocket client module served beside /ws
+  // (ws/client.js): it reconnects with jittered backoff and resumes from the last cursor it
+  // delivered; the page's own cursor resumes a feed the visitor disconnected and connects again.
   function connect() {
-    wanted = true;
     setStatus('connecting', 'connecting…');
-    ws = new WebSocket(wsURL());
-    ws.onopen = function () { retry = 0; setStatus('open', 'live'); };
-    ws.onmessage = function (m) {
-      var e;
-      try { e = JSON.parse(m.data); } catch (err) { return; }
-      show(e);
+    var opts = {
+      onEvent: show, onGap: show, onReset: show,
+      onState: function (state, info) {
+        if (state === 'open') setStatus('open', 'live');
+        else if (state === 'reconnecting') {
+          setStatus('connecting', 'reconnecting in ' + Math.max(1, Math.round(info.delay / 1000)) + ' s' + (info.reason ? ' (' + info.reason + ')' : ''));
+        } else if (state === 'closed') setStatus('closed', 'disconnected');
+      }
     };
-    ws.onclose = function (ev) {
-      ws = null;
-      if (!wanted) { setStatus('closed', 'disconnected'); return; }
-      var wait = Math.min(10000, 500 * Math.pow(2, retry++));
-      setStatus('connecting', 'reconnecting in ' + Math.round(wait / 1000) + ' s' + (ev.reason ? ' (' + ev.reason + ')' : ''));
-      setTimeout(function () { if (wanted && !ws) connect(); }, wait);
-    };
+    if (cursor) opts.since = cursor; // replay exactly what was missed
+    else opts.last = HISTORY; // first load: recent history
+    client.then(function (m) {
+      if (body.dataset.ws !== 'connecting' || feedConn) return; // disconnected meanwhile
+      feedConn = m.connect(base + 'ws', opts);
+    }, function () { setStatus('closed', 'the WebSocket client (ws/client.js) could not be loaded'); });
   }
 
   function disconnect() {
-    wanted = false;
-    if (ws) ws.close(1000, 'bye');
+    if (feedConn) { var c = feedConn; feedConn = null; c.close(); }
+    setStatus('closed', 'disconnected');
   }
 
   function short(id) {
@@ -226,7 +221,7 @@
   }
 
   document.getElementById('connect').addEventListener('click', function () {
-    if (ws || body.dataset.ws === 'connecting') disconnect(); else connect();
+    if (feedConn || body.dataset.ws === 'connecting') disconnect(); else connect();
   });
   if (body.dataset.localDev === 'true') {
     document.getElementById('sim-panel').hidden = false;

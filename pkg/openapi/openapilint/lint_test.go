@@ -23,11 +23,7 @@ import (
 // `redocly lint` over them. In CI (CI set) a missing node or npm fails the test; elsewhere it
 // skips.
 func TestRedoclyLint(t *testing.T) {
-	node, npm := runtest.Tool(t, "node", "nodejs"), runtest.Tool(t, "npm", "npm")
-	if _, err := os.Stat("node_modules"); err != nil {
-		// package-lock.json pins every package; npm ci installs exactly those.
-		runtest.Run(t, exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"))
-	}
+	node := runtest.NodePackages(t, ".") // package-lock.json pins every package
 	dir := t.TempDir()
 	docs := map[string][]byte{"api.json": servedAPIDocument(t), "notifier.json": servedNotifierDocument(t)}
 	var args []string
