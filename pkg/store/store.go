@@ -184,9 +184,18 @@ func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ct
 // write lock beyond busy_timeout; on PostgreSQL also a serialization failure, a deadlock or a
 // lost connection) until ctx ends. fn may run more than once, so it must not have side effects
 // outside tx.
+//
+// ctx bounds the wait for the lock and every statement, never the COMMIT: the transaction is
+// begun on a context without ctx's deadline (database/sql and pgx commit on the context the
+// transaction began with), and fn's statements run on ctx. A deadline that ends while COMMIT
+// is on the wire would otherwise leave a transaction that PostgreSQL committed reported as
+// failed, and the intake would answer 503 "nothing was recorded" for a stored notification
+// (issue 21 §1). An error from write therefore means the transaction was rolled back, except
+// when the connection itself is lost during COMMIT, which no client can tell apart.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	delay := 5 * time.Millisecond
 	locked := func(tx *gorm.DB) error {
+		tx = tx.WithContext(ctx)
 		if s.d.writeLock != "" {
 			if err := tx.Exec(s.d.writeLock).Error; err != nil {
 				return err
@@ -195,7 +204,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		return fn(tx)
 	}
 	for attempt := 1; ; attempt++ {
-		err := s.wdb.WithContext(ctx).Transaction(locked)
+		if err := ctx.Err(); err != nil {
+			return translate(err)
+		}
+		err := s.wdb.WithContext(context.WithoutCancel(ctx)).Transaction(locked)
 		if err == nil || !isBusy(err) {
 			s.storage.note(err)
 			return translate(err)
