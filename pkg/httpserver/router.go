@@ -3,7 +3,7 @@ package httpserver
 import (
 	"fmt"
 	"log/slog"
-	"net"
+
 	"net/http"
 	"slices"
 	"strings"
@@ -126,7 +126,11 @@ func AccessLog(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		LogRequest(logger, r, sw.status, time.Since(start), ClientIP(r))
+		remote := ClientAddr(r, nil)
+		if remote == "" {
+			remote = r.RemoteAddr
+		}
+		LogRequest(logger, r, sw.status, time.Since(start), remote)
 	})
 }
 
@@ -141,24 +145,4 @@ func LogRequest(logger *slog.Logger, r *http.Request, status int, took time.Dura
 	}
 	logger.Log(r.Context(), level, "http request", "method", r.Method,
 		"path", r.URL.Path, "status", status, "took", took, "remote", remote)
-}
-
-// ClientIP is the client's address for logs: the peer's, or, when the peer is on loopback (the
-// api's proxy in front of the notifier), the last X-Forwarded-For entry that is not loopback.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop := strings.TrimSpace(hops[i])
-		if ip := net.ParseIP(hop); ip != nil && !ip.IsLoopback() {
-			return hop
-		}
-	}
-	return host
 }

@@ -37,6 +37,7 @@ import (
 
 	"canistry/pkg/config"
 	"canistry/pkg/httperror"
+	"canistry/pkg/httpserver"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -181,7 +182,7 @@ func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
 		return in.reject(err)
 	}
 	sum := sha256.Sum256(body)
-	cp := store.CopyRecord{Source: clientAddr(r, in.proxies), At: in.now(), BodyHash: hex.EncodeToString(sum[:])}
+	cp := store.CopyRecord{Source: httpserver.ClientAddr(r, in.proxies), At: in.now(), BodyHash: hex.EncodeToString(sum[:])}
 	return in.accept(r.Context(), keyIdx, &n, key, cp)
 }
 

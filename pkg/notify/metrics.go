@@ -1,9 +1,9 @@
 package notify
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	sharedmetrics "canistry/pkg/metrics"
 )
 
 // metrics of the intake; every series is created up front so the hot path only increments.
@@ -76,10 +76,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{copies, m.rejected, m.diverged, m.limited, m.published, m.pubErrors, m.decide, m.abandoned, m.copiesPerOutcall, m.spread} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register notify metrics: %w", err)
-		}
+	if err := sharedmetrics.Register(reg, "notify", copies, m.rejected, m.diverged, m.limited, m.published,
+		m.pubErrors, m.decide, m.abandoned, m.copiesPerOutcall, m.spread); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

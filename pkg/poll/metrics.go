@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	sharedmetrics "canistry/pkg/metrics"
 )
 
 // metrics are the poller's Prometheus collectors, registered on the registry given to New.
@@ -55,11 +57,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Canisters due at the start of the last sweep.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.sweepDuration, m.sweepsSkipped, m.refreshed, m.failed,
-		m.skipped, m.callDuration, m.requests, m.due} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := sharedmetrics.Register(reg, "poller", m.sweepDuration, m.sweepsSkipped, m.refreshed, m.failed,
+		m.skipped, m.callDuration, m.requests, m.due); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

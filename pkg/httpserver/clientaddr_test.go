@@ -1,9 +1,11 @@
-package notify
+package httpserver_test
 
 import (
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+
+	"canistry/pkg/httpserver"
 )
 
 // TestClientAddr: the peer, unless it is a trusted proxy; then the nearest untrusted hop of
@@ -32,8 +34,8 @@ func TestClientAddr(t *testing.T) {
 			if tc.xff != "" {
 				r.Header.Set("X-Forwarded-For", tc.xff)
 			}
-			if got := clientAddr(r, tc.trusted); got != tc.want {
-				t.Errorf("clientAddr = %q, want %q", got, tc.want)
+			if got := httpserver.ClientAddr(r, tc.trusted); got != tc.want {
+				t.Errorf("ClientAddr = %q, want %q", got, tc.want)
 			}
 		})
 	}
