@@ -5,18 +5,30 @@
 package openapi
 
 import (
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"path"
+	"sort"
 	"strings"
 )
 
-// API is the OpenAPI 3.1 description of the api's routes, served by the api at GET /openapi.json.
-//
 //go:embed openapi.json
-var API []byte
+var base []byte
 
-// notifierPaths are the paths of the api's document that the notifier serves itself.
+// parts holds one fragment per feature (parts/<feature>.json), merged into the base document by
+// Merge so that features own their paths and schemas in their own files (README in parts/).
+//
+//go:embed parts
+var parts embed.FS
+
+// API is the OpenAPI 3.1 description of the api's routes, served by the api at GET /openapi.json:
+// openapi.json with every fragment of parts/ merged in.
+var API = mustMerge(base, parts)
+
+// notifierPaths are the paths of the api's document that the notifier serves itself; fragments
+// add theirs with "x-notifier-paths".
 var notifierPaths = []string{"/miner-notifications", "/ws", "/ws/client.js", "/ws/client.d.ts", "/ws-status", "/test", "/healthz", "/readyz", "/metrics", "/openapi.json"}
 
 // Notifier returns the notifier's own OpenAPI document, cut from API so that the outcall
@@ -113,6 +125,104 @@ func usedComponents(all map[string]any, from any) map[string]any {
 	}
 	walk(from)
 	return used
+}
+
+// Merge returns doc with every parts/*.json fragment of fsys merged in. A fragment is an object
+// with any of "paths", "components" (by section), "tags" and "x-notifier-paths"; a path,
+// component or tag that the document or an earlier fragment already has is an error, so that
+// two features never silently replace each other's definitions.
+func Merge(doc []byte, fsys fs.FS) ([]byte, []string, error) {
+	var out map[string]any
+	if err := json.Unmarshal(doc, &out); err != nil {
+		return nil, nil, fmt.Errorf("parse openapi.json: %w", err)
+	}
+	names, err := fs.Glob(fsys, "parts/*.json")
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(names)
+	var notifier []string
+	for _, name := range names {
+		raw, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		var frag map[string]any
+		if err := json.Unmarshal(raw, &frag); err != nil {
+			return nil, nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		if err := mergeFragment(out, frag, path.Base(name)); err != nil {
+			return nil, nil, err
+		}
+		for _, p := range asSlice(frag["x-notifier-paths"]) {
+			notifier = append(notifier, fmt.Sprint(p))
+		}
+	}
+	merged, err := json.MarshalIndent(out, "", "  ")
+	return merged, notifier, err
+}
+
+func mergeFragment(doc, frag map[string]any, name string) error {
+	for key := range frag {
+		switch key {
+		case "paths", "components", "tags", "x-notifier-paths":
+		default:
+			return fmt.Errorf("%s: unknown top-level key %q", name, key)
+		}
+	}
+	if err := mergeInto(doc, "paths", asMap(frag["paths"]), name); err != nil {
+		return err
+	}
+	comps := asMap(doc["components"])
+	if comps == nil {
+		comps = map[string]any{}
+		doc["components"] = comps
+	}
+	for sect, defs := range asMap(frag["components"]) {
+		if err := mergeInto(comps, sect, asMap(defs), name); err != nil {
+			return err
+		}
+	}
+	have := map[string]bool{}
+	for _, t := range asSlice(doc["tags"]) {
+		have[fmt.Sprint(asMap(t)["name"])] = true
+	}
+	for _, t := range asSlice(frag["tags"]) {
+		n := fmt.Sprint(asMap(t)["name"])
+		if have[n] {
+			return fmt.Errorf("%s: tag %q is already defined", name, n)
+		}
+		have[n] = true
+		doc["tags"] = append(asSlice(doc["tags"]), t)
+	}
+	return nil
+}
+
+func mergeInto(parent map[string]any, key string, add map[string]any, name string) error {
+	if len(add) == 0 {
+		return nil
+	}
+	dst := asMap(parent[key])
+	if dst == nil {
+		dst = map[string]any{}
+		parent[key] = dst
+	}
+	for k, v := range add {
+		if _, dup := dst[k]; dup {
+			return fmt.Errorf("%s: %s %q is already defined", name, key, k)
+		}
+		dst[k] = v
+	}
+	return nil
+}
+
+func mustMerge(doc []byte, fsys fs.FS) []byte {
+	merged, notifier, err := Merge(doc, fsys)
+	if err != nil {
+		panic("openapi: " + err.Error())
+	}
+	notifierPaths = append(notifierPaths, notifier...)
+	return merged
 }
 
 func asSlice(v any) []any {
