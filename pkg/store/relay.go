@@ -58,6 +58,8 @@ type RelayDecision struct {
 	Execute bool
 	// Claimed: a new call or refusal row was inserted (a new key: the rate-limit token stays spent).
 	Claimed bool
+	// ExpiresAt is when the key's claim ends, as it stood at the decision.
+	ExpiresAt time.Time
 }
 
 // relayCallColumns are the columns of scanRelayCall, in its order.
@@ -122,6 +124,7 @@ func (s *Store) ClaimRelayCall(ctx context.Context, c RelayClaim) (RelayDecision
 		err := one(tx.Raw("SELECT call_id, expires_at FROM relay_claims WHERE key_hash = ?", c.KeyHash)).Scan(&callID, &expires)
 		switch {
 		case err == nil && expires > now:
+			out.ExpiresAt = fromMs(expires)
 			return relayExistingTx(tx, &c, callID, now, &out)
 		case err == nil:
 			if err := tx.Exec("DELETE FROM relay_claims WHERE key_hash = ?", c.KeyHash).Error; err != nil {
@@ -191,7 +194,7 @@ func relayInsertTx(tx *gorm.DB, c *RelayClaim, now int64, out *RelayDecision) er
 	if errors.Is(err, sql.ErrNoRows) {
 		return errClaimRaced // another writer's claim won: write runs the transaction again
 	}
-	*out = RelayDecision{Call: call, Execute: state == registry.RelayRunning, Claimed: true}
+	*out = RelayDecision{Call: call, Execute: state == registry.RelayRunning, Claimed: true, ExpiresAt: fromMs(expires)}
 	return err
 }
 
