@@ -226,4 +226,3 @@ func errorf(code, format string, args ...any) error { return registry.Errorf(cod
 func (c *call) describe() []any {
 	return []any{"route", c.route.Name, "method", c.method, "path", c.rest, "key_hash", c.keyHash[:16]}
 }
-
