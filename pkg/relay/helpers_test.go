@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/relay"
@@ -47,6 +47,8 @@ type fixture struct {
 	relays []*relay.Relay
 	addrs  []string
 	logs   *syncBuffer
+	opts   fixtureOpts
+	target string
 }
 
 type syncBuffer struct {
@@ -80,6 +82,8 @@ type fixtureOpts struct {
 	tls      bool
 	lease    time.Duration
 	now      func() time.Time
+	extra    []string // more routes' JSON
+	rate     float64  // new calls a second per caller and route (burst 1); 0: 1000 (burst 1000)
 }
 
 func newFixture(t *testing.T, target string, o fixtureOpts) *fixture {
@@ -91,16 +95,29 @@ func newFixture(t *testing.T, target string, o fixtureOpts) *fixture {
 	if o.localDev {
 		f.env["LOCAL_DEV"] = "true"
 	}
-	f.writeRoutes(t, routeFile(f.up.URL, o.fields))
+	f.writeRoutes(t, routeFile(f.up.URL, o.fields, o.extra...))
+	f.opts, f.target = o, target
+	return newFixtureOn(t, f, o.localDev)
+}
+
+// newFixtureOn starts f's relays (f.opts.relays of them) on f's routes file.
+func newFixtureOn(t *testing.T, f *fixture, localDev bool) *fixture {
+	t.Helper()
+	o := f.opts
+	f.relays, f.addrs = nil, nil
+	limit, burst := rate.Limit(1000), 1000
+	if o.rate > 0 {
+		limit, burst = rate.Limit(o.rate), 1
+	}
 	for range max(o.relays, 1) {
-		st, err := store.Open(t.Context(), target)
+		st, err := store.Open(t.Context(), f.target)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
 		rl, err := relay.New(relay.Config{Store: st, Path: f.file, Getenv: func(k string) string { return f.env[k] },
-			Window: 5 * time.Minute, Lease: o.lease, LocalDev: o.localDev, Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
-			Now: o.now, RateLimit: 1000, RateBurst: 1000})
+			Window: 5 * time.Minute, Lease: o.lease, LocalDev: localDev, Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
+			Now: o.now, RateLimit: limit, RateBurst: burst})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,5 +214,3 @@ func body(reply []byte) string {
 	return string(b)
 }
 
-var _ = io.EOF
-var _ http.Header
