@@ -213,4 +213,3 @@ func body(reply []byte) string {
 	_, b, _ := bytes.Cut(reply, []byte("\r\n\r\n"))
 	return string(b)
 }
-
