@@ -83,7 +83,8 @@ type fixtureOpts struct {
 	lease    time.Duration
 	now      func() time.Time
 	extra    []string // more routes' JSON
-	rate     float64  // new calls a second per caller and route (burst 1); 0: 1000 (burst 1000)
+	rate     float64  // new calls a second per caller and route; 0: 1000 (burst 1000)
+	burst    int      // with rate: the burst (0: 1)
 }
 
 func newFixture(t *testing.T, target string, o fixtureOpts) *fixture {
@@ -107,7 +108,7 @@ func newFixtureOn(t *testing.T, f *fixture, localDev bool) *fixture {
 	f.relays, f.addrs = nil, nil
 	limit, burst := rate.Limit(1000), 1000
 	if o.rate > 0 {
-		limit, burst = rate.Limit(o.rate), 1
+		limit, burst = rate.Limit(o.rate), max(o.burst, 1)
 	}
 	for range max(o.relays, 1) {
 		st, err := store.Open(t.Context(), f.target)
