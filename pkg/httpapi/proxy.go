@@ -86,12 +86,12 @@ func newNotifierProxy(target *url.URL, logger *slog.Logger, errs *prometheus.Cou
 			pr.SetXForwarded()
 		},
 		Transport: intakeRetry{next: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:          128,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        128,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
 			// A relay copy's reply can take as long as its upstream, and a crashed notifier's
 			// lease, allow (relayWriteWindow); the intake answers within seconds.
 			ResponseHeaderTimeout: relayWriteWindow,

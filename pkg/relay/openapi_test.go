@@ -41,7 +41,7 @@ func TestOpenAPI_RelayReplies(t *testing.T) {
 		header                  map[string]string
 	}{
 		{"POST", "/relay/api/echo", callerKey, `{}`, map[string]string{"Idempotency-Key": "a"}},
-		{"GET", "/relay/api/redirect", callerKey, "", nil}, // 502, stored
+		{"GET", "/relay/api/redirect", callerKey, "", nil},                                              // 502, stored
 		{"POST", "/relay/api/slow?ms=3000", callerKey, `{}`, map[string]string{"Idempotency-Key": "a"}}, // the stored 200 again
 		{"GET", "/relay/api/a%2Fb", callerKey, "", nil},
 		{"GET", "/relay/api/echo", "wrong", "", nil},
