@@ -1,14 +1,21 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"canistry/pkg/registry"
+	"canistry/pkg/relay"
+	"canistry/pkg/relay/relaytest"
 	"canistry/pkg/store"
 )
 
@@ -72,5 +79,45 @@ func TestRelayCalls(t *testing.T) {
 	}
 	if r := a.admin("GET", "/relay/calls/999", nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown call: %d", r.Status)
+	}
+}
+
+// TestRelay_ThroughProxy: the api proxies the relay's calls to the notifier byte for byte (no
+// Date, no CORS) and keeps /relay/calls for itself; a climbing path reaches the relay as it was
+// sent and is refused there.
+func TestRelay_ThroughProxy(t *testing.T) {
+	up := relaytest.New(false)
+	t.Cleanup(up.Close)
+	routes := filepath.Join(t.TempDir(), "routes.json")
+	if err := os.WriteFile(routes, []byte(`{"routes": [{"name": "api", "upstream": "`+up.URL+`", "methods": ["POST"], "api_keys": ["k"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	rl, err := relay.New(relay.Config{Store: st, Path: routes, Getenv: func(k string) string { return map[string]string{"LOCAL_DEV": "true"}[k] },
+		Window: 5 * time.Minute, LocalDev: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rl.Close(t.Context()) })
+	notifier := httptest.NewServer(rl)
+	t.Cleanup(notifier.Close)
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: apiParseURL(t, notifier.URL)})
+	req := "POST /relay/api/echo HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\nIdempotency-Key: p1\r\nContent-Type: application/json\r\n" +
+		"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+	direct := apiRawExchange(t, apiHost(t, notifier.URL), req)
+	proxied := apiRawExchange(t, apiHost(t, a.URL), req)
+	if !bytes.Equal(direct, proxied) || !bytes.HasPrefix(direct, []byte("HTTP/1.1 200 ")) || up.Total() != 1 {
+		t.Fatalf("proxied relay reply differs or was called again (%d calls):\n%q\n%q", up.Total(), direct, proxied)
+	}
+	climb := apiRawExchange(t, apiHost(t, a.URL), strings.Replace(req, "/relay/api/echo", "/relay/api/a/../../x", 1))
+	if !bytes.HasPrefix(climb, []byte("HTTP/1.1 400 ")) {
+		t.Fatalf("climbing path through the api: %q", climb)
+	}
+	if r := a.do("GET", "/relay/calls", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("/relay/calls was proxied: %d %s", r.Status, r.Body)
 	}
 }

@@ -32,10 +32,10 @@ const (
 // backends are the two databases every relay test runs on: a target for store.Open.
 var backends = []struct {
 	name   string
-	target func(t *testing.T) string
+	target func(t testing.TB) string
 }{
-	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "registry.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.New(t).Database(t) }},
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "registry.db") }},
+	{"postgres", func(t testing.TB) string { return pgtest.New(t).Database(t) }},
 }
 
 // fixture is n relays (as n notifier processes: each with its own store connection) over
@@ -87,7 +87,7 @@ type fixtureOpts struct {
 	burst    int      // with rate: the burst (0: 1)
 }
 
-func newFixture(t *testing.T, target string, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, target string, o fixtureOpts) *fixture {
 	t.Helper()
 	f := &fixture{up: relaytest.New(o.tls), logs: &syncBuffer{}}
 	t.Cleanup(f.up.Close)
@@ -102,7 +102,7 @@ func newFixture(t *testing.T, target string, o fixtureOpts) *fixture {
 }
 
 // newFixtureOn starts f's relays (f.opts.relays of them) on f's routes file.
-func newFixtureOn(t *testing.T, f *fixture, localDev bool) *fixture {
+func newFixtureOn(t testing.TB, f *fixture, localDev bool) *fixture {
 	t.Helper()
 	o := f.opts
 	f.relays, f.addrs = nil, nil
@@ -131,7 +131,7 @@ func newFixtureOn(t *testing.T, f *fixture, localDev bool) *fixture {
 	return f
 }
 
-func (f *fixture) writeRoutes(t *testing.T, content string) {
+func (f *fixture) writeRoutes(t testing.TB, content string) {
 	t.Helper()
 	if err := os.WriteFile(f.file, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
