@@ -77,9 +77,14 @@ func (rl *Relay) handle(w http.ResponseWriter, r *http.Request) registry.RelayRe
 	// write timeout allows by default.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(rt.Timeout + 3*rl.cfg.Lease + decideMargin))
 	out, how := rl.mem.answer(c.keyHash, c.fingerprint, c.family, rl.cfg.Now(), func() outcome { return rl.decide(c, t) })
-	rl.m.copies.WithLabelValues(how).Inc()
-	if how != "decided" && out.id != 0 && c.fingerprint != out.fingerprint {
-		rl.m.diverged.Inc()
+	if how != "decided" { // a deciding copy is counted by decide: executed, stored or waited_remote
+		rl.m.copies.WithLabelValues(how).Inc()
+		if how == "waited_local" {
+			rl.m.waits.WithLabelValues("local").Inc()
+		}
+		if out.id != 0 && c.fingerprint != out.fingerprint {
+			rl.m.diverged.Inc()
+		}
 	}
 	return out.reply
 }
@@ -143,6 +148,7 @@ func (rl *Relay) decide(c *call, t *table) outcome {
 		}
 		if !claim.Recheck {
 			rl.m.waits.WithLabelValues("remote").Inc()
+			rl.m.copies.WithLabelValues("waited_remote").Inc()
 		}
 		if done, ok := rl.wait(ctx, d.Call.ID); ok {
 			until := d.ExpiresAt

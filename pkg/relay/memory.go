@@ -48,7 +48,7 @@ func (m *memory) answer(key, fp, family string, now time.Time, lead func() outco
 	}
 	if f, ok := m.flights[key]; ok {
 		m.mu.Unlock()
-		<-f.done
+		<-f.done // a copy in this process is deciding the key
 		m.mu.Lock()
 		m.countLocked(&f.out, fp, family)
 		m.mu.Unlock()

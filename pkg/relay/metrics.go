@@ -11,7 +11,7 @@ type metrics struct {
 	calls    *prometheus.CounterVec   // upstream calls made, by route and result
 	upstream *prometheus.HistogramVec // upstream latency by route
 	copies   *prometheus.CounterVec   // copies answered, by how
-	waits    *prometheus.CounterVec   // copies that waited for a running call, local or remote
+	waits    *prometheus.CounterVec   // copies that waited for a running call: local or remote
 	diverged prometheus.Counter
 	rejected *prometheus.CounterVec
 	perCall  prometheus.Histogram
@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		copies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "canistry_relay_copies_total",
 			Help: "Relay copies answered, by how: executed (called the upstream), stored (replayed from the database), memory, waited_local, waited_remote."}, []string{"how"}),
 		waits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "canistry_relay_waits_total",
-			Help: "Keys whose copies waited for a running call: local (in this process) or remote (another notifier's)."}, []string{"where"}),
+			Help: "Copies that waited for a running call: local (decided by another copy in this process) or remote (running on another notifier, polled in the database)."}, []string{"where"}),
 		diverged: prometheus.NewCounter(prometheus.CounterOpts{Name: "canistry_relay_diverged_copies_total",
 			Help: "Copies whose fingerprint differs from the first copy of the same Idempotency-Key (they get the stored reply)."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "canistry_relay_rejected_total",
