@@ -1,6 +1,8 @@
 // Command notifier takes canister outcalls at POST /miner-notifications (deduplicated, with
 // byte-identical replies to every replica copy), stores them, and fans events out over
-// WebSocket at /ws, with a live page at /test.
+// WebSocket at /ws, with a live page at /test. With RELAY_ROUTES it also relays canisters'
+// outcalls to HTTPS APIs at /relay/<route>/… (pkg/relay), once per key; SIGHUP reloads the
+// routes file.
 //
 // Events flow one way: every writer (this intake, the api, the poller) appends its event to the
 // event log in the transaction of the change, then publishes it on the bus

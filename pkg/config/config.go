@@ -117,7 +117,7 @@ var vars = []Var{
 	{"NOTIFIER_ADDR", "[::]:8081", "notifier listen address", addr(func(c *Config) *string { return &c.NotifierAddr })},
 	{"POLLER_ADDR", "[::1]:8082", "poller health and metrics address", addr(func(c *Config) *string { return &c.PollerAddr })},
 	{"IPV6_ONLY", "false", "api and notifier accept IPv6 only, even on [::] (IPV6_V6ONLY)", boolVar(func(c *Config) *bool { return &c.IPv6Only })},
-	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test and /miner-notifications", httpURL(func(c *Config) *string { return &c.NotifierURL })},
+	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test, /miner-notifications and the relay's /relay/<route>/…", httpURL(func(c *Config) *string { return &c.NotifierURL })},
 	{"NATS_URL", "nats://127.0.0.1:4222", "NATS server; the embedded server listens on its host and port", natsURL},
 	{"NATS_EMBED", "true", "the api runs the NATS server itself", boolVar(func(c *Config) *bool { return &c.NATSEmbed })},
 	{"NATS_CLUSTER_LISTEN", "", "host:port the embedded NATS server takes cluster routes on; set it on every api host to join their servers into one cluster (needs NATS_TOKEN)", hostPortVar(func(c *Config) *string { return &c.NATSClusterListen })},
