@@ -1,6 +1,8 @@
 // Command notifier takes canister outcalls at POST /miner-notifications (deduplicated, with
 // byte-identical replies to every replica copy), stores them, and fans events out over
-// WebSocket at /ws, with a live page at /test.
+// WebSocket at /ws, with a live page at /test. With RELAY_ROUTES it also relays canisters'
+// outcalls to HTTPS APIs at /relay/<route>/… (pkg/relay), once per key; SIGHUP reloads the
+// routes file.
 //
 // Events flow one way: every writer (this intake, the api, the poller) appends its event to the
 // event log in the transaction of the change, then publishes it on the bus
@@ -30,6 +32,7 @@ import (
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
+	"canistry/pkg/relay"
 	"canistry/pkg/webhook"
 	"canistry/pkg/ws"
 )
@@ -142,8 +145,44 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, err
 	if len(cfg.NotifyAPIKeys) > 0 {
 		key = cfg.NotifyAPIKeys[0]
 	}
-	return notify.HTTPDeps{Store: b.Store, Logger: b.Logger, Probes: httpserver.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
-		Intake: intake, WS: hub, WSStatus: hub.Status, LocalDev: cfg.LocalDev, SimulateKey: key}, nil
+	deps := notify.HTTPDeps{Store: b.Store, Logger: b.Logger, Probes: httpserver.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()},
+		Intake: intake, WS: hub, WSStatus: hub.Status, LocalDev: cfg.LocalDev, SimulateKey: key}
+	if cfg.RelayRoutes != "" {
+		rl, err := wireRelay(b, metrics)
+		if err != nil {
+			return notify.HTTPDeps{}, err
+		}
+		deps.Relay = rl
+	}
+	return deps, nil
+}
+
+// wireRelay builds the outcall relay from RELAY_ROUTES (an invalid file stops the notifier at
+// start) and reloads the file on SIGHUP, keeping the routes in use when the new file is invalid.
+func wireRelay(b *lifecycle.Base, metrics *prometheus.Registry) (*relay.Relay, error) {
+	cfg := b.Config
+	rl, err := relay.New(relay.Config{Store: b.Store, Path: cfg.RelayRoutes, Getenv: b.Getenv, Window: cfg.DedupWindow,
+		Lease: cfg.RelayLease, LocalDev: cfg.LocalDev, TrustedProxies: cfg.TrustedProxies, Retention: cfg.NotificationsRetention,
+		Logger: b.Logger, Metrics: metrics})
+	if err != nil {
+		return nil, err
+	}
+	b.Stack.Push("relay", rl.Close)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-hup:
+				_ = rl.Reload() // logged by Reload
+			}
+		}
+	}()
+	b.Stack.PushFunc("relay reload on SIGHUP", func() { signal.Stop(hup); close(stop) })
+	return rl, nil
 }
 
 // wireHub builds the WebSocket hub and the tailer of the event log that feeds it, from the

@@ -66,6 +66,11 @@ type Config struct {
 	EventLogPoll     time.Duration
 	EventLogHoldBack time.Duration
 
+	// RelayRoutes is the outcall relay's routes file (pkg/relay); "" means no relay.
+	RelayRoutes string
+	// RelayLease is how long a notifier holds a running relay call without renewing it.
+	RelayLease time.Duration
+
 	WebhookTimeout   time.Duration
 	WebhookRetryBase time.Duration
 	WebhookRetries   int
@@ -112,7 +117,7 @@ var vars = []Var{
 	{"NOTIFIER_ADDR", "[::]:8081", "notifier listen address", addr(func(c *Config) *string { return &c.NotifierAddr })},
 	{"POLLER_ADDR", "[::1]:8082", "poller health and metrics address", addr(func(c *Config) *string { return &c.PollerAddr })},
 	{"IPV6_ONLY", "false", "api and notifier accept IPv6 only, even on [::] (IPV6_V6ONLY)", boolVar(func(c *Config) *bool { return &c.IPv6Only })},
-	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test and /miner-notifications", httpURL(func(c *Config) *string { return &c.NotifierURL })},
+	{"NOTIFIER_URL", "http://[::1]:8081", "where the api proxies /ws, /ws-status, /test, /miner-notifications and the relay's /relay/<route>/…", httpURL(func(c *Config) *string { return &c.NotifierURL })},
 	{"NATS_URL", "nats://127.0.0.1:4222", "NATS server; the embedded server listens on its host and port", natsURL},
 	{"NATS_EMBED", "true", "the api runs the NATS server itself", boolVar(func(c *Config) *bool { return &c.NATSEmbed })},
 	{"NATS_CLUSTER_LISTEN", "", "host:port the embedded NATS server takes cluster routes on; set it on every api host to join their servers into one cluster (needs NATS_TOKEN)", hostPortVar(func(c *Config) *string { return &c.NATSClusterListen })},
@@ -135,6 +140,8 @@ var vars = []Var{
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 3m, the outcall window)", dedupWindow},
 	{"EVENT_LOG_POLL", "1s", "how often the notifier's hub reads the event log when no bus doorbell rang (the delay of events during a bus outage)", durRange(10*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.EventLogPoll })},
 	{"EVENT_LOG_HOLD_BACK", "2s", "how long the hub waits for a missing event id that may still commit (several writers) before delivering past it", durRange(10*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.EventLogHoldBack })},
+	{"RELAY_ROUTES", "", "JSON file of the outcall relay's routes ({\"routes\": [...]}, see README \"Relay\"); SIGHUP to the notifier reloads it; empty = no relay (404 on /relay/…)", func(c *Config, v string) error { c.RelayRoutes = v; return nil }},
+	{"RELAY_LEASE", "10s", "how long a notifier holds a running relay call without renewing it: after a crash, its GETs are re-run and other calls answered upstream_outcome_unknown that much later", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.RelayLease })},
 	{"WEBHOOK_TIMEOUT", "10s", "deadline of one webhook delivery attempt: connect, TLS handshake, reply headers and in total", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},
 	{"WEBHOOK_RETRY_BASE", "5s", "wait before a failed webhook delivery's first retry; each next wait doubles (±25 % jitter)", durRange(time.Millisecond, time.Hour, func(c *Config) *time.Duration { return &c.WebhookRetryBase })},
 	{"WEBHOOK_RETRIES", "14", "retries of one event before its webhook is marked failing (14 with the 5s base: about 23 h in all)", intRange(1, 30, func(c *Config) *int { return &c.WebhookRetries })},

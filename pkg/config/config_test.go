@@ -58,6 +58,8 @@ func TestLoad_Defaults(t *testing.T) {
 		{"TrustedProxies", len(c.TrustedProxies), 2},
 		{"EventLogPoll", c.EventLogPoll, time.Second},
 		{"EventLogHoldBack", c.EventLogHoldBack, 2 * time.Second},
+		{"RelayRoutes", c.RelayRoutes, ""},
+		{"RelayLease", c.RelayLease, 10 * time.Second},
 		{"WebhookTimeout", c.WebhookTimeout, 10 * time.Second},
 		{"WebhookRetryBase", c.WebhookRetryBase, 5 * time.Second},
 		{"WebhookRetries", c.WebhookRetries, 14},

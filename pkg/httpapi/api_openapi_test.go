@@ -20,6 +20,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
 	seedObserved(t, a)
 	note := fmt.Sprint(seedNotifications(t, a, 1)[0].ID)
+	relayCall := fmt.Sprint(seedRelayCalls(t, a, 1)[0].ID)
 	id, miner, hash := string(idLedger), string(idMiner), strings.Repeat("d", 64)
 	calls := []struct{ method, path, body string }{
 		{"GET", "/healthz", ""}, {"GET", "/readyz", ""}, {"GET", "/metrics", ""},
@@ -38,6 +39,9 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
 		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
 		{"DELETE", "/canisters/" + string(idWallet), ""},
+		{"GET", "/relay/calls", ""}, {"GET", "/relay/calls/" + relayCall, ""},
+		{"GET", "/relay/api/echo", ""}, {"POST", "/relay/api/echo", "{}"}, {"PUT", "/relay/api/echo", "{}"},
+		{"PATCH", "/relay/api/echo", "{}"}, {"DELETE", "/relay/api/echo", ""},
 	}
 	for _, c := range calls {
 		var body any

@@ -13,24 +13,40 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"canistry/pkg/config"
 	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
 )
 
 // isNotifierPath reports whether path belongs to the notifier, which the api serves by proxy
-// so that the classic single-origin URLs keep working.
+// so that the classic single-origin URLs keep working. The outcall relay's /relay/<route>/…
+// is the notifier's, but for its admin log, /relay/calls, which the api serves (api_relay.go;
+// "calls" is no route name, relay.ParseRoutes).
 func isNotifierPath(path string) bool {
 	switch path {
 	case "/ws", "/ws-status", "/test", "/miner-notifications":
 		return true
 	}
+	if isRelayPath(path) {
+		return true
+	}
 	return strings.HasPrefix(path, "/test/") || strings.HasPrefix(path, "/ws/")
 }
 
+// isRelayPath reports a path of the relay's calls (not of its admin log).
+func isRelayPath(path string) bool {
+	return strings.HasPrefix(path, "/relay/") && path != "/relay/calls" && !strings.HasPrefix(path, "/relay/calls/")
+}
+
+// relayWriteWindow is how long the api may take to write a relay reply: a copy waits for
+// the upstream (at most config.OutcallDeadline), plus the leases of a crashed notifier.
+const relayWriteWindow = config.OutcallWindow + 3*time.Minute
+
 // proxyRoute is the route label of a proxied path: the path itself, /test/* for the page's
-// files, /ws/* for the WebSocket client's (/ws/client.js, /ws/client.d.ts).
+// files, /ws/* for the WebSocket client's (/ws/client.js, /ws/client.d.ts), /relay/* for the
+// relay's calls.
 func proxyRoute(path string) string {
-	for _, dir := range []string{"/test/", "/ws/"} {
+	for _, dir := range []string{"/test/", "/ws/", "/relay/"} {
 		if strings.HasPrefix(path, dir) {
 			return dir + "*"
 		}
@@ -43,6 +59,9 @@ func proxyRoute(path string) string {
 func withNotifierProxy(api, proxy http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isNotifierPath(r.URL.Path) {
+			if isRelayPath(r.URL.Path) { // copies may wait for a slow upstream: past the server's write timeout
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(relayWriteWindow))
+			}
 			proxy.ServeHTTP(w, r)
 			return
 		}
@@ -67,13 +86,15 @@ func newNotifierProxy(target *url.URL, logger *slog.Logger, errs *prometheus.Cou
 			pr.SetXForwarded()
 		},
 		Transport: intakeRetry{next: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:          128,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        128,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			// A relay copy's reply can take as long as its upstream, and a crashed notifier's
+			// lease, allow (relayWriteWindow); the intake answers within seconds.
+			ResponseHeaderTimeout: relayWriteWindow,
 			// The client's Accept-Encoding passes through untouched; the transport must not
 			// add gzip and then decode the reply, which would change its bytes.
 			DisableCompression: true,

@@ -29,7 +29,8 @@ type APIDeps struct {
 	// (429) until the window ends (ADMIN_AUTH_FAILURES, ADMIN_AUTH_WINDOW); zero: the defaults.
 	AdminAuthFailures int
 	AdminAuthWindow   time.Duration
-	// NotifierURL is where /ws, /ws-status, /test and /miner-notifications are proxied.
+	// NotifierURL is where /ws, /ws-status, /test, /miner-notifications and the relay's
+	// /relay/<route>/… are proxied.
 	NotifierURL *url.URL
 	// StaleAfter is the default age after which a canister's data counts as stale
 	// (overridable per request with ?stale_after=).
@@ -92,6 +93,7 @@ func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 
 	mountRegistry(r, read, admin, a)
 	mountWebhooks(r, a, admin)
+	mountRelay(r, a, admin)
 	return engine
 }
 

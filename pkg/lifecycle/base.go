@@ -36,6 +36,9 @@ type Base struct {
 	NATSURL string      // where Bus connects (the embedded server's real URL when it runs)
 	Started time.Time
 	Stack   Stack
+	// Getenv reads the environment merged with the -env-file, as the configuration was read
+	// (the relay expands its routes' ${VAR}s with it).
+	Getenv func(string) string
 
 	onListen func(net.Addr)
 }
@@ -68,7 +71,7 @@ func Start(ctx context.Context, name string, args []string, getenv func(string) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Base{Name: name, Config: cfg, Started: time.Now(), NATSURL: cfg.NATSURL, onListen: opts.OnListen}
+	b := &Base{Name: name, Config: cfg, Started: time.Now(), NATSURL: cfg.NATSURL, Getenv: getenv, onListen: opts.OnListen}
 	b.Logger = NewLogger(stdout, cfg.LogLevel, name)
 	if err := b.open(ctx, opts); err != nil {
 		_ = b.Close()

@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -90,7 +89,7 @@ type Config struct {
 // work and write the last copy counts.
 type Intake struct {
 	store   *store.Store
-	keys    [][sha256.Size]byte
+	keys    httpserver.APIKeys
 	window  time.Duration
 	keep    time.Duration // notifications retention; 0 = forever
 	publish func(registry.Event) error
@@ -141,9 +140,7 @@ func New(cfg Config) (*Intake, error) {
 		logger: cfg.Logger.With("component", "intake"), now: cfg.Now,
 		limits: newLimiters(cfg.Limits, len(cfg.Keys)), cache: newCache(), copies: newCopyCounter(),
 		m: m, decideTimeout: cfg.DecideTimeout, proxies: cfg.TrustedProxies, claims: make(chan *claimReq, 1024), claimsDone: make(chan struct{}), done: make(chan struct{})}
-	for _, k := range cfg.Keys {
-		in.keys = append(in.keys, sha256.Sum256([]byte(k)))
-	}
+	in.keys = httpserver.NewAPIKeys(cfg.Keys)
 	ctx, cancel := context.WithCancel(context.Background())
 	in.stop = cancel
 	go in.background(ctx, cfg.FlushInterval)
@@ -205,21 +202,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// authenticate compares the one X-API-Key value with every configured key in constant time
-// (of the SHA-256 digests, so that length does not leak either) and returns the matching index.
-func (in *Intake) authenticate(values []string) (int, bool) {
-	if len(values) != 1 {
-		return 0, false
-	}
-	sum := sha256.Sum256([]byte(values[0]))
-	idx := -1
-	for i := range in.keys {
-		if subtle.ConstantTimeCompare(sum[:], in.keys[i][:]) == 1 && idx < 0 {
-			idx = i
-		}
-	}
-	return idx, idx >= 0
-}
+// authenticate finds the one X-API-Key value among the configured keys (constant time).
+func (in *Intake) authenticate(values []string) (int, bool) { return in.keys.Match(values) }
 
 // reject returns the deterministic error response for err; internal errors are logged here.
 func (in *Intake) reject(err error) response {

@@ -1,10 +1,11 @@
 package notify
 
 import (
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"canistry/pkg/ratelimit"
 )
 
 // Limits are the rate limits of the intake. They count notifications, not copies: only the copy
@@ -30,19 +31,14 @@ func DefaultLimits() Limits {
 // Unlimited disables rate limiting (benchmarks, load tests).
 func Unlimited() Limits { return Limits{PerKey: rate.Inf, PerMiner: rate.Inf} }
 
-// maxLimiters bounds the per-miner map; idle limiters are pruned long before.
-const maxLimiters = 100_000
-
 // limiters holds one limiter per API key and one per miner.
 type limiters struct {
-	cfg    Limits
 	keys   []*rate.Limiter
-	mu     sync.Mutex
-	miners map[string]*rate.Limiter
+	miners *ratelimit.Keyed
 }
 
 func newLimiters(cfg Limits, keys int) *limiters {
-	l := &limiters{cfg: cfg, miners: map[string]*rate.Limiter{}}
+	l := &limiters{miners: ratelimit.NewKeyed(cfg.PerMiner, cfg.PerMinerBurst)}
 	for range keys {
 		var lim *rate.Limiter // nil: unlimited
 		if cfg.PerKey != rate.Inf {
@@ -54,67 +50,17 @@ func newLimiters(cfg Limits, keys int) *limiters {
 }
 
 // reservation is a token taken from the key's and the miner's limiters.
-type reservation struct{ rs []*rate.Reservation }
+type reservation struct{ r ratelimit.Reservation }
 
 // cancel gives the tokens back (the copy turned out to be a duplicate).
-func (r reservation) cancel(now time.Time) {
-	for _, x := range r.rs {
-		x.CancelAt(now)
-	}
-}
+func (r reservation) cancel(now time.Time) { r.r.Cancel(now) }
 
 // reserve takes one token from the limiter of API key keyIdx and one from miner's. ok is false
 // (and nothing is taken) when either is exhausted.
 func (l *limiters) reserve(keyIdx int, miner string, now time.Time) (reservation, bool) {
-	var out reservation
-	for _, lim := range []*rate.Limiter{l.keys[keyIdx], l.miner(miner, now)} {
-		if lim == nil {
-			continue
-		}
-		r := lim.ReserveN(now, 1)
-		if !r.OK() || r.DelayFrom(now) > 0 {
-			r.CancelAt(now)
-			out.cancel(now)
-			return reservation{}, false
-		}
-		out.rs = append(out.rs, r)
-	}
-	return out, true
-}
-
-// miner returns miner's limiter, creating it; nil (no per-miner limit) when unlimited, or if the
-// map is full of active limiters, which the per-key limit makes unreachable in practice.
-func (l *limiters) miner(id string, now time.Time) *rate.Limiter {
-	if l.cfg.PerMiner == rate.Inf {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if lim, ok := l.miners[id]; ok {
-		return lim
-	}
-	if len(l.miners) >= maxLimiters {
-		l.pruneLocked(now)
-		if len(l.miners) >= maxLimiters {
-			return nil
-		}
-	}
-	lim := rate.NewLimiter(l.cfg.PerMiner, l.cfg.PerMinerBurst)
-	l.miners[id] = lim
-	return lim
+	r, ok := ratelimit.Reserve(now, l.keys[keyIdx], l.miners.Get(miner, now))
+	return reservation{r}, ok
 }
 
 // prune drops limiters that have refilled completely: they are indistinguishable from new ones.
-func (l *limiters) prune(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.pruneLocked(now)
-}
-
-func (l *limiters) pruneLocked(now time.Time) {
-	for id, lim := range l.miners {
-		if lim.TokensAt(now) >= float64(lim.Burst()) {
-			delete(l.miners, id)
-		}
-	}
-}
+func (l *limiters) prune(now time.Time) { l.miners.Prune(now) }

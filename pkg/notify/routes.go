@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"canistry/pkg/httperror"
@@ -26,6 +27,9 @@ type HTTPDeps struct {
 	// WS serves GET /ws (the ws.Hub), also outside the router: upgraded connections need nothing
 	// of it.
 	WS http.Handler
+	// Relay serves /relay/<route>/<path…> (relay.Relay), ahead of the mux: ServeMux would
+	// clean a path with .. and redirect, and the relay must refuse it in its own reply.
+	Relay http.Handler
 	// WSStatus feeds GET /ws-status.
 	WSStatus func() ws.Status
 	// LocalDev adds POST /test/simulate and the page's simulation buttons.
@@ -38,6 +42,7 @@ type HTTPDeps struct {
 // notifier is here:
 //
 //	POST /miner-notifications   outcall intake (byte-identical replies to every replica copy)
+//	ANY  /relay/<route>/<path…>  outcall relay (pkg/relay), when RELAY_ROUTES is set
 //	GET  /ws                    WebSocket events (?events=, ?token=, ?miner=, ?since=)
 //	GET  /ws/client.js          the JavaScript client of /ws (an ES module), /ws/client.d.ts its types
 //	GET  /ws-status             clients connected, messages sent, clients dropped for slowness
@@ -66,7 +71,17 @@ func NewHandler(d HTTPDeps) (http.Handler, error) {
 	enc := httpserver.NewEncoder()
 	mux.Handle("/", httpserver.AccessLog(d.Logger,
 		metrics.WrapRoutes(rt.Route, enc.Handler(httpserver.Recover(d.Logger, rt)))))
-	return mux, nil
+	if d.Relay == nil {
+		return mux, nil
+	}
+	relay := metrics.Wrap("/relay/*", d.Relay)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/relay/") {
+			relay.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}), nil
 }
 
 // NewRouter returns the router of every notifier route but the intake and /ws.
