@@ -208,7 +208,7 @@ func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (r
 		w.add("c.kind = ?", string(f.Kind))
 	}
 	if f.Tag != "" {
-		w.add("instr(c.tags, ?) > 0", strconv.Quote(f.Tag)) // tags are [a-z0-9._-]: quoting is exact
+		w.add("instr(c.tags, ?) > 0", strconv.Quote(f.Tag)) // tags are [a-z0-9._:-]: quoting is exact
 	}
 	if f.Verified != nil {
 		if *f.Verified {
