@@ -103,21 +103,32 @@ func CleanSymbol(s string) string {
 
 // DiscoveryRun is one discovery run as the store records it.
 type DiscoveryRun struct {
-	ID         int64
-	Source     string // DiscoverySNS
-	Trigger    string // "schedule" or "request"
-	StartedAt  time.Time
-	FinishedAt time.Time
-	DAOs       int // DAOs read (their root answered)
-	Found      int // canisters found
-	Added      int // registered by this run
-	Updated    int // name, kind or tag changed by this run
-	Unchanged  int // already registered as discovery would register them
-	Kept       int // registered by hand: name and kind kept
-	Skipped    int // deleted by hand after an earlier discovery: not registered again
-	Failed     int // DAOs whose root or ledger could not be read
-	Errors     []string
-	AddedIDs   []CanisterID
+	ID         int64        `json:"id"`
+	Source     string       `json:"source"`  // DiscoverySNS
+	Trigger    string       `json:"trigger"` // "schedule" or "request"
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at"`
+	DAOs       int          `json:"daos"`      // DAOs SNS-W listed
+	Found      int          `json:"found"`     // canisters found
+	Added      int          `json:"added"`     // registered by this run
+	Updated    int          `json:"updated"`   // name, kind or tag changed by this run
+	Unchanged  int          `json:"unchanged"` // registered already, nothing to change
+	Kept       int          `json:"kept"`      // name or kind set by hand, kept although discovery would set another
+	Skipped    int          `json:"skipped"`   // deleted by hand after an earlier discovery: not registered again
+	Failed     int          `json:"failed"`    // DAOs whose root or ledger could not be read
+	Errors     []string     `json:"errors"`    // at most 20
+	AddedIDs   []CanisterID `json:"added_ids"`
+}
+
+// Lists returns r with empty lists instead of nil ones (JSON [] rather than null).
+func (r DiscoveryRun) Lists() DiscoveryRun {
+	if r.Errors == nil {
+		r.Errors = []string{}
+	}
+	if r.AddedIDs == nil {
+		r.AddedIDs = []CanisterID{}
+	}
+	return r
 }
 
 // DiscoveryFilter selects discovery runs: newest first.

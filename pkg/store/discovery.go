@@ -63,7 +63,7 @@ func scanDiscoveryRun(sc scanner) (registry.DiscoveryRun, error) {
 	for _, id := range parseList(r.AddedIDs) {
 		run.AddedIDs = append(run.AddedIDs, registry.CanisterID(id))
 	}
-	return run, err
+	return run.Lists(), err
 }
 
 // DiscoveryEvent builds the event of a finished run (its id and counts set).
@@ -94,6 +94,7 @@ func (s *Store) ApplyDiscovery(ctx context.Context, run registry.DiscoveryRun, f
 			}
 		}
 		out.FinishedAt = s.now()
+		out = out.Lists()
 		row := toDiscoveryRunRow(&out)
 		if err := tx.Create(&row).Error; err != nil {
 			return err
