@@ -56,18 +56,12 @@ function balanceChart(b, points, from, to, index) {
   const { range, caption } = xRange(data.xs[0], data.count, from, to);
   const plot = el('div', { class: 'tchart-plot' });
   fig.append(el('figcaption', {}, title, ' ', el('span', { class: 'muted caption' }, caption.replace('point', 'change'))), plot);
-  const width = Math.max(240, main.clientWidth - 34);
   const units = { tick: (v) => scaled(v, [[1e9, ' B'], [1e6, ' M'], [1e3, ' k']]), unit: b.symbol || 'units' };
-  const opts = chartOptions(title, units, data, range, width);
-  opts.series[1].paths = uPlot.paths.stepped({ align: 1 });
-  const u = new uPlot(opts, [data.xs, data.ys], plot);
-  fig.uplot = u;
-  const ro = new ResizeObserver(() => {
-    if (!plot.isConnected) { ro.disconnect(); return; }
-    const w = plot.clientWidth;
-    if (w > 0 && w !== u.width) u.setSize({ width: w, height: w < 500 ? 200 : 240 });
-  });
-  ro.observe(plot);
+  fig.uplot = plotChart(plot, (width) => {
+    const opts = chartOptions(title, units, data, range, width);
+    opts.series[1].paths = uPlot.paths.stepped({ align: 1 });
+    return opts;
+  }, data);
   return fig;
 }
 
