@@ -78,5 +78,13 @@ func TestStore_Wallets(t *testing.T) {
 		if w2, _ := s.GetWallet(ctx, wallet); len(w2.Balances) != 2 {
 			t.Errorf("pruning the series dropped latest balances: %+v", w2)
 		}
+		// A wallet that becomes another kind loses its balances and their series.
+		kind := registry.KindOther
+		if _, err := s.UpdateCanister(ctx, wallet, registry.CanisterUpdate{Kind: &kind}); err != nil {
+			t.Fatal(err)
+		}
+		if left, err := s.BalanceRange(ctx, wallet, "", r); err != nil || len(left.Items) != 0 {
+			t.Errorf("series after the kind change: %+v %v", left.Items, err)
+		}
 	})
 }
