@@ -17,7 +17,7 @@ the double's demo canisters, and starts stormsim. Everything listens on loopback
 
 Environment (defaults): DEMO_DIR (a new temporary directory), IC_ADDR (127.0.0.1:4943),
 API_PORT (8080), NOTIFIER_PORT (8081), POLLER_PORT (8082), NATS_PORT (4223),
-DEMO_CANISTERS (tokens=2,ledgers=1,miners=3,wallets=1), STORM_EVERY (3s), STORM_COPIES (13).
+DEMO_CANISTERS (tokens=2,ledgers=1,miners=3,wallets=1,snses=3), STORM_EVERY (3s), STORM_COPIES (13).
 EOF
 }
 
@@ -100,7 +100,7 @@ fail() {
   exit 1
 }
 
-start icdouble -addr "$IC_ADDR" -demo "${DEMO_CANISTERS:-tokens=2,ledgers=1,miners=3,wallets=1}"
+start icdouble -addr "$IC_ADDR" -demo "${DEMO_CANISTERS:-tokens=2,ledgers=1,miners=3,wallets=1,snses=3}"
 wait_for "the replica double" curl -fsS "$IC_URL/api/v2/status" -o /dev/null || fail
 wait_for "the demo canister list" grep -q '^miner ' "$DEMO_DIR/logs/icdouble.log" || fail
 start api
@@ -129,6 +129,16 @@ if [ ${#miners[@]} -eq 0 ] || [ ${#tokens[@]} -eq 0 ]; then
   fail
 fi
 
+# SNS discovery: the double serves SNS-W at its mainnet id (the default SNS_WASM_CANISTER_ID);
+# one request registers every DAO's canisters, and GET /discover/sns reports the counts.
+wallet=$(grep -m1 -E '^wallet ' "$DEMO_DIR/logs/icdouble.log" | awk '{print $2}' || true)
+if grep -q '^sns ' "$DEMO_DIR/logs/icdouble.log"; then
+  say "discovering the SNS DAOs (POST /discover/sns)"
+  curl -fsS -o /dev/null -X POST "$API/discover/sns" -H "Authorization: Bearer $ADMIN_API_KEY" || warn "could not request discovery"
+  wait_for "the discovery run" sh -c "curl -fsS '$API/discover/sns' | grep -q '\"added\"'" || warn "no discovery run yet"
+  curl -fsS "$API/discover/sns?limit=1" | sed -n 's/.*\("daos":[0-9]*,"found":[0-9]*,"added":[0-9]*\).*/  discovery: \1/p' || true
+fi
+
 # The simulated miners go through the api's proxy, like outcalls to the public URL.
 start stormsim -url "$API/miner-notifications" -key "$NOTIFY_API_KEYS" \
   -miners "$(IFS=,; echo "${miners[*]}")" -tokens "$(IFS=,; echo "${tokens[*]}")" \
@@ -138,7 +148,9 @@ cat <<EOF
 
   canistry demo is running (Ctrl-C stops everything)
     live page     $API/test          (or directly $NOTIFIER/test)
-    registry      $API/canisters   $API/miners   $API/tokens
+    registry      $API/canisters   $API/miners   $API/tokens   $API/wallets
+    dashboard     $API/ui/wallets/${wallet:-}   $API/ui/discovery
+    discovery     $API/discover/sns  (POST it with the admin key to run it again)
     status        $API/system/status
     websocket     ${API/http/ws}/ws
     storms        tail -f $DEMO_DIR/logs/stormsim.log

@@ -12,10 +12,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"canistry/pkg/discover"
 	"canistry/pkg/httpserver"
 	"canistry/pkg/ic"
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/poll"
+	"canistry/pkg/registry"
 )
 
 func main() {
@@ -48,8 +50,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return b.Wait(ctx, srv.Done())
 }
 
-// startPoller builds the process's one IC client and the poller, starts it, and pushes its
-// Stop, which cancels the sweep in flight, so that shutdown mid-sweep returns promptly.
+// startPoller builds the process's one IC client, the poller and the SNS discovery, starts
+// them, and pushes their Stops, which cancel the work in flight, so that shutdown mid-sweep
+// returns promptly.
 func startPoller(ctx context.Context, b *lifecycle.Base, metrics prometheus.Registerer) error {
 	cfg := b.Config
 	client, err := poll.NewClient(ctx, ic.Config{URL: cfg.ICURL, FetchRootKey: cfg.ICFetchRootKey,
@@ -68,5 +71,14 @@ func startPoller(ctx context.Context, b *lifecycle.Base, metrics prometheus.Regi
 		return err
 	}
 	b.Stack.Push("poller", p.Stop)
+	d, err := discover.New(discover.Config{Schedule: cfg.DiscoverSchedule, SNSWasm: registry.CanisterID(cfg.SNSWasmCanisterID),
+		Logger: b.Logger}, b.Store, client, b.Bus)
+	if err != nil {
+		return err
+	}
+	if err := d.Start(); err != nil {
+		return err
+	}
+	b.Stack.Push("discovery", d.Stop)
 	return nil
 }

@@ -52,6 +52,9 @@ type Config struct {
 
 	NotificationsRetention time.Duration
 
+	DiscoverSchedule  string // "" when DISCOVER_SCHEDULE is off
+	SNSWasmCanisterID string
+
 	NotifyAPIKeys    []string
 	AdminAPIKey      string
 	DedupWindow      time.Duration
@@ -133,6 +136,8 @@ var vars = []Var{
 	{"REFRESH_RATE", "100", "calls per second towards the IC (0 = unlimited)", floatRange(0, 1e6, func(c *Config) *float64 { return &c.RefreshRate })},
 	{"STATS_RETENTION", "720h", "how long miner_stats rows are kept (Go duration, or Nd for days)", durRange(time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.StatsRetention })},
 	{"NOTIFICATIONS_RETENTION", "2160h", "how long the outcall log (notifications, WebSocket replay history) is kept", durRange(24*time.Hour, 100*365*24*time.Hour, func(c *Config) *time.Duration { return &c.NotificationsRetention })},
+	{"DISCOVER_SCHEDULE", "@daily", "cron schedule of the poller's SNS discovery (off: only on POST /discover/sns)", discoverSchedule},
+	{"SNS_WASM_CANISTER_ID", "qaa6y-5yaaa-aaaaa-aaafa-cai", "the SNS-W canister SNS discovery lists DAOs from", principalVar(func(c *Config) *string { return &c.SNSWasmCanisterID })},
 	{"NOTIFY_API_KEYS", "", "comma-separated keys accepted in X-API-Key on /miner-notifications", keyList},
 	{"ADMIN_API_KEY", "", "bearer token for REST writes and the /system/status detail; writes are refused while it is unset", adminKey},
 	{"ADMIN_AUTH_FAILURES", "10", "wrong admin keys one source (IPv4 address or IPv6 /64) may send within ADMIN_AUTH_WINDOW; then every bearer attempt of it is 429 until the window ends", intRange(1, 10000, func(c *Config) *int { return &c.AdminAuthFailures })},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aviate-labs/agent-go/principal"
 	"github.com/robfig/cron/v3"
 )
 
@@ -84,6 +85,29 @@ func schedule(c *Config, v string) error {
 		return fmt.Errorf("not a cron schedule (e.g. \"@every 1m\" or \"*/5 * * * *\"): %w", err)
 	}
 	return nil
+}
+
+func discoverSchedule(c *Config, v string) error {
+	if v == "off" {
+		c.DiscoverSchedule = ""
+		return nil
+	}
+	c.DiscoverSchedule = v
+	if _, err := cron.ParseStandard(v); err != nil {
+		return fmt.Errorf("not a cron schedule (e.g. \"@daily\") nor off: %w", err)
+	}
+	return nil
+}
+
+func principalVar(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p, err := principal.Decode(v)
+		if err != nil || p.Encode() != v {
+			return errors.New("must be a principal in its canonical text form")
+		}
+		*field(c) = v
+		return nil
+	}
 }
 
 func splitList(v string) []string {

@@ -19,6 +19,7 @@ import (
 func TestOpenAPI_EveryRoute(t *testing.T) {
 	a := newTestAPI(t, apiOptions{adminKey: testAdminKey, notifierURL: downNotifierURL(t)})
 	seedObserved(t, a)
+	seedWallet(t, a)
 	note := fmt.Sprint(seedNotifications(t, a, 1)[0].ID)
 	relayCall := fmt.Sprint(seedRelayCalls(t, a, 1)[0].ID)
 	id, miner, hash := string(idLedger), string(idMiner), strings.Repeat("d", 64)
@@ -35,6 +36,8 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"PUT", "/module-hashes/" + hash, `{"name":"y"}`}, {"DELETE", "/module-hashes/" + hash, ""},
 		{"GET", "/notifications?limit=1", ""}, {"GET", "/notifications/" + note, ""},
 		{"GET", "/canisters/" + id + "/cycles", ""},
+		{"GET", "/wallets", ""}, {"GET", "/wallets/" + string(idWallet), ""}, {"GET", "/wallets/" + string(idWallet) + "/balances", ""},
+		{"POST", "/discover/sns", ""}, {"GET", "/discover/sns", ""},
 		{"GET", "/ws", ""}, {"GET", "/ws/client.js", ""}, {"GET", "/ws/client.d.ts", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
 		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
 		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
@@ -54,7 +57,8 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	}
 	for _, path := range []string{"/canisters", "/canisters/" + id, "/canisters/" + id + "/history", "/tokens", "/tokens/" + id,
 		"/tokens/" + id + "/logo", "/miners", "/miners/" + miner, "/miners/" + miner + "/stats", "/miners/by-token/" + id,
-		"/module-hashes", "/system/status", "/openapi.json", "/notifications", "/notifications/" + note, "/canisters/" + id + "/cycles"} {
+		"/module-hashes", "/system/status", "/openapi.json", "/notifications", "/notifications/" + note, "/canisters/" + id + "/cycles",
+		"/wallets", "/wallets/" + string(idWallet), "/wallets/" + string(idWallet) + "/balances", "/discover/sns"} {
 		a.do("OPTIONS", path, nil)
 	}
 	a.admin("POST", "/canisters", `{"canister_id":"`+string(idWallet)+`","kind":"wallet"}`)

@@ -18,7 +18,7 @@ func TestDashboard_HTTP(t *testing.T) {
 	for _, tc := range []struct{ path, mediaType string }{
 		{"/", "text/html"}, {"/ui/canisters?kind=token", "text/html"}, {"/ui/miners/rrkah-fqaaa-aaaaa-aaaaq-cai?range=7d", "text/html"},
 		{"/ui/no-such-page", "text/html"}, {"/ui/assets/app.js", "text/javascript"}, {"/ui/assets/app.css", "text/css"},
-		{"/ui/assets/charts.js", "text/javascript"}, {"/ui/assets/vendor/uPlot.iife.min.js", "text/javascript"},
+		{"/ui/assets/charts.js", "text/javascript"}, {"/ui/assets/wallets.js", "text/javascript"}, {"/ui/assets/vendor/uPlot.iife.min.js", "text/javascript"},
 		{"/ui/assets/vendor/uPlot.min.css", "text/css"}, {"/ui/assets/vendor/LICENSE", "text/plain"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {

@@ -92,6 +92,7 @@ func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 	}
 
 	mountRegistry(r, read, admin, a)
+	mountWallets(r, read, admin, a)
 	mountWebhooks(r, a, admin)
 	mountRelay(r, a, admin)
 	return engine
@@ -133,4 +134,13 @@ type api struct {
 	d      APIDeps
 	werr   func(*gin.Context, error)
 	totals *totals
+}
+
+// mountWallets adds the wallets' routes and SNS discovery's.
+func mountWallets(r gin.IRoutes, read func(string, ...gin.HandlerFunc), admin gin.HandlerFunc, a *api) {
+	read("/wallets", a.listWallets)
+	read("/wallets/:id", a.getWallet)
+	read("/wallets/:id/balances", a.walletBalances)
+	read("/discover/sns", a.listDiscoveryRuns)
+	r.POST("/discover/sns", admin, a.discoverSNS)
 }

@@ -87,7 +87,8 @@ func (p *Poller) sweep(ctx context.Context, trigger string) (SweepResult, error)
 	return res, nil
 }
 
-// prune deletes miner_stats beyond the retention, at most once per pruneEvery.
+// prune deletes miner_stats and wallet balance points beyond the retention, at most once per
+// pruneEvery, and returns how many rows it deleted.
 func (p *Poller) prune(ctx context.Context, now time.Time) (int64, error) {
 	p.mu.Lock()
 	if p.cfg.StatsRetention <= 0 || now.Sub(p.lastPrune) < pruneEvery {
@@ -96,7 +97,12 @@ func (p *Poller) prune(ctx context.Context, now time.Time) (int64, error) {
 	}
 	p.lastPrune = now
 	p.mu.Unlock()
-	return p.store.PruneMinerStats(ctx, now.Add(-p.cfg.StatsRetention))
+	n, err := p.store.PruneMinerStats(ctx, now.Add(-p.cfg.StatsRetention))
+	if err != nil {
+		return n, err
+	}
+	m, err := p.store.PruneBalanceHistory(ctx, now.Add(-p.cfg.StatsRetention))
+	return n + m, err
 }
 
 // runSweep refreshes due through Concurrency workers. With spread > 0 canister i is handed

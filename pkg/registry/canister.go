@@ -130,7 +130,8 @@ func (c *Canister) Validate() error {
 	return ValidateTags(c.Tags)
 }
 
-// ValidateTags checks a tag list: at most MaxTags, each 1..MaxTagLen of [a-z0-9._-], no repeats.
+// ValidateTags checks a tag list: at most MaxTags, each 1..MaxTagLen of [a-z0-9._:-] (':' for namespaces such as
+// discovery's sns:<root id>), no repeats.
 func ValidateTags(tags []string) error {
 	if len(tags) > MaxTags {
 		return Errorf(EINVALID, "at most %d tags are allowed, got %d", MaxTags, len(tags))
@@ -141,8 +142,8 @@ func ValidateTags(tags []string) error {
 			return Errorf(EINVALID, "tag %q must be 1 to %d characters", t, MaxTagLen)
 		}
 		for _, r := range t {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-				return Errorf(EINVALID, "tag %q may contain only a-z, 0-9, '.', '_' and '-'", t)
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == ':') {
+				return Errorf(EINVALID, "tag %q may contain only a-z, 0-9, '.', '_', ':' and '-'", t)
 			}
 		}
 		if seen[t] {

@@ -165,17 +165,19 @@ func (s *Store) UpdateCanister(ctx context.Context, id registry.CanisterID, u re
 
 // dropObservations deletes what the poller stored for kinds other than kind.
 func dropObservations(tx *gorm.DB, id registry.CanisterID, kind registry.Kind) error {
-	drops := map[registry.Kind]string{
-		registry.KindToken:  "DELETE FROM tokens WHERE canister_id = ?",
-		registry.KindMiner:  "DELETE FROM miners WHERE canister_id = ?",
-		registry.KindWallet: "DELETE FROM wallet_balances WHERE wallet_id = ?",
+	drops := map[registry.Kind][]string{
+		registry.KindToken:  {"DELETE FROM tokens WHERE canister_id = ?"},
+		registry.KindMiner:  {"DELETE FROM miners WHERE canister_id = ?"},
+		registry.KindWallet: {"DELETE FROM wallet_balances WHERE wallet_id = ?", "DELETE FROM wallet_balance_history WHERE canister_id = ?"},
 	}
-	for k, q := range drops {
+	for k, qs := range drops {
 		if k == kind {
 			continue
 		}
-		if err := tx.Exec(q, string(id)).Error; err != nil {
-			return err
+		for _, q := range qs {
+			if err := tx.Exec(q, string(id)).Error; err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -208,7 +210,7 @@ func (s *Store) ListCanisters(ctx context.Context, f registry.CanisterFilter) (r
 		w.add("c.kind = ?", string(f.Kind))
 	}
 	if f.Tag != "" {
-		w.add("instr(c.tags, ?) > 0", strconv.Quote(f.Tag)) // tags are [a-z0-9._-]: quoting is exact
+		w.add("instr(c.tags, ?) > 0", strconv.Quote(f.Tag)) // tags are [a-z0-9._:-]: quoting is exact
 	}
 	if f.Verified != nil {
 		if *f.Verified {

@@ -193,7 +193,7 @@ func nullTime(v sql.NullInt64) *int64 {
 }
 
 // textList decodes a JSON array of plain strings as stored in tags and controllers. Those
-// values never need escapes (tags are [a-z0-9._-], controllers principal text), so the common
+// values never need escapes (tags are [a-z0-9._:-], controllers principal text), so the common
 // case is split by hand; anything else goes through encoding/json.
 func textList(s string) []string {
 	if s == "[]" || s == "" {

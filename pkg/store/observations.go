@@ -191,8 +191,9 @@ func balancesDiff(db *gorm.DB, wallet registry.CanisterID, balances []registry.B
 
 // saveBalancesTx stores a wallet's balances, one row per (wallet, ledger), writing those that
 // differ from the stored ones. Ledgers absent from balances keep their stored row (a ledger
-// that did not answer keeps its last good value). It returns "balance:<ledger>" for each
-// balance that changed or is new.
+// that did not answer keeps its last good value). Each written balance is also a point of the
+// wallet's series (wallet_balance_history). It returns "balance:<ledger>" for each balance
+// that changed or is new.
 func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry.Balance) ([]string, error) {
 	var rows []balanceRow
 	return saveIfChanged(tx, func(tx *gorm.DB) ([]string, bool, error) {
@@ -200,7 +201,10 @@ func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry
 		rows = changedRows
 		return changed, len(rows) > 0, err
 	}, func(tx *gorm.DB, _ []string) error {
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+		return addBalanceHistoryTx(tx, rows)
 	})
 }
 

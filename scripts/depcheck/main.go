@@ -1,6 +1,6 @@
 // Command depcheck enforces the dependency direction of STYLE.md:
 //
-//	cmd/* → poll, notify, relay, httpapi → lifecycle, webhook → store, egress, ic, bus, ws, eventlog, tlsconfig, httpserver → httperror → registry, config, version, openapi, metrics, ratelimit
+//	cmd/* → poll, discover, notify, relay, httpapi → lifecycle, webhook → store, egress, ic, bus, ws, eventlog, tlsconfig, httpserver → httperror → registry, config, version, openapi, metrics, ratelimit
 //
 // A package may import only canistry packages of a strictly lower layer (never sideways, never
 // up). Test files are not checked. Run from the module root: go run ./scripts/depcheck
@@ -19,7 +19,7 @@ const module = "canistry"
 
 // layer of each package below pkg/ (by its first path element); cmd/* is layer 0.
 var layers = map[string]int{
-	"poll": 1, "notify": 1, "httpapi": 1, "relay": 1,
+	"poll": 1, "notify": 1, "httpapi": 1, "relay": 1, "discover": 1,
 	"lifecycle": 2, "webhook": 2,
 	"store": 3, "egress": 3, "ic": 3, "bus": 3, "ws": 3, "tlsconfig": 3, "eventlog": 3, "httpserver": 3,
 	"httperror": 4,

@@ -116,7 +116,7 @@ function badges(list) {
 }
 
 function canisterLink(id, kind, name) {
-  const page = kind === 'token' ? '/ui/tokens/' : kind === 'miner' ? '/ui/miners/' : '/ui/canisters/';
+  const page = kind === 'token' ? '/ui/tokens/' : kind === 'miner' ? '/ui/miners/' : kind === 'wallet' ? '/ui/wallets/' : '/ui/canisters/';
   return link(page + id, name || id, { class: name ? null : 'id' });
 }
 
@@ -285,7 +285,8 @@ async function canisterPage(params, id) {
     api(apiQuery('/canisters/' + id + '/history', params, ['cursor'], { limit: '100' })),
     series(`/canisters/${id}/cycles?from=${from.toISOString()}&to=${to.toISOString()}`)]);
   const builds = await knownBuilds(hist.items.filter((h) => h.field === 'module_hash').flatMap((h) => [h.old, h.new]).concat([c.module_hash]));
-  const more = c.kind === 'token' ? link('/ui/tokens/' + id, 'token data »') : c.kind === 'miner' ? link('/ui/miners/' + id, 'miner data and charts »') : null;
+  const more = c.kind === 'token' ? link('/ui/tokens/' + id, 'token data »') : c.kind === 'miner' ? link('/ui/miners/' + id, 'miner data and charts »')
+    : c.kind === 'wallet' ? link('/ui/wallets/' + id, 'balances and charts »') : null;
   return [
     el('h1', {}, c.name || 'Canister', ' ', el('span', { class: 'id' }, c.canister_id)),
     el('p', {}, badges(c.badges), ' ', more),
@@ -534,6 +535,9 @@ const routes = [
   [/^\/ui\/outcalls\/?$/, outcallsPage, 'Outcalls'],
   [/^\/ui\/outcalls\/([0-9]+)$/, outcallPage, 'Outcall'],
   [/^\/ui\/module-hashes\/?$/, buildsPage, 'Builds'],
+  [/^\/ui\/wallets\/?$/, walletsPage, 'Wallets'], // wallets.js
+  [/^\/ui\/wallets\/([a-z0-9-]+)$/, walletPage, 'Wallet'],
+  [/^\/ui\/discovery\/?$/, discoveryPage, 'Discovery'],
 ];
 
 async function render() {

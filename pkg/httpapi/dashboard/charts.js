@@ -140,17 +140,23 @@ function timeChart(title, id, items, key, kind, from, to) {
   const { range, caption } = xRange(data.xs[0], data.count, from, to);
   const plot = el('div', { class: 'tchart-plot' });
   fig.append(el('figcaption', {}, title, ' ', el('span', { class: 'muted caption' }, caption)), plot);
+  fig.uplot = plotChart(plot, (width) => chartOptions(title, units, data, range, width), data); // for the browser test
+  return fig;
+}
+
+// plotChart draws data into plot with the options options(width) returns, at the page's width,
+// and keeps the chart as wide as its container. It returns the uPlot instance.
+function plotChart(plot, options, data) {
   const main = document.getElementById('main');
   const width = Math.max(240, (main ? main.clientWidth : 640) - 34);
-  const u = new uPlot(chartOptions(title, units, data, range, width), [data.xs, data.ys], plot);
-  fig.uplot = u; // for the browser test: positions of stored points
+  const u = new uPlot(options(width), [data.xs, data.ys], plot);
   const ro = new ResizeObserver(() => {
     if (!plot.isConnected) { ro.disconnect(); return; } // the page was left
     const w = plot.clientWidth;
     if (w > 0 && w !== u.width) u.setSize({ width: w, height: w < 500 ? 200 : 240 });
   });
   ro.observe(plot);
-  return fig;
+  return u;
 }
 
 // A switch of the system's colour scheme redraws every chart in its new colours.

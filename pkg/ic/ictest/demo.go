@@ -28,9 +28,11 @@ type DemoSpec struct {
 	Ledgers int // plain ICRC-1 ledgers
 	Miners  int
 	Wallets int
+	SNSes   int // SNS DAOs listed by SNS-W (InstallSNSDemo); wallets hold their tokens too
 }
 
-// ParseDemoSpec reads "tokens=2,ledgers=1,miners=3,wallets=1"; "none" or "" installs nothing.
+// ParseDemoSpec reads "tokens=2,ledgers=1,miners=3,wallets=1,snses=3"; "none" or "" installs
+// nothing.
 func ParseDemoSpec(s string) (DemoSpec, error) {
 	var d DemoSpec
 	if s == "" || s == "none" {
@@ -51,8 +53,10 @@ func ParseDemoSpec(s string) (DemoSpec, error) {
 			d.Miners = n
 		case "wallets":
 			d.Wallets = n
+		case "snses":
+			d.SNSes = n
 		default:
-			return d, fmt.Errorf("demo spec %q: unknown kind %q (tokens, ledgers, miners, wallets)", part, k)
+			return d, fmt.Errorf("demo spec %q: unknown kind %q (tokens, ledgers, miners, wallets, snses)", part, k)
 		}
 	}
 	return d, nil
@@ -62,6 +66,8 @@ func ParseDemoSpec(s string) (DemoSpec, error) {
 // that refreshes see changing values.
 type Demo struct {
 	Tokens, Ledgers, Miners, Wallets []principal.Principal
+	// SNSes are the DAOs SNS-W lists (not in Ledgers: discovery registers them).
+	SNSes []*SNS
 
 	pows      []*PoWToken
 	powInfo   []PoWTokenInfo
@@ -72,7 +78,8 @@ type Demo struct {
 }
 
 // InstallDemo installs d's canisters with ids counted up from CanisterID(1000): for each token
-// its ledger, then ledgers, miners (mining the first token) and wallets (holding every ledger).
+// its ledger, then ledgers, miners (mining the first token), the SNS DAOs (from
+// CanisterID(5000)) and wallets (holding every ledger, the DAOs' included).
 func (s *Server) InstallDemo(d DemoSpec) *Demo {
 	next := uint64(1000)
 	newID := func() principal.Principal { next++; return CanisterID(next) }
@@ -116,6 +123,10 @@ func (s *Server) InstallDemo(d DemoSpec) *Demo {
 		s.AddCanister(id, hash("miner"), controller).Install(m)
 		demo.Miners = append(demo.Miners, id)
 		demo.miners, demo.minerInfo = append(demo.miners, m), append(demo.minerInfo, info)
+	}
+	demo.SNSes = s.InstallSNSDemo(d.SNSes)
+	for _, dao := range demo.SNSes {
+		demo.ledgers = append(demo.ledgers, dao.Ledger)
 	}
 	for range d.Wallets {
 		id := newID()

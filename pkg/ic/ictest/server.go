@@ -63,6 +63,9 @@ type Server struct {
 	fault     Fault
 
 	nextNode atomic.Uint64 // round-robin signer; atomic, not under mu, which every request reads
+
+	snsOnce sync.Once // installs snsW (sns.go) on first use
+	snsW    *SNSW
 }
 
 // NewServer starts a double on a random loopback port and closes it when tb's test ends. It

@@ -1,7 +1,7 @@
 // Command icdouble serves the replica double (package ictest) with a set of demo canisters on a
 // fixed loopback port, for local runs of canistry without an Internet Computer:
 //
-//	go run ./pkg/ic/ictest/cmd/icdouble -addr 127.0.0.1:4943 -demo tokens=2,ledgers=1,miners=3,wallets=1
+//	go run ./pkg/ic/ictest/cmd/icdouble -addr 127.0.0.1:4943 -demo tokens=2,ledgers=1,miners=3,wallets=1,snses=3
 //
 // Point canistry at it with IC_URL=http://127.0.0.1:4943 and IC_FETCH_ROOT_KEY=true.
 package main
@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("icdouble", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:4943", "listen address")
-	demo := fs.String("demo", "tokens=2,ledgers=1,miners=3,wallets=1", `demo canisters ("none" for an empty replica)`)
+	demo := fs.String("demo", "tokens=2,ledgers=1,miners=3,wallets=1,snses=3", `demo canisters ("none" for an empty replica)`)
 	tick := fs.Duration("tick", 10*time.Second, "how often demo values change (0: never)")
 	latency := fs.Duration("latency", 0, "latency added to every request")
 	if err := fs.Parse(args); err != nil {
@@ -65,6 +65,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, id := range g.ids {
 			fmt.Fprintf(stdout, "%-6s %s\n", g.kind, id)
 		}
+	}
+
+	if len(d.SNSes) > 0 {
+		fmt.Fprintf(stdout, "sns-w  %s (SNS_WASM_CANISTER_ID's default)\n", ictest.SNSWasmID)
+	}
+	for _, dao := range d.SNSes {
+		fmt.Fprintf(stdout, "sns    %s\n", dao.Root.Canisters().Root)
 	}
 
 	var ticks <-chan time.Time
