@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +102,76 @@ func seededStore(t *testing.T, b backend, t0 time.Time) *store.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestStore_ClaimBatch_Concurrent: batches of every size claimed at once from several
+// goroutines on one store (so statements are prepared while other transactions use them) and
+// on a second store of the same database: every key is claimed exactly once, and nothing
+// deadlocks (the statement cache must not wait for the writer connection while holding its lock).
+func TestStore_ClaimBatch_Concurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		db := b.DB(t)
+		stores := []*store.Store{openStore(t, db), openStore(t, db)}
+		now := time.UnixMilli(1_700_000_000_000)
+		const workers, rounds = 6, 12
+		claimed := make([][]string, workers)
+		errs := make(chan error, workers)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for r := range rounds {
+						var ns []*registry.Notification
+						for i := range 1 + (w*rounds+r)%9 { // sizes 1..9; keys shared between workers
+							ns = append(ns, newNotification(fmt.Sprintf("k%d-%d", r, i), "h", now))
+						}
+						out, err := stores[w%2].ClaimNotifications(t.Context(), ns, time.Hour)
+						if err != nil {
+							errs <- err
+							return
+						}
+						for i, c := range out {
+							if c.Claimed {
+								claimed[w] = append(claimed[w], ns[i].DedupKey)
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Minute):
+			t.Fatal("claims did not finish: deadlock")
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, keys := range claimed {
+			for _, k := range keys {
+				seen[k]++
+			}
+		}
+		for k, n := range seen {
+			if n != 1 {
+				t.Errorf("%s claimed %d times", k, n)
+			}
+		}
+		want := 0
+		for r := range rounds {
+			most := 0
+			for w := range workers {
+				most = max(most, 1+(w*rounds+r)%9)
+			}
+			want += most
+		}
+		if len(seen) != want {
+			t.Errorf("%d keys claimed, want %d", len(seen), want)
+		}
+	})
 }

@@ -87,15 +87,30 @@ func (c *stmtCache) lookup(q string) (*sql.Stmt, string) {
 }
 
 // prepareMissed prepares the statements run unprepared so far. Call it outside any
-// transaction of the pool. A failure leaves them unprepared (they run as text).
+// transaction of the pool. c.mu is not held while preparing: a prepare waits for the pool's
+// one connection, which a transaction may hold while it looks statements up. A failure leaves
+// a statement unprepared (it runs as text, and is tried again after its next use).
 func (c *stmtCache) prepareMissed(ctx context.Context) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	todo := make(map[string]string, len(c.missed))
 	for q := range c.missed {
-		if st, err := c.db.PrepareContext(ctx, c.texts[q]); err == nil {
-			c.stmts[q] = st
-		}
+		todo[q] = c.texts[q]
 		delete(c.missed, q)
+	}
+	c.mu.Unlock()
+	for q, text := range todo {
+		st, err := c.db.PrepareContext(ctx, text)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if c.stmts[q] == nil {
+			c.stmts[q], st = st, nil
+		}
+		c.mu.Unlock()
+		if st != nil {
+			_ = st.Close() // another caller prepared it meanwhile
+		}
 	}
 }
 
