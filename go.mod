@@ -95,4 +95,4 @@ require (
 	rsc.io/tmplfunc v0.0.3 // indirect
 )
 
-replace github.com/glebarez/go-sqlite => ./third_party/go-sqlite
+replace github.com/glebarez/go-sqlite => ./pkg/store/gosqlite

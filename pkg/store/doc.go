@@ -1,5 +1,5 @@
 // Package store is canistry's database adapter: GORM over github.com/glebarez/sqlite (pure Go;
-// its driver is modernc.org/sqlite, linked in place of glebarez/go-sqlite, third_party/go-sqlite),
+// its driver is modernc.org/sqlite, linked in place of glebarez/go-sqlite, pkg/store/gosqlite),
 // one database file shared by the three binaries, or over PostgreSQL (gorm.io/driver/postgres,
 // pgx v5) when Open is given a postgres:// URL, for several hosts (postgres.go).
 //
