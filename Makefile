@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X canistry/pkg/version.Version=$(VERSION)
 BINS    := api poller notifier
 DATA_DIR ?= ./data
 
-.PHONY: all build run test vet fmt-check depcheck bench clean demo deploy-test cluster assets
+.PHONY: all build run test vet fmt-check depcheck bench bench-compare clean demo deploy-test cluster assets
 
 all: build
 
@@ -37,6 +37,12 @@ test: vet fmt-check depcheck
 bench:
 	@mkdir -p bench
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count $${COUNT:-5} -timeout 80m ./... | tee bench/latest.txt
+
+# The benchmarks at REF against the working tree, interleaved ROUNDS times, as benchstat tables
+# with the load average at start and end (scripts/bench_compare.sh; README "Performance").
+# make bench-compare REF=<git ref> [ROUNDS=5] [BENCH=regexp] [PKG=./pkg/store] [BENCHTIME=1x]
+bench-compare:
+	@REF='$(REF)' ROUNDS='$(ROUNDS)' BENCH='$(BENCH)' PKG='$(PKG)' BENCHTIME='$(BENCHTIME)' GO='$(GO)' ./scripts/bench_compare.sh
 
 # Everything on one machine with no internet: the replica double with demo canisters, the three
 # binaries, and simulated miners sending 13-copy outcall storms. Open the printed /test URL.

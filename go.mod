@@ -94,3 +94,5 @@ require (
 	modernc.org/sqlite v1.62.0 // indirect
 	rsc.io/tmplfunc v0.0.3 // indirect
 )
+
+replace github.com/glebarez/go-sqlite => ./pkg/store/gosqlite

@@ -27,6 +27,9 @@ type dialect struct {
 	// writeLock runs first in every write transaction ("" for none: SQLite's IMMEDIATE
 	// transaction already holds its write lock).
 	writeLock string
+	// dollarParams: the driver takes $1, $2, … instead of ? (database/sql used directly,
+	// prepared.go; gorm rewrites them itself).
+	dollarParams bool
 
 	open         func(ctx context.Context, s *Store) error          // the pools (and the version probe)
 	afterMigrate func(tx *gorm.DB) error                            // nil for nothing
@@ -51,6 +54,7 @@ func dialectFor(path string) dialect {
 			eventHead: `SELECT (SELECT min(id) FROM events) AS oldest,
 				coalesce((SELECT max(id) FROM events),
 					(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq)) AS head`,
+			dollarParams: true,
 			writeLock:    fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeLockKey),
 			open:         func(_ context.Context, s *Store) error { return s.openPostgres(s.path) },
 			afterMigrate: ensureVersionTriggers,

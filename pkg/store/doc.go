@@ -1,4 +1,5 @@
-// Package store is canistry's database adapter: GORM over github.com/glebarez/sqlite (pure Go),
+// Package store is canistry's database adapter: GORM over github.com/glebarez/sqlite (pure Go;
+// its driver is modernc.org/sqlite, linked in place of glebarez/go-sqlite, pkg/store/gosqlite),
 // one database file shared by the three binaries, or over PostgreSQL (gorm.io/driver/postgres,
 // pgx v5) when Open is given a postgres:// URL, for several hosts (postgres.go).
 //
@@ -25,6 +26,12 @@
 //     (rows.go) with tx.Create (clause.OnConflict for an upsert); every other statement
 //     (UPDATE, DELETE, INSERT … SELECT, RETURNING) is hand-written SQL through tx.Exec, or
 //     one(tx.Raw(…)) when it returns a row.
+//   - The hot write path, claiming a batch of notifications (claimbatch.go, claimBatch), is the
+//     one exception to tx.Create/tx.Exec: a fixed set of multi-row statements run through
+//     database/sql on the write transaction's own *sql.Tx (sqlTx), each prepared once per shape
+//     on the writer pool and reused (stmtCache, prepared.go), because gorm re-prepares every
+//     statement inside a transaction. A write that adds rows for each claimed notification
+//     adds one multi-row statement to claimBatch, not a statement per claim.
 //   - An observation is written only when it differs from what is stored (saveIfChanged),
 //     compared inside the write transaction.
 //   - Everything SQLite and PostgreSQL do differently is a field of the dialect (dialect.go);

@@ -34,6 +34,15 @@ func (eventRow) TableName() string { return "events" }
 // appendEvent adds e to the log inside tx, stamped with the store's clock, and returns it as
 // logged: with its id and cursor.
 func (s *Store) appendEvent(tx *gorm.DB, e registry.Event) (registry.Event, error) {
+	row := s.eventRowOf(e)
+	if err := tx.Create(&row).Error; err != nil {
+		return registry.Event{}, fmt.Errorf("append %s event: %w", e.Event, err)
+	}
+	return s.toEvent(&row), nil
+}
+
+// eventRowOf is the row that logs e now (without its id).
+func (s *Store) eventRowOf(e registry.Event) eventRow {
 	data := string(e.Data)
 	if data == "" {
 		data = "{}"
@@ -43,10 +52,7 @@ func (s *Store) appendEvent(tx *gorm.DB, e registry.Event) (registry.Event, erro
 		id := e.NotificationID
 		row.NotificationID = &id
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return registry.Event{}, fmt.Errorf("append %s event: %w", e.Event, err)
-	}
-	return s.toEvent(&row), nil
+	return row
 }
 
 // appendEvents appends events in order and returns them as logged.

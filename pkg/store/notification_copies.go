@@ -32,14 +32,6 @@ func recordCopyTx(tx *gorm.DB, id int64, c CopyRecord) error {
 		registry.AddrFamily(c.Source), c.Source, ms(c.At), c.BodyHash, id, id, registry.MaxRecordedCopies).Error
 }
 
-// recordFirstCopyTx records the copy that claimed notification id, just inserted: rank 0,
-// offset 0, a plain insert on the claim's hot path.
-func recordFirstCopyTx(tx *gorm.DB, id int64, source, bodyHash string) error {
-	source = canonicalAddr(source)
-	return tx.Exec(`INSERT INTO notification_copies (notification_id, seq, family, source, offset_ms, body_hash)
-		VALUES (?, 0, ?, ?, 0, ?)`, id, registry.AddrFamily(source), source, bodyHash).Error
-}
-
 // canonicalAddr writes an IP address in one form (an IPv4-mapped address as the IPv4 one), so
 // that distinct sources are counted right.
 func canonicalAddr(s string) string {

@@ -69,80 +69,17 @@ func (s *Store) ClaimNotification(ctx context.Context, n *registry.Notification,
 // busy intake. Each notification is decided exactly as by ClaimNotification; a later one with
 // the same key as an earlier one is its duplicate.
 func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notification, window time.Duration) ([]NotificationClaim, error) {
-	out := make([]NotificationClaim, len(batch))
+	var out []NotificationClaim
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		for i, n := range batch {
-			c, err := s.claimTx(tx, n, window)
-			if err != nil {
-				return err
-			}
-			out[i] = c
-		}
-		return nil
+		var err error
+		out, err = s.claimBatchTx(ctx, tx, batch, window)
+		return err
 	})
+	s.claimStmts.prepareMissed(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("claim notification: %w", err)
 	}
 	return out, nil
-}
-
-func (s *Store) claimTx(tx *gorm.DB, n *registry.Notification, window time.Duration) (NotificationClaim, error) {
-	var out NotificationClaim
-	now := ms(n.ReceivedAt)
-	found, expired, err := countCopyTx(tx, n.DedupKey, n.BodyHash, n.Source, now, &out)
-	if err != nil || found {
-		return out, err
-	}
-	if expired {
-		if err := tx.Exec("DELETE FROM notification_claims WHERE dedup_key = ? AND expires_at <= ?", n.DedupKey, now).Error; err != nil {
-			return out, err
-		}
-	}
-	row := toNotificationRow(n)
-	row.Copies, row.Diverged = 1, false
-	// The insert itself checks for a live refusal of the key (no extra statement on the hot
-	// path); when it inserts nothing, the refusal is what the copies get.
-	err = one(tx.Raw(`INSERT INTO notifications (dedup_key, miner_id, event, ic_timestamp, data, body_hash, received_at,
-		copies, diverged, response_status, response_body) SELECT ?, ?, ?, ?, ?, ?, ?, 1, false, ?, ?
-		WHERE NOT EXISTS (SELECT 1 FROM notification_refusals WHERE dedup_key = ? AND expires_at > ?) RETURNING id`,
-		row.DedupKey, row.MinerID, row.Event, row.ICTimestamp, row.Data, row.BodyHash, row.ReceivedAt,
-		row.ResponseStatus, row.ResponseBody, row.DedupKey, now)).
-		Scan(&row.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		found, err := refusalTx(tx, n.DedupKey, now, &out)
-		if err == nil && !found {
-			err = fmt.Errorf("claim of %q neither inserted nor refused", n.DedupKey)
-		}
-		return out, err
-	}
-	if err != nil {
-		return out, err
-	}
-	expires := now + window.Milliseconds()
-	// The unique key decides: a claim inserted meanwhile by another writer (possible only if
-	// writers did not serialise) makes this insert a no-op, and the transaction runs again,
-	// which then finds that claim and counts this copy on it.
-	var claimed string
-	err = one(tx.Raw(`INSERT INTO notification_claims (dedup_key, notification_id, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key`, row.DedupKey, row.ID, expires)).
-		Scan(&claimed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return out, errClaimRaced
-	}
-	if err != nil {
-		return out, err
-	}
-	if err := recordFirstCopyTx(tx, row.ID, n.Source, n.BodyHash); err != nil {
-		return out, err
-	}
-	stored := row.toNotification()
-	ev := stored.AsEvent()
-	ev.ID, ev.NotificationID = 0, stored.ID
-	logged, err := s.appendEvent(tx, ev)
-	if err != nil {
-		return out, err
-	}
-	return NotificationClaim{Notification: stored, ExpiresAt: fromMs(expires), Claimed: true, Event: logged}, nil
 }
 
 // errClaimRaced: another writer's claim or refusal of the key won its unique key after this

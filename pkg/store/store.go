@@ -19,7 +19,9 @@ type Store struct {
 	d    dialect  // what the backend does differently
 	rdb  *gorm.DB // read pool, query_only
 	wdb  *gorm.DB // the single writer connection
-	now  func() time.Time
+
+	claimStmts *stmtCache // the claim path's statements on wdb (prepared.go)
+	now        func() time.Time
 
 	version *versionProbe
 	epoch   string // the event log's epoch (loadEpoch)
@@ -45,6 +47,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	if err := s.d.open(ctx, s); err != nil {
+		s.closePools()
+		return nil, err
+	}
+	var err error
+	if s.claimStmts, err = newStmtCache(s.wdb, s.d.dollarParams); err != nil {
 		s.closePools()
 		return nil, err
 	}
@@ -141,6 +148,9 @@ func (s *Store) Close() error { return s.closePools() }
 
 func (s *Store) closePools() error {
 	var errs []error
+	if s.claimStmts != nil {
+		s.claimStmts.close()
+	}
 	if s.version != nil {
 		errs = append(errs, s.version.close())
 	}

@@ -254,3 +254,31 @@ func TestStore_DataVersion(t *testing.T) {
 		}
 	})
 }
+
+// DataVersion stays exact when concurrent callers share probes: each caller that reads the
+// version after its own write committed sees it changed (a probe already under way when it
+// asked must not answer it).
+func TestStore_DataVersion_Concurrent(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "registry.db"))
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				before, err := s.DataVersion(t.Context())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := s.Heartbeat(t.Context(), registry.Process{Name: "api", Instance: fmt.Sprintf("%d-%d", w, i)}); err != nil {
+					t.Error(err)
+					return
+				}
+				if after, err := s.DataVersion(t.Context()); err != nil || after == before {
+					t.Errorf("worker %d: version %d before and %d after its own write (%v)", w, before, after, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -10,10 +10,26 @@ import (
 // versionProbe answers PRAGMA data_version on one dedicated connection. SQLite changes that
 // value, as seen from a connection, whenever any other connection commits — this process's
 // writer or another process's — so it is an exact, cheap "has anything changed?" signal.
+//
+// Concurrent callers share probes: a caller never joins a probe already under way (it may have
+// read the version before the caller's last write committed), but waits for the next one, which
+// then answers every caller that arrived meanwhile. So each answer is as fresh as a probe of its
+// own, and under load one PRAGMA (one read transaction) serves many requests (issue 26: the probe
+// was a third of an uncached point read).
 type versionProbe struct {
-	mu   sync.Mutex
 	db   *sql.DB
 	stmt *sql.Stmt
+
+	mu      sync.Mutex
+	running bool          // a probe is under way
+	next    *versionRound // the round the callers arriving now wait for; nil when none waits
+}
+
+// versionRound is one probe's answer, shared by the callers that waited for it.
+type versionRound struct {
+	done chan struct{}
+	n    int64
+	err  error
 }
 
 func openVersionProbe(ctx context.Context, path string) (*versionProbe, error) {
@@ -54,11 +70,46 @@ func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 }
 
 func sqliteDataVersion(ctx context.Context, s *Store) (int64, error) {
-	s.version.mu.Lock()
-	defer s.version.mu.Unlock()
-	var n int64
-	err := s.version.stmt.QueryRowContext(ctx).Scan(&n)
-	return n, err
+	return s.version.get(ctx)
+}
+
+// get waits for a probe that starts after it was called and returns its answer.
+func (v *versionProbe) get(ctx context.Context) (int64, error) {
+	v.mu.Lock()
+	if v.next == nil {
+		v.next = &versionRound{done: make(chan struct{})}
+	}
+	r := v.next
+	if !v.running {
+		v.running = true
+		v.next = nil
+		v.mu.Unlock()
+		v.run(context.WithoutCancel(ctx), r)
+	} else {
+		v.mu.Unlock()
+	}
+	select {
+	case <-r.done:
+		return r.n, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// run probes for round r, then starts the round that gathered meanwhile, if any (in a new
+// goroutine, so that the caller that started r is not kept serving later rounds). The probe
+// runs without its caller's cancellation: other callers wait for the same answer.
+func (v *versionProbe) run(ctx context.Context, r *versionRound) {
+	r.err = v.stmt.QueryRowContext(ctx).Scan(&r.n)
+	close(r.done)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if next := v.next; next != nil {
+		v.next = nil
+		go v.run(ctx, next)
+		return
+	}
+	v.running = false
 }
 
 func pgDataVersion(ctx context.Context, s *Store) (int64, error) {
