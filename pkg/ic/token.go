@@ -8,6 +8,7 @@ import (
 	"canistry/pkg/registry"
 
 	"github.com/aviate-labs/agent-go/candid/idl"
+	"github.com/aviate-labs/agent-go/principal"
 )
 
 // Token reads a token canister and reports which interfaces it found (registry.Interface*):
@@ -87,9 +88,14 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 			return nil
 		}
 	}
+	var index string
 	calls = append(calls, optional("icrc1_total_supply", &supply))
 	if full {
-		calls = append(calls, optional("icrc1_minting_account", &minting), optional("icrc1_supported_standards", &standards))
+		calls = append(calls, optional("icrc1_minting_account", &minting),
+			func() error { var err error; standards, err = c.supportedStandards(ctx, id); return err })
+		if _, ok := t.Metadata[icrc106Key]; ok {
+			calls = append(calls, func() error { var err error; index, err = c.indexPrincipal(ctx, id); return err })
+		}
 		if t.Name == "" {
 			calls = append(calls, optional("icrc1_name", &name))
 		}
@@ -118,7 +124,49 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 	for _, s := range standards {
 		t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
 	}
+	t.IndexID = index
 	return true, nil
+}
+
+// icrc106Key is the metadata entry of a ledger implementing ICRC-106, which names its index
+// canister (dfinity/ICRC ICRCs/ICRC-106/ICRC-106.md: the entry and icrc106_get_index_principal
+// are both required and must agree).
+const icrc106Key = "icrc106:index_principal"
+
+// supportedStandards reads icrc10_supported_standards (ICRC-10), falling back to ICRC-1's
+// icrc1_supported_standards on a ledger without it; nil when neither exists.
+func (c *Client) supportedStandards(ctx context.Context, id registry.CanisterID) ([]standard, error) {
+	var out []standard
+	err := c.query(ctx, id, "icrc10_supported_standards", nil, &out)
+	if isNotFound(err) {
+		out, err = nil, c.query(ctx, id, "icrc1_supported_standards", nil, &out)
+	}
+	return out, optionalErr(err)
+}
+
+// indexPrincipalResult is ICRC-106's GetIndexPrincipalResult.
+type indexPrincipalResult struct {
+	Ok  *principal.Principal `ic:"Ok,variant"`
+	Err *indexPrincipalError `ic:"Err,variant"`
+}
+
+type indexPrincipalError struct {
+	NotSet       *idl.Null `ic:"IndexPrincipalNotSet,variant"`
+	GenericError *struct {
+		ErrorCode   idl.Nat `ic:"error_code"`
+		Description string  `ic:"description"`
+	} `ic:"GenericError,variant"`
+}
+
+// indexPrincipal reads icrc106_get_index_principal; "" when the ledger lacks the method or
+// answers Err (IndexPrincipalNotSet).
+func (c *Client) indexPrincipal(ctx context.Context, id registry.CanisterID) (string, error) {
+	var res indexPrincipalResult
+	err := c.query(ctx, id, "icrc106_get_index_principal", nil, &res)
+	if err != nil || res.Ok == nil {
+		return "", optionalErr(err)
+	}
+	return res.Ok.Encode(), nil
 }
 
 // applyMetadata sets t.Metadata from an icrc1_metadata reply, and the name, symbol, decimals,
