@@ -139,7 +139,8 @@ func (c *Client) supportedStandards(ctx context.Context, id registry.CanisterID)
 	var out []standard
 	err := c.query(ctx, id, "icrc10_supported_standards", nil, &out)
 	if isNotFound(err) {
-		out, err = nil, c.query(ctx, id, "icrc1_supported_standards", nil, &out)
+		out = nil
+		err = c.query(ctx, id, "icrc1_supported_standards", nil, &out)
 	}
 	return out, optionalErr(err)
 }
