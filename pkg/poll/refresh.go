@@ -151,8 +151,8 @@ func (p *Poller) save(ctx context.Context, c registry.Canister, o observation, a
 		return p.record(ctx, c, at, res)
 	}
 	res.changed = len(saved.Changed) > 0
-	p.updateBadges(ctx, c.ID, w.State, saved.Changes, at)
-	p.recordCycles(ctx, c.ID, w.State, at)
+	p.updateBadges(ctx, c, w.State, w.Token, saved.Changes, at)
+	p.recordCycles(ctx, c, w.State, at)
 	var pubErrs []error
 	for _, e := range saved.Events {
 		pubErrs = append(pubErrs, p.bus.PublishEvent(e))

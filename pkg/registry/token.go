@@ -36,9 +36,9 @@ type TokenInfo struct {
 	Name               string
 	Symbol             string
 	Decimals           uint8
-	Fee                string // nat, decimal
-	TotalSupply        string // nat, decimal
-	MintingAccount     string // principal text of the owner, "" if none
+	Fee                string     // nat, decimal
+	TotalSupply        string     // nat, decimal
+	MintingAccount     string     // principal text of the owner, "" if none
 	SupportedStandards []Standard // icrc10_supported_standards, or icrc1_supported_standards
 	// IndexID is the ledger's index canister (ICRC-106 icrc106_get_index_principal); "" if none.
 	IndexID  string
