@@ -185,10 +185,14 @@ func (p *Poller) kindWrite(w *store.RefreshWrite, c registry.Canister, o observa
 }
 
 // changeEvents are the registry events of one refresh: one per module hash or controllers
-// change, then canister.updated naming every changed field.
+// change, then canister.updated naming every changed field (a new certified install among
+// them, as "install").
 func changeEvents(c registry.Canister, changes []registry.Change, changed []string, at time.Time) ([]registry.Event, error) {
 	var out []registry.Event
 	for _, ch := range changes {
+		if ch.Field == registry.ChangeInstall {
+			continue
+		}
 		name, data := changeEvent(c, ch)
 		e, err := registry.NewEvent(name, data, at)
 		if err != nil {
