@@ -23,7 +23,7 @@ func TestAPI_ChainFacts(t *testing.T) {
 		Controllers: []string{string(idWallet)}, CreatedAt: &created, LastInstalledAt: &installed}
 	tok := registry.TokenInfo{CanisterID: idLedger, Name: "Ledger", Symbol: "LED", Decimals: 8, IndexID: string(idWallet),
 		SupportedStandards: []registry.Standard{{Name: "ICRC-1", URL: "u"}, {Name: "ICRC-2", URL: "u"}, {Name: "ICRC-3", URL: "u"}, {Name: "ICRC-152", URL: "u"}},
-		UpdatedAt: now}
+		UpdatedAt:          now}
 	if _, err := a.Store.SaveRefresh(ctx, store.RefreshWrite{ID: idLedger, At: now, State: &state, Token: &tok}); err != nil {
 		t.Fatal(err)
 	}
