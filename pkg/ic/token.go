@@ -74,7 +74,6 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 	var (
 		supply, fee    idl.Nat
 		minting        *account
-		standards      []standard
 		name, symbol   string
 		decimals       uint8
 		_, hasDecimals = t.Metadata["icrc1:decimals"]
@@ -88,14 +87,10 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 			return nil
 		}
 	}
-	var index string
 	calls = append(calls, optional("icrc1_total_supply", &supply))
 	if full {
-		calls = append(calls, optional("icrc1_minting_account", &minting),
-			func() error { var err error; standards, err = c.supportedStandards(ctx, id); return err })
-		if _, ok := t.Metadata[icrc106Key]; ok {
-			calls = append(calls, func() error { var err error; index, err = c.indexPrincipal(ctx, id); return err })
-		}
+		calls = append(calls, optional("icrc1_minting_account", &minting))
+		calls = append(calls, c.declaredCalls(ctx, id, t)...)
 		if t.Name == "" {
 			calls = append(calls, optional("icrc1_name", &name))
 		}
@@ -121,11 +116,28 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 	if minting != nil {
 		t.MintingAccount = minting.Owner.Encode()
 	}
-	for _, s := range standards {
-		t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
-	}
-	t.IndexID = index
 	return true, nil
+}
+
+// declaredCalls are the reads of what a ledger declares, each setting its own field of t (run
+// with parallel, so t's other fields are not touched meanwhile): its standards (ICRC-10, else
+// ICRC-1's list) and, where its metadata names one, its ICRC-106 index canister.
+func (c *Client) declaredCalls(ctx context.Context, id registry.CanisterID, t *registry.TokenInfo) []func() error {
+	calls := []func() error{func() error {
+		standards, err := c.supportedStandards(ctx, id)
+		for _, s := range standards {
+			t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
+		}
+		return err
+	}}
+	if _, ok := t.Metadata[icrc106Key]; ok {
+		calls = append(calls, func() error {
+			var err error
+			t.IndexID, err = c.indexPrincipal(ctx, id)
+			return err
+		})
+	}
+	return calls
 }
 
 // icrc106Key is the metadata entry of a ledger implementing ICRC-106, which names its index

@@ -181,26 +181,11 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	if asksForSubnet(req.Paths) {
 		s.count(RequestSubnetState)
 	}
-	installTimes := s.installTimesCertified()
-	paths := make([][]string, 0, len(req.Paths)+1)
-	for _, p := range req.Paths {
-		sp := make([]string, len(p))
-		for i, l := range p {
-			sp[i] = string(l)
-		}
-		if len(sp) >= 2 && sp[0] == "canister" && sp[1] != string(ecid.Raw) {
-			http.Error(w, fmt.Sprintf("path %q is not for the effective canister %s", sp, ecid), http.StatusForbidden)
-			return
-		}
-		if !installTimes && len(sp) == 3 && sp[0] == "canister" && (sp[2] == "canister_creation_timestamp" || sp[2] == "last_install_timestamp") {
-			// A replica before interface spec 0.66.0 refuses a path it does not know (dfinity/ic
-			// rs/http_endpoints/public/src/read_state/canister.rs, verify_paths).
-			http.Error(w, "Invalid path requested.", http.StatusNotFound)
-			return
-		}
-		paths = append(paths, sp)
+	paths, status, msg := s.readStatePaths(req.Paths, ecid)
+	if status != 0 {
+		http.Error(w, msg, status)
+		return
 	}
-	paths = append(paths, []string{"time"})
 
 	state := newTree()
 	state.put(certTime(certifiedTime(now, fault)), "time")
@@ -226,6 +211,30 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeCBOR(w, body)
+}
+
+// readStatePaths checks the requested paths as a replica does and returns them, with /time,
+// as text labels; or the HTTP status and message of a refusal: a canister path of another
+// canister than the effective one, or (as a replica before interface spec 0.66.0 refuses a path
+// it does not know: dfinity/ic rs/http_endpoints/public/src/read_state/canister.rs,
+// verify_paths) an install time path when the double serves no install times.
+func (s *Server) readStatePaths(req [][][]byte, ecid principal.Principal) ([][]string, int, string) {
+	installTimes := s.installTimesCertified()
+	paths := make([][]string, 0, len(req)+1)
+	for _, p := range req {
+		sp := make([]string, len(p))
+		for i, l := range p {
+			sp[i] = string(l)
+		}
+		if len(sp) >= 2 && sp[0] == "canister" && sp[1] != string(ecid.Raw) {
+			return nil, http.StatusForbidden, fmt.Sprintf("path %q is not for the effective canister %s", sp, ecid)
+		}
+		if !installTimes && len(sp) == 3 && sp[0] == "canister" && (sp[2] == "canister_creation_timestamp" || sp[2] == "last_install_timestamp") {
+			return nil, http.StatusNotFound, "Invalid path requested."
+		}
+		paths = append(paths, sp)
+	}
+	return append(paths, []string{"time"}), 0, ""
 }
 
 // putCanisterState adds /canister/<id>/controllers (a self-described CBOR array of principal
