@@ -63,20 +63,20 @@ func (p *Poller) readCycles(ctx context.Context, c registry.Canister, state *reg
 	switch {
 	case ic.IsStatusPrivate(err):
 		retry := at.Add(registry.StatusPrivateRetry)
-		return registry.CyclesPoint{}, "", p.setStatusRetry(ctx, c.ID, &retry)
+		p.setStatusRetry(ctx, c.ID, &retry)
+		return registry.CyclesPoint{}, "", nil
 	case err == nil && c.StatusRetryAt != nil:
-		err = p.setStatusRetry(ctx, c.ID, nil) // public again
+		p.setStatusRetry(ctx, c.ID, nil) // public again
 	}
 	return st, registry.CyclesPublicStatus, err
 }
 
 // setStatusRetry stores when c's private status is asked again (nil: no longer private); a
 // failure is logged: the canister is then asked again at its next refresh.
-func (p *Poller) setStatusRetry(ctx context.Context, id registry.CanisterID, at *time.Time) error {
+func (p *Poller) setStatusRetry(ctx context.Context, id registry.CanisterID, at *time.Time) {
 	if err := p.store.SetStatusRetry(ctx, id, at); err != nil && registry.ErrorCode(err) != registry.ENOTFOUND {
 		p.logger.Warn("could not store when to ask for a private status again", "canister_id", id, "err", err)
 	}
-	return nil
 }
 
 // snsCycles caches each SNS root's get_sns_canisters_summary for ttl (half the sweep period),
