@@ -45,7 +45,9 @@ func (p *Poller) saveBadges(ctx context.Context, c registry.Canister, state *reg
 			in.ControllersChangedAt = *cur.ControllersChangedAt
 		}
 		if installed != nil {
-			in.InstalledAt = *installed
+			// At the store's precision, or the stored badges (ms) never equal the computed ones
+			// and an unchanged canister would rewrite them at every refresh.
+			in.InstalledAt = installed.Truncate(time.Millisecond)
 		}
 	} else if in, _, err = p.store.BadgeState(ctx, c.ID); err != nil {
 		return err

@@ -89,7 +89,7 @@ func TestPoller_ImmutableFromInstall(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
 	id := idOf(principalN(1))
-	installed := f.clock.Now().Add(-40 * 24 * time.Hour)
+	installed := f.clock.Now().Add(-40*24*time.Hour + 123456789) // sub-millisecond digits, as the IC certifies
 	c := f.double.AddCanister(principalN(1), hash32(1), principalN(100))
 	c.SetInstallTimes(installed.Add(-time.Hour), installed)
 	f.register(id, registry.KindOther)
@@ -100,6 +100,12 @@ func TestPoller_ImmutableFromInstall(t *testing.T) {
 	}
 	if got := b[id]; !got.Immutable || got.ImmutableBasis != registry.ImmutableFromInstall || !got.ImmutableSince.Equal(installed.Truncate(time.Millisecond)) {
 		t.Fatalf("badges %+v, want immutable since the certified install", got)
+	}
+	first := b[id].ComputedAt
+	f.clock.Advance(time.Minute)
+	f.sweep() // unchanged: the stored badges stand (not rewritten)
+	if b, err = f.store.Badges(ctx, []registry.CanisterID{id}); err != nil || !b[id].ComputedAt.Equal(first) {
+		t.Errorf("unchanged canister: badges computed at %v, want %v (rewritten at every refresh)", b[id].ComputedAt, first)
 	}
 	rec := f.canister(id)
 	if rec.LastInstalledAt == nil || !rec.LastInstalledAt.Equal(installed.Truncate(time.Millisecond)) || rec.ChainCreatedAt == nil {
