@@ -217,3 +217,24 @@ func TestClient_ICRCStandards(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_NoICRC10Remembered: a ledger without ICRC-10 costs its fallback query once; later
+// reads ask ICRC-1's list alone (no added round trip per refresh).
+func TestClient_NoICRC10Remembered(t *testing.T) {
+	c, s := newClient(t)
+	id := canisterID(90)
+	s.AddCanister(id, hash32(4)).Install(ictest.NewLedger(ictest.LedgerInfo{Symbol: "OLD",
+		Standards: []ictest.Standard{{Name: "ICRC-1", URL: "u"}}}))
+	queries := func() int64 {
+		before := s.Requests(ictest.RequestQuery)
+		tok, err := c.Token(t.Context(), regID(id))
+		if err != nil || len(tok.SupportedStandards) != 1 {
+			t.Fatalf("token %+v %v", tok, err)
+		}
+		return s.Requests(ictest.RequestQuery) - before
+	}
+	first, second := queries(), queries()
+	if second != first-1 {
+		t.Errorf("queries: %d then %d, want one fewer once ICRC-10 is known to be missing", first, second)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,9 @@ type Client struct {
 	// installPathsOff is when (Unix ns) the install paths are asked for again after the
 	// replica refused them (canisterStateWithInstallTimes); 0: ask.
 	installPathsOff atomic.Int64
+	// noICRC10 holds, by ledger id, until when a ledger found without icrc10_supported_standards
+	// is read with icrc1_supported_standards alone (supportedStandards).
+	noICRC10 sync.Map
 }
 
 // verification selects how queries are verified.

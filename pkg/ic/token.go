@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"canistry/pkg/registry"
 
@@ -145,15 +146,28 @@ func (c *Client) declaredCalls(ctx context.Context, id registry.CanisterID, t *r
 // are both required and must agree).
 const icrc106Key = "icrc106:index_principal"
 
+// noICRC10Retry is how long a ledger without icrc10_supported_standards is read with ICRC-1's
+// list alone before ICRC-10 is asked again (an upgrade may add it): meanwhile it costs the one
+// query it did before ICRC-10.
+const noICRC10Retry = time.Hour
+
 // supportedStandards reads icrc10_supported_standards (ICRC-10), falling back to ICRC-1's
-// icrc1_supported_standards on a ledger without it; nil when neither exists.
+// icrc1_supported_standards on a ledger without it; nil when neither exists. A ledger found
+// without ICRC-10 is remembered for noICRC10Retry, so the fallback does not cost a second
+// query at every refresh.
 func (c *Client) supportedStandards(ctx context.Context, id registry.CanisterID) ([]standard, error) {
 	var out []standard
-	err := c.query(ctx, id, "icrc10_supported_standards", nil, &out)
-	if isNotFound(err) {
+	now := c.now()
+	if until, ok := c.noICRC10.Load(id); !ok || !now.Before(until.(time.Time)) {
+		err := c.query(ctx, id, "icrc10_supported_standards", nil, &out)
+		if !isNotFound(err) {
+			c.noICRC10.Delete(id)
+			return out, err
+		}
+		c.noICRC10.Store(id, now.Add(noICRC10Retry))
 		out = nil
-		err = c.query(ctx, id, "icrc1_supported_standards", nil, &out)
 	}
+	err := c.query(ctx, id, "icrc1_supported_standards", nil, &out)
 	return out, optionalErr(err)
 }
 
