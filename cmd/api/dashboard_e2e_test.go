@@ -52,7 +52,9 @@ const (
 	dashboardSupplyFmt = "1,234,567,890,123,456,789.01234567"
 	dashboardKey       = "dashboard-admin-key-0123456789abcdef"
 	dashboardCycles    = "25000000000000000000001" // above 2^64
-	dashboardNotifyKey = "dashboard-notify-key-0123456789"
+	// dashboardPublicCycles is the ledger's balance, read from its public status.
+	dashboardPublicCycles = "7000000000000"
+	dashboardNotifyKey    = "dashboard-notify-key-0123456789"
 )
 
 const tinyPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -65,9 +67,17 @@ func startDashboardWorld(t *testing.T) *dashboardWorld {
 		miner: registry.CanisterID(ictest.CanisterID(2).Encode()), holed: registry.CanisterID(ictest.CanisterID(3).Encode())}
 	supply, _ := new(big.Int).SetString(dashboardSupply, 10)
 	owner := ictest.CanisterID(100)
-	double.AddCanister(ictest.CanisterID(1), bytes.Repeat([]byte{1}, 32), owner).Install(ictest.NewLedger(ictest.LedgerInfo{
+	index := ictest.CanisterID(5)
+	ledger := double.AddCanister(ictest.CanisterID(1), bytes.Repeat([]byte{1}, 32), owner).Install(ictest.NewLedger(ictest.LedgerInfo{
 		Name: "Alpha Coin", Symbol: "ALP", Decimals: 8, Fee: big.NewInt(10_000), TotalSupply: supply,
-		Logo: "data:image/png;base64," + tinyPNG}))
+		Logo: "data:image/png;base64," + tinyPNG, ICRC10: true, IndexPrincipal: &index,
+		Standards: []ictest.Standard{{Name: "ICRC-1", URL: "https://github.com/dfinity/ICRC-1"}, {Name: "ICRC-3", URL: "https://github.com/dfinity/ICRC-1"},
+			{Name: "ICRC-106", URL: "https://github.com/dfinity/ICRC"}}}))
+	// The ledger's status is public (interface spec 0.65.0): its cycles come from the management
+	// canister's canister_status query, with no status canister among its controllers.
+	ledger.SetStatusPublic(true)
+	publicCycles, _ := new(big.Int).SetString(dashboardPublicCycles, 10)
+	ledger.SetStatus(ictest.CanisterStatus{Cycles: publicCycles, MemorySize: big.NewInt(5 << 20), IdleCyclesBurnedPerDay: big.NewInt(2_000_000_000)})
 	tokenP := ictest.CanisterID(1)
 	m := ictest.NewMiner(ictest.MinerInfo{CurrentToken: &tokenP, IsMining: true, SpeedPercentage: 75, ChunkSize: 1000,
 		ChunksPerRefresh: 10, ICRCVersion: 1}, ictest.CycleUsage{})
@@ -387,7 +397,9 @@ func TestDashboard_Chromium(t *testing.T) {
 	step("CanisterHistory", func(t *testing.T) {
 		b.do("open", chromedp.Navigate(base+"/ui/canisters/"+string(w.token)))
 		b.rendered("Canister")
-		if got := wait[string](b, "timeline", `document.querySelectorAll('.timeline li').length === 2 && document.querySelector('.timeline').textContent`); !strings.Contains(got, "alpha-ledger 1.2.0") {
+		// module hash, controllers, and the certified install of the module.
+		if got := wait[string](b, "timeline", `document.querySelectorAll('.timeline li').length === 3 && document.querySelector('.timeline').textContent`); !strings.Contains(got, "alpha-ledger 1.2.0") ||
+			!strings.Contains(got, "code installed") {
 			t.Errorf("timeline %q does not name the known build", got)
 		}
 		wait[bool](b, "the build linked", `document.querySelector('.timeline a.build')?.textContent === 'alpha-ledger 1.2.0'`)
@@ -411,6 +423,24 @@ func TestDashboard_Chromium(t *testing.T) {
 			t.Errorf("cycles axis %q has no T ticks", got)
 		}
 		wait[bool](b, "runway", `document.querySelector('main').textContent.includes('25,000,000,000,000 days at the idle rate')`)
+	})
+
+	step("PublicStatusCycles", func(t *testing.T) {
+		b.do("open", chromedp.Navigate(base+"/ui/canisters/"+string(w.token)))
+		b.rendered("Canister")
+		if got := wait[string](b, "cycles", `document.querySelector('main .cycles')?.textContent`); got != "7,000,000,000,000" {
+			t.Errorf("cycles %q", got)
+		}
+		wait[bool](b, "source", `document.querySelector('main .cycles-source')?.textContent.includes('status is public')`)
+		if n := wait[int](b, "points", `+document.querySelector('#chart-cycles')?.dataset.points || 0`); n != 1 {
+			t.Errorf("%d points on the cycles chart, want 1", n)
+		}
+		b.hover("chart-cycles", time.Now(), "7,000,000,000,000 cycles")
+		wait[bool](b, "runway", `document.querySelector('main').textContent.includes('3,500 days at the idle rate')`)
+		wait[bool](b, "certified install", `document.querySelector('main').textContent.includes('(certified last install)')`)
+		b.do("token page", chromedp.Navigate(base+"/ui/tokens/"+string(w.token)))
+		b.rendered("Token")
+		wait[bool](b, "index link", `document.querySelector('main a.index-link')?.getAttribute('href') === '/ui/canisters/`+ictest.CanisterID(5).Encode()+`'`)
 	})
 
 	step("TokenSupply", func(t *testing.T) {

@@ -11,13 +11,14 @@ import (
 type badgesJSON struct {
 	Badges               []string `json:"badges"`
 	ImmutableSince       *string  `json:"immutable_since"`
+	ImmutableBasis       *string  `json:"immutable_basis"`
 	ControllersChangedAt *string  `json:"controllers_changed_at"`
 	BadgesComputedAt     *string  `json:"badges_computed_at"`
 }
 
 func toBadgesJSON(b *registry.Badges) badgesJSON {
 	at := rfc3339(b.ComputedAt)
-	return badgesJSON{Badges: b.Names(), ImmutableSince: optTime(b.ImmutableSince),
+	return badgesJSON{Badges: b.Names(), ImmutableSince: optTime(b.ImmutableSince), ImmutableBasis: optString(b.ImmutableBasis),
 		ControllersChangedAt: optTime(b.ControllersChangedAt), BadgesComputedAt: &at}
 }
 

@@ -9,6 +9,7 @@ import (
 // cyclesPointJSON is one cycles and memory observation.
 type cyclesPointJSON struct {
 	ObservedAt       string  `json:"observed_at"`
+	Source           string  `json:"source"`
 	Status           string  `json:"status"`
 	Cycles           string  `json:"cycles"`
 	MemorySize       string  `json:"memory_size"`
@@ -25,8 +26,8 @@ type cyclesReply struct {
 	NextCursor *string           `json:"next_cursor"`
 }
 
-// canisterCycles answers the cycles and memory series the poller reads through a public
-// status canister (from defaults to 24 hours before to, to to now).
+// canisterCycles answers the cycles and memory series the poller reads, each point with its
+// source (public status, blackhole or SNS root; from defaults to 24 hours before to, to to now).
 func (a *api) canisterCycles(c *gin.Context) {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -51,7 +52,7 @@ func (a *api) canisterCycles(c *gin.Context) {
 	out := cyclesReply{CanisterID: string(id), From: rfc3339(r.From), To: rfc3339(r.To), Series: make([]cyclesPointJSON, len(page.Items))}
 	for i := range page.Items {
 		s := &page.Items[i]
-		out.Series[i] = cyclesPointJSON{ObservedAt: rfc3339(s.ObservedAt), Status: s.Status, Cycles: s.Cycles, MemorySize: s.MemorySize,
+		out.Series[i] = cyclesPointJSON{ObservedAt: rfc3339(s.ObservedAt), Source: s.Source, Status: s.Status, Cycles: s.Cycles, MemorySize: s.MemorySize,
 			IdleCyclesPerDay: optString(s.IdleCyclesPerDay), RunwayDays: optString(s.RunwayDays())}
 	}
 	if page.Next != nil {

@@ -47,6 +47,10 @@ type canisterJSON struct {
 	Build       *buildJSON `json:"build"`
 	CreatedAt   string     `json:"created_at"`
 	UpdatedAt   string     `json:"updated_at"`
+	// ChainCreatedAt and LastInstalledAt are what the IC certifies (interface spec 0.66.0),
+	// null where it does not; CreatedAt is when the canister was registered here.
+	ChainCreatedAt  *string `json:"chain_created_at"`
+	LastInstalledAt *string `json:"last_installed_at"`
 	refreshJSON
 	badgesJSON
 }
@@ -55,6 +59,7 @@ func toCanisterJSON(r *registry.CanisterRecord, staleBefore time.Time) canisterJ
 	out := canisterJSON{CanisterID: string(r.ID), Kind: string(r.Kind), Name: r.Name, Description: r.Description,
 		Tags: nonNil(r.Tags), ModuleHash: optString(r.ModuleHash), Controllers: nonNil(r.Controllers),
 		Verified: r.Verified(), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
+		ChainCreatedAt: optTime(r.ChainCreatedAt), LastInstalledAt: optTime(r.LastInstalledAt),
 		refreshJSON: toRefreshJSON(r.Refresh, staleBefore), badgesJSON: badgesJSON{Badges: []string{}}}
 	if b := r.Build; b != nil {
 		out.Build = &buildJSON{Name: b.Name, Version: b.Version, Kind: optString(string(b.Kind)), SourceURL: optString(b.SourceURL)}
@@ -83,6 +88,8 @@ type tokenJSON struct {
 	TotalSupply        *string             `json:"total_supply"`
 	MintingAccount     *string             `json:"minting_account"`
 	SupportedStandards []registry.Standard `json:"supported_standards"`
+	IndexID            *string             `json:"index_id"`
+	BlockLog           bool                `json:"block_log"`
 	Metadata           map[string]any      `json:"metadata"`
 	Logo               *string             `json:"logo"`
 	LogoURL            *string             `json:"logo_url"`
@@ -96,7 +103,8 @@ func toTokenJSON(t *registry.TokenRecord, staleBefore time.Time) tokenJSON {
 	out := tokenJSON{CanisterID: string(t.CanisterID), RegisteredName: t.RegisteredAs, Interfaces: nonNil(t.Interfaces),
 		Name: t.Name, Symbol: t.Symbol, Decimals: int(t.Decimals), Fee: optString(t.Fee),
 		TotalSupply: optString(t.TotalSupply), MintingAccount: optString(t.MintingAccount),
-		SupportedStandards: t.SupportedStandards, Metadata: t.Metadata, LogoURL: optString(t.LogoURL),
+		SupportedStandards: t.SupportedStandards, IndexID: optString(t.IndexID), BlockLog: t.Supports(registry.StandardICRC3),
+		Metadata: t.Metadata, LogoURL: optString(t.LogoURL),
 		LogoDropped: t.LogoDropped, UpdatedAt: rfc3339(t.UpdatedAt), refreshJSON: toRefreshJSON(t.Refresh, staleBefore)}
 	if out.SupportedStandards == nil {
 		out.SupportedStandards = []registry.Standard{}

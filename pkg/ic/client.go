@@ -19,6 +19,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"canistry/pkg/config"
@@ -27,6 +29,7 @@ import (
 	"github.com/aviate-labs/agent-go"
 	"github.com/aviate-labs/agent-go/candid"
 	"github.com/aviate-labs/agent-go/identity"
+	"github.com/aviate-labs/agent-go/principal"
 )
 
 // DefaultURL is the mainnet API boundary.
@@ -73,6 +76,12 @@ type Client struct {
 	candid       *candidDecoder
 	logger       *slog.Logger
 	now          func() time.Time
+	// installPathsOff is when (Unix ns) the install paths are asked for again after the
+	// replica refused them (canisterStateWithInstallTimes); 0: ask.
+	installPathsOff atomic.Int64
+	// noICRC10 holds, by ledger id, until when a ledger found without icrc10_supported_standards
+	// is read with icrc1_supported_standards alone (supportedStandards).
+	noICRC10 sync.Map
 }
 
 // verification selects how queries are verified.
@@ -207,6 +216,14 @@ func recovered[T any](f func() (T, error)) (v T, err error) {
 // per reply value). The reply is verified before it is decoded here (when verification is
 // on), so a decoding failure is reported as such, naming the method and both types.
 func (c *Client) query(ctx context.Context, id registry.CanisterID, method string, args []any, out ...any) error {
+	p := id.Principal()
+	return c.queryAt(ctx, p, p, id, method, args, out...)
+}
+
+// queryAt is query of method on canister target, sent to the effective canister ecid (the
+// same canister except for the management canister, aaaaa-aa, whose queries go to the
+// canister they are about). name names the canister in errors.
+func (c *Client) queryAt(ctx context.Context, target, ecid principal.Principal, name registry.CanisterID, method string, args []any, out ...any) error {
 	if args == nil {
 		args = []any{}
 	}
@@ -216,23 +233,24 @@ func (c *Client) query(ctx context.Context, id registry.CanisterID, method strin
 	}
 	var raw []byte
 	if c.keys != nil {
-		raw, err = c.verifiedQuery(ctx, id.Principal(), method, arg)
+		raw, err = c.verifiedQuery(ctx, target, ecid, method, arg)
 	} else {
-		raw, err = recovered(func() ([]byte, error) { return c.agentQuery(ctx, id, method, arg) })
+		raw, err = recovered(func() ([]byte, error) { return c.agentQuery(ctx, target, ecid, method, arg) })
 	}
 	if err != nil {
-		return callError(ctx, id, method, err)
+		return callError(ctx, name, method, err)
 	}
 	if err := c.candid.unmarshal(raw, out); err != nil {
-		return decodeError(id, method, raw, out, err)
+		return decodeError(name, method, raw, out, err)
 	}
 	return nil
 }
 
 // agentQuery is a query through agent-go alone: unverified, or verified by agent-go itself
 // when the agent was built with signed-query verification (benchmarks compare against that).
-func (c *Client) agentQuery(ctx context.Context, id registry.CanisterID, method string, arg []byte) ([]byte, error) {
-	req, err := c.agent.CreateRawAPIRequest(agent.RequestTypeQuery, id.Principal(), method, arg)
+func (c *Client) agentQuery(ctx context.Context, target, ecid principal.Principal, method string, arg []byte) ([]byte, error) {
+	req, err := agent.CreateAPIRequest(c.agent, func(b []byte) ([]byte, error) { return b, nil },
+		func(raw []byte, out *[]byte) error { *out = raw; return nil }, agent.RequestTypeQuery, target, ecid, method, arg)
 	if err != nil {
 		return nil, fmt.Errorf("build %s request: %w", method, err)
 	}

@@ -48,21 +48,7 @@ func (c *Client) Cycles(ctx context.Context, statusCanister, id registry.Caniste
 	if err != nil {
 		return registry.CyclesPoint{}, callError(ctx, statusCanister, "canister_status", err)
 	}
-	var st cyclesStatus
-	if err := candid.Unmarshal(raw, []any{&st}); err != nil {
-		return registry.CyclesPoint{}, decodeError(statusCanister, "canister_status", raw, []any{&st}, err)
-	}
-	out := registry.CyclesPoint{CanisterID: id, ObservedAt: c.now(), Cycles: natString(st.Cycles),
-		MemorySize: natString(st.MemorySize), Status: "running"}
-	switch {
-	case st.Status.Stopping != nil:
-		out.Status = "stopping"
-	case st.Status.Stopped != nil:
-		out.Status = "stopped"
-	}
-	var idle cyclesIdle
-	if candid.Unmarshal(raw, []any{&idle}) == nil {
-		out.IdleCyclesPerDay = natString(idle.IdleCyclesBurnedPerDay)
-	}
-	return out, nil
+	out, err := c.decodeStatus(statusCanister, "canister_status", raw)
+	out.CanisterID, out.Source = id, registry.CyclesBlackhole
+	return out, err
 }

@@ -1,15 +1,19 @@
 package ic
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"canistry/pkg/registry"
 
 	"github.com/aviate-labs/agent-go/candid/idl"
 	"github.com/aviate-labs/agent-go/certification/hashtree"
+	"github.com/aviate-labs/agent-go/leb128"
 	"github.com/aviate-labs/agent-go/principal"
 	"github.com/fxamacker/cbor/v2"
 )
@@ -109,43 +113,120 @@ func (c *Client) Wallet(ctx context.Context, id registry.CanisterID, ledgers []r
 	return out, errors.Join(errs...)
 }
 
-// Canister reads the certified module hash and controllers of id in one read_state, whose
-// certificate the client's certVerifier checks (its signature every time, the subnet delegation
-// once per distinct delegation). A canister without a /canister/<id>/controllers entry does not
-// exist (not_found); one without a module hash is empty (ModuleHash "").
+// Canister reads the certified module hash, controllers, creation time and last install time
+// of id in one read_state, whose certificate the client's certVerifier checks (its signature
+// every time, the subnet delegation once per distinct delegation). A canister without a
+// /canister/<id>/controllers entry does not exist (not_found); one without a module hash is
+// empty (ModuleHash ""). The two timestamps (interface spec 0.66.0:
+// /canister/<id>/canister_creation_timestamp and last_install_timestamp, naturals of
+// nanoseconds since 1970, LEB128-encoded as every natural in the state tree) are nil where
+// the certificate proves them absent: a replica that predates them, a canister created or
+// installed before the IC recorded it, or an empty one.
 func (c *Client) Canister(ctx context.Context, id registry.CanisterID) (registry.CanisterState, error) {
 	p := id.Principal()
-	mhPath := []hashtree.Label{hashtree.Label("canister"), p.Raw, hashtree.Label("module_hash")}
-	ctrlPath := []hashtree.Label{hashtree.Label("canister"), p.Raw, hashtree.Label("controllers")}
-	root, err := c.canisterState(ctx, p, [][]hashtree.Label{mhPath, ctrlPath})
+	path := func(leaf string) []hashtree.Label {
+		return []hashtree.Label{hashtree.Label("canister"), p.Raw, hashtree.Label(leaf)}
+	}
+	mhPath, ctrlPath := path("module_hash"), path("controllers")
+	createdPath, installedPath := path("canister_creation_timestamp"), path("last_install_timestamp")
+	root, err := c.canisterStateWithInstallTimes(ctx, p, [][]hashtree.Label{mhPath, ctrlPath}, createdPath, installedPath)
 	if err != nil {
 		return registry.CanisterState{}, transportError(ctx, fmt.Sprintf("canister %s: read_state", id), err)
 	}
 	var st registry.CanisterState
-	var lerr hashtree.LookupError
-	mh, err := hashtree.Lookup(root, mhPath...)
-	switch {
-	case err == nil:
-		st.ModuleHash = hex.EncodeToString(mh)
-	case !errors.As(err, &lerr) || lerr.Type != hashtree.LookupResultAbsent:
+	mh, found, err := lookupOptional(root, mhPath)
+	if err != nil {
 		return registry.CanisterState{}, transportError(ctx, fmt.Sprintf("canister %s: module hash", id), err)
 	}
-	raw, err := hashtree.Lookup(root, ctrlPath...)
+	if found {
+		st.ModuleHash = hex.EncodeToString(mh)
+	}
+	if st.Controllers, err = certifiedControllers(ctx, id, root, ctrlPath); err != nil {
+		return registry.CanisterState{}, err
+	}
+	for _, t := range []struct {
+		path []hashtree.Label
+		out  **time.Time
+		what string
+	}{{createdPath, &st.CreatedAt, "creation timestamp"}, {installedPath, &st.LastInstalledAt, "last install timestamp"}} {
+		if *t.out, err = certifiedTime(root, t.path); err != nil {
+			return registry.CanisterState{}, registry.WrapError(registry.EUNSUPPORTED,
+				fmt.Sprintf("canister %s: %s: %v", id, t.what, err), err)
+		}
+	}
+	return st, nil
+}
+
+// lookupOptional looks path up in root: found is false when the tree proves it absent; any
+// other failure (unknown: pruned away, or an error) is an error.
+func lookupOptional(root hashtree.Node, path []hashtree.Label) (value []byte, found bool, err error) {
+	v, err := hashtree.Lookup(root, path...)
+	var lerr hashtree.LookupError
 	switch {
+	case err == nil:
+		return v, true, nil
 	case errors.As(err, &lerr) && lerr.Type == hashtree.LookupResultAbsent:
-		return registry.CanisterState{}, registry.WrapError(registry.ENOTFOUND, fmt.Sprintf("canister %s does not exist", id), err)
+		return nil, false, nil
+	}
+	return nil, false, err
+}
+
+// certifiedControllers decodes /canister/<id>/controllers; its absence means no such canister.
+func certifiedControllers(ctx context.Context, id registry.CanisterID, root hashtree.Node, path []hashtree.Label) ([]string, error) {
+	raw, found, err := lookupOptional(root, path)
+	switch {
 	case err != nil:
-		return registry.CanisterState{}, transportError(ctx, fmt.Sprintf("canister %s: controllers", id), err)
+		return nil, transportError(ctx, fmt.Sprintf("canister %s: controllers", id), err)
+	case !found:
+		return nil, registry.Errorf(registry.ENOTFOUND, "canister %s does not exist", id)
 	}
 	var ctrls [][]byte
 	if err := cbor.Unmarshal(raw, &ctrls); err != nil {
-		return registry.CanisterState{}, registry.WrapError(registry.EUNSUPPORTED, fmt.Sprintf("canister %s: controllers are not a CBOR list of principals", id), err)
+		return nil, registry.WrapError(registry.EUNSUPPORTED, fmt.Sprintf("canister %s: controllers are not a CBOR list of principals", id), err)
 	}
-	st.Controllers = make([]string, len(ctrls))
+	out := make([]string, len(ctrls))
 	for i, b := range ctrls {
-		st.Controllers[i] = principal.Principal{Raw: b}.Encode()
+		out[i] = principal.Principal{Raw: b}.Encode()
 	}
-	return st, nil
+	return out, nil
+}
+
+// certifiedTime decodes a certified natural of nanoseconds since 1970 (LEB128); nil when the
+// tree proves the path absent.
+func certifiedTime(root hashtree.Node, path []hashtree.Label) (*time.Time, error) {
+	raw, found, err := lookupOptional(root, path)
+	if err != nil || !found {
+		return nil, err
+	}
+	r := bytes.NewReader(raw)
+	n, err := leb128.DecodeUnsigned(r)
+	if err != nil || r.Len() != 0 || !n.IsInt64() {
+		return nil, fmt.Errorf("%x is not a LEB128 timestamp in nanoseconds", raw)
+	}
+	t := time.Unix(0, n.Int64()).UTC()
+	return &t, nil
+}
+
+// installPathsRetry is how long after a replica refused the install paths (HTTP 404, as one
+// older than interface spec 0.66.0 refuses every path it does not know) the client reads
+// without them before it asks again: meanwhile a refresh costs the one read_state it did.
+const installPathsRetry = time.Hour
+
+// canisterStateWithInstallTimes reads paths plus the install paths in one read_state, unless
+// the replica refused those lately; on such a refusal it reads paths alone at once and
+// remembers it for installPathsRetry.
+func (c *Client) canisterStateWithInstallTimes(ctx context.Context, p principal.Principal, paths [][]hashtree.Label, install ...[]hashtree.Label) (hashtree.Node, error) {
+	if c.now().UnixNano() < c.installPathsOff.Load() {
+		return c.canisterState(ctx, p, paths)
+	}
+	root, err := c.canisterState(ctx, p, append(paths[:len(paths):len(paths)], install...))
+	if status, ok := httpStatus(err); !ok || status != http.StatusNotFound || ctx.Err() != nil {
+		return root, err
+	}
+	c.installPathsOff.Store(c.now().Add(installPathsRetry).UnixNano())
+	c.logger.Info("the IC refused the certified install times (interface spec 0.66.0); reading without them",
+		"canister_id", p.Encode(), "retry_in", installPathsRetry, "err", err)
+	return c.canisterState(ctx, p, paths)
 }
 
 // canisterState reads paths of canister p and returns the root of the verified tree. A client

@@ -43,10 +43,11 @@ type nodeSignature struct {
 	Identity  []byte `cbor:"identity"`
 }
 
-// verifiedQuery sends a query built and signed with agent-go's request types, checks every node
-// signature of the reply against the certified keys of the canister's subnet, and returns the
-// Candid reply, or the reject as a *registry.RejectError.
-func (c *Client) verifiedQuery(ctx context.Context, ecid principal.Principal, method string, arg []byte) ([]byte, error) {
+// verifiedQuery sends a query of target's method to the effective canister ecid, built and
+// signed with agent-go's request types, checks every node signature of the reply against the
+// certified keys of ecid's subnet, and returns the Candid reply, or the reject as a
+// *registry.RejectError.
+func (c *Client) verifiedQuery(ctx context.Context, target, ecid principal.Principal, method string, arg []byte) ([]byte, error) {
 	nonce := make([]byte, 10) // as agent-go
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("nonce: %w", err)
@@ -54,7 +55,7 @@ func (c *Client) verifiedQuery(ctx context.Context, ecid principal.Principal, me
 	rid, body, err := c.envelope(agent.Request{
 		Type:          agent.RequestTypeQuery,
 		Sender:        c.identity.Sender(),
-		CanisterID:    ecid,
+		CanisterID:    target,
 		MethodName:    method,
 		Arguments:     arg,
 		IngressExpiry: c.expiry(),

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"canistry/pkg/registry"
 
 	"github.com/aviate-labs/agent-go/candid/idl"
+	"github.com/aviate-labs/agent-go/principal"
 )
 
 // Token reads a token canister and reports which interfaces it found (registry.Interface*):
@@ -73,7 +75,6 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 	var (
 		supply, fee    idl.Nat
 		minting        *account
-		standards      []standard
 		name, symbol   string
 		decimals       uint8
 		_, hasDecimals = t.Metadata["icrc1:decimals"]
@@ -89,7 +90,8 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 	}
 	calls = append(calls, optional("icrc1_total_supply", &supply))
 	if full {
-		calls = append(calls, optional("icrc1_minting_account", &minting), optional("icrc1_supported_standards", &standards))
+		calls = append(calls, optional("icrc1_minting_account", &minting))
+		calls = append(calls, c.declaredCalls(ctx, id, t)...)
 		if t.Name == "" {
 			calls = append(calls, optional("icrc1_name", &name))
 		}
@@ -115,10 +117,83 @@ func (c *Client) readICRC1(ctx context.Context, id registry.CanisterID, t *regis
 	if minting != nil {
 		t.MintingAccount = minting.Owner.Encode()
 	}
-	for _, s := range standards {
-		t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
-	}
 	return true, nil
+}
+
+// declaredCalls are the reads of what a ledger declares, each setting its own field of t (run
+// with parallel, so t's other fields are not touched meanwhile): its standards (ICRC-10, else
+// ICRC-1's list) and, where its metadata names one, its ICRC-106 index canister.
+func (c *Client) declaredCalls(ctx context.Context, id registry.CanisterID, t *registry.TokenInfo) []func() error {
+	calls := []func() error{func() error {
+		standards, err := c.supportedStandards(ctx, id)
+		for _, s := range standards {
+			t.SupportedStandards = append(t.SupportedStandards, registry.Standard{Name: s.Name, URL: s.URL})
+		}
+		return err
+	}}
+	if _, ok := t.Metadata[icrc106Key]; ok {
+		calls = append(calls, func() error {
+			var err error
+			t.IndexID, err = c.indexPrincipal(ctx, id)
+			return err
+		})
+	}
+	return calls
+}
+
+// icrc106Key is the metadata entry of a ledger implementing ICRC-106, which names its index
+// canister (dfinity/ICRC ICRCs/ICRC-106/ICRC-106.md: the entry and icrc106_get_index_principal
+// are both required and must agree).
+const icrc106Key = "icrc106:index_principal"
+
+// noICRC10Retry is how long a ledger without icrc10_supported_standards is read with ICRC-1's
+// list alone before ICRC-10 is asked again (an upgrade may add it): meanwhile it costs the one
+// query it did before ICRC-10.
+const noICRC10Retry = time.Hour
+
+// supportedStandards reads icrc10_supported_standards (ICRC-10), falling back to ICRC-1's
+// icrc1_supported_standards on a ledger without it; nil when neither exists. A ledger found
+// without ICRC-10 is remembered for noICRC10Retry, so the fallback does not cost a second
+// query at every refresh.
+func (c *Client) supportedStandards(ctx context.Context, id registry.CanisterID) ([]standard, error) {
+	var out []standard
+	now := c.now()
+	if until, ok := c.noICRC10.Load(id); !ok || !now.Before(until.(time.Time)) {
+		err := c.query(ctx, id, "icrc10_supported_standards", nil, &out)
+		if !isNotFound(err) {
+			c.noICRC10.Delete(id)
+			return out, err
+		}
+		c.noICRC10.Store(id, now.Add(noICRC10Retry))
+		out = nil
+	}
+	err := c.query(ctx, id, "icrc1_supported_standards", nil, &out)
+	return out, optionalErr(err)
+}
+
+// indexPrincipalResult is ICRC-106's GetIndexPrincipalResult.
+type indexPrincipalResult struct {
+	Ok  *principal.Principal `ic:"Ok,variant"`
+	Err *indexPrincipalError `ic:"Err,variant"`
+}
+
+type indexPrincipalError struct {
+	NotSet       *idl.Null `ic:"IndexPrincipalNotSet,variant"`
+	GenericError *struct {
+		ErrorCode   idl.Nat `ic:"error_code"`
+		Description string  `ic:"description"`
+	} `ic:"GenericError,variant"`
+}
+
+// indexPrincipal reads icrc106_get_index_principal; "" when the ledger lacks the method or
+// answers Err (IndexPrincipalNotSet).
+func (c *Client) indexPrincipal(ctx context.Context, id registry.CanisterID) (string, error) {
+	var res indexPrincipalResult
+	err := c.query(ctx, id, "icrc106_get_index_principal", nil, &res)
+	if err != nil || res.Ok == nil {
+		return "", optionalErr(err)
+	}
+	return res.Ok.Encode(), nil
 }
 
 // applyMetadata sets t.Metadata from an icrc1_metadata reply, and the name, symbol, decimals,

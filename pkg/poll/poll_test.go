@@ -180,7 +180,7 @@ func TestPoller_Sweep(t *testing.T) {
 			t.Errorf("controllers.changed = %v", ctl)
 		}
 		checks := map[registry.CanisterID][]string{
-			w.token:  {"module_hash", "total_supply"},
+			w.token:  {"module_hash", "install", "total_supply"}, // the double stamps the new module as installed now
 			w.wallet: {"controllers", "balance:" + string(w.token)},
 			w.miner:  {"current_token", "is_mining"},
 		}
@@ -190,7 +190,7 @@ func TestPoller_Sweep(t *testing.T) {
 			}
 		}
 		page, err := f.store.CanisterHistory(ctx, w.token, registry.Page{Limit: 100})
-		if err != nil || len(page.Items) != 3 || page.Items[0].New != string(hexOf(0xaa)) {
+		if err != nil || len(page.Items) != 5 || page.Items[0].Field != registry.ChangeInstall || page.Items[1].New != string(hexOf(0xaa)) {
 			t.Errorf("token history = %+v, %v", page.Items, err)
 		}
 	})

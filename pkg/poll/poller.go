@@ -80,6 +80,7 @@ type Poller struct {
 	bus     *bus.Conn
 	logger  *slog.Logger
 	metrics *metrics
+	sns     *snsCycles // SNS roots' summaries, shared by a sweep's refreshes of one DAO
 
 	ctx    context.Context // ends at Stop: every sweep and refresh derives from it
 	cancel context.CancelFunc
@@ -143,7 +144,7 @@ func New(cfg Config, st *store.Store, client *ic.Client, conn *bus.Conn) (*Polle
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Poller{cfg: cfg, period: period, store: st, ic: client, bus: conn,
 		logger: cfg.Logger.With("component", "poller"), metrics: m, ctx: ctx, cancel: cancel,
-		inflight: make(map[string]*flight), onDemand: make(chan struct{}, cfg.Concurrency)}
+		inflight: make(map[string]*flight), onDemand: make(chan struct{}, cfg.Concurrency), sns: newSNSCycles(period / 2)}
 	cl := cronLogger{l: p.logger, onSkip: m.sweepsSkipped.Inc}
 	// SkipIfStillRunning goes outside Recover: in the other order a panicking sweep would
 	// never give back SkipIfStillRunning's token, and every later tick would be skipped.

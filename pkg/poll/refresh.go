@@ -151,8 +151,8 @@ func (p *Poller) save(ctx context.Context, c registry.Canister, o observation, a
 		return p.record(ctx, c, at, res)
 	}
 	res.changed = len(saved.Changed) > 0
-	p.updateBadges(ctx, c.ID, w.State, saved.Changes, at)
-	p.recordCycles(ctx, c.ID, w.State, at)
+	p.updateBadges(ctx, c, w.State, w.Token, saved.Changes, at)
+	p.recordCycles(ctx, c, w.State, at)
 	var pubErrs []error
 	for _, e := range saved.Events {
 		pubErrs = append(pubErrs, p.bus.PublishEvent(e))
@@ -185,10 +185,14 @@ func (p *Poller) kindWrite(w *store.RefreshWrite, c registry.Canister, o observa
 }
 
 // changeEvents are the registry events of one refresh: one per module hash or controllers
-// change, then canister.updated naming every changed field.
+// change, then canister.updated naming every changed field (a new certified install among
+// them, as "install").
 func changeEvents(c registry.Canister, changes []registry.Change, changed []string, at time.Time) ([]registry.Event, error) {
 	var out []registry.Event
 	for _, ch := range changes {
+		if ch.Field == registry.ChangeInstall {
+			continue
+		}
 		name, data := changeEvent(c, ch)
 		e, err := registry.NewEvent(name, data, at)
 		if err != nil {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -11,10 +12,35 @@ const (
 	BadgeBlackholed        = "blackholed"
 	BadgeImmutable         = "immutable"
 	BadgeControllerChanged = "controller_changed"
+	// Ledger badges, from the standards a token declares (ICRC-10, or ICRC-1's list).
+	BadgeICRC2      = "icrc2"      // ICRC-2: approve and transfer_from
+	BadgeICRC3      = "icrc3"      // ICRC-3: a certified block log
+	BadgeIndexed    = "indexed"    // ICRC-106: the ledger names its index canister
+	BadgePrivileged = "privileged" // ICRC-152/153/154: privileged mint/burn, freeze or pause
 )
 
 // BadgeNames lists every badge.
-var BadgeNames = []string{BadgeVerified, BadgeBlackholed, BadgeImmutable, BadgeControllerChanged}
+var BadgeNames = []string{BadgeVerified, BadgeBlackholed, BadgeImmutable, BadgeControllerChanged,
+	BadgeICRC2, BadgeICRC3, BadgeIndexed, BadgePrivileged}
+
+// What immutable_since counts from (Badges.ImmutableBasis).
+const (
+	// ImmutableFromInstall: the certified last_install_timestamp (interface spec 0.66.0).
+	ImmutableFromInstall = "certified_install"
+	// ImmutableFromObserved: when the poller first saw the current module hash.
+	ImmutableFromObserved = "first_observed"
+)
+
+// LedgerBadges are the badges a token ledger earns by what it declares.
+type LedgerBadges struct {
+	ICRC2, ICRC3, Indexed, Privileged bool
+}
+
+// LedgerBadgesOf derives the ledger badges from what the poller read of a token.
+func LedgerBadgesOf(t *TokenInfo) LedgerBadges {
+	return LedgerBadges{ICRC2: t.Supports(StandardICRC2), ICRC3: t.Supports(StandardICRC3),
+		Indexed: t.IndexID != "", Privileged: t.Privileged()}
+}
 
 // KnownBlackholes are public canisters that control others without being able to upgrade
 // them: a canister whose only controllers are among these can no longer change its code.
@@ -44,16 +70,24 @@ type BadgeInput struct {
 	// ControllersChangedAt is the last observed controllers change; zero when none was seen
 	// after the first observation.
 	ControllersChangedAt time.Time
+	// InstalledAt is the certified last install; zero when the IC does not certify it. When
+	// known, immutability counts from it rather than from HashSince.
+	InstalledAt time.Time
+	// Ledger are the ledger badges (all false for a canister that is not a token).
+	Ledger LedgerBadges
 }
 
 // Badges are a canister's trust badges as the poller last computed them.
 type Badges struct {
-	Verified             bool
-	Blackholed           bool
-	Immutable            bool
-	ImmutableSince       *time.Time // when the current module hash was first observed
+	Verified       bool
+	Blackholed     bool
+	Immutable      bool
+	ImmutableSince *time.Time // since when the code is unchanged: see ImmutableBasis
+	// ImmutableBasis says what ImmutableSince is: ImmutableFromInstall or ImmutableFromObserved.
+	ImmutableBasis       string
 	ControllerChanged    bool
 	ControllersChangedAt *time.Time
+	LedgerBadges
 	// ComputedAt is when these badges were computed; the poller stores them only when they
 	// differ from the stored ones, so a stored ComputedAt is when they last changed.
 	ComputedAt time.Time
@@ -81,6 +115,14 @@ func (b *Badges) Has(name string) bool {
 		return b.Immutable
 	case BadgeControllerChanged:
 		return b.ControllerChanged
+	case BadgeICRC2:
+		return b.ICRC2
+	case BadgeICRC3:
+		return b.ICRC3
+	case BadgeIndexed:
+		return b.Indexed
+	case BadgePrivileged:
+		return b.Privileged
 	}
 	return false
 }
@@ -88,7 +130,7 @@ func (b *Badges) Has(name string) bool {
 // ParseBadge validates a badge name.
 func ParseBadge(s string) (string, error) {
 	if !slices.Contains(BadgeNames, s) {
-		return "", Errorf(EINVALID, "badge %q is not one of verified, blackholed, immutable, controller_changed", s)
+		return "", Errorf(EINVALID, "badge %q is not one of %s", s, strings.Join(BadgeNames, ", "))
 	}
 	return s, nil
 }
@@ -97,14 +139,17 @@ func ParseBadge(s string) (string, error) {
 // has none. Blackholed needs an installed module: an empty canister with no controllers is
 // not a trustworthy program, it is nothing.
 func ComputeBadges(in BadgeInput, now time.Time, r BadgeRules) Badges {
-	b := Badges{ComputedAt: now}
+	b := Badges{ComputedAt: now, LedgerBadges: in.Ledger}
 	if in.HashSince.IsZero() {
 		return b
 	}
 	b.Verified = in.ModuleHash != "" && in.KnownBuild
 	b.Blackholed = in.ModuleHash != "" && onlyBlackholes(in.Controllers)
-	since := in.HashSince
-	b.ImmutableSince = &since
+	since, basis := in.HashSince, ImmutableFromObserved
+	if !in.InstalledAt.IsZero() {
+		since, basis = in.InstalledAt, ImmutableFromInstall
+	}
+	b.ImmutableSince, b.ImmutableBasis = &since, basis
 	b.Immutable = in.ModuleHash != "" && now.Sub(since) >= r.ImmutableAfter
 	if !in.ControllersChangedAt.IsZero() {
 		at := in.ControllersChangedAt
@@ -127,7 +172,8 @@ func onlyBlackholes(controllers []string) bool {
 func (b *Badges) Equal(o *Badges) bool {
 	return b.Verified == o.Verified && b.Blackholed == o.Blackholed && b.Immutable == o.Immutable &&
 		b.ControllerChanged == o.ControllerChanged && sameTime(b.ImmutableSince, o.ImmutableSince) &&
-		sameTime(b.ControllersChangedAt, o.ControllersChangedAt)
+		sameTime(b.ControllersChangedAt, o.ControllersChangedAt) && b.ImmutableBasis == o.ImmutableBasis &&
+		b.LedgerBadges == o.LedgerBadges
 }
 
 func sameTime(a, b *time.Time) bool {

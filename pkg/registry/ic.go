@@ -1,13 +1,24 @@
 package registry
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
-// CanisterState is what the IC certifies about any canister: its module hash and controllers.
+// CanisterState is what the IC certifies about any canister: its module hash and controllers
+// and, where the replica certifies them (interface spec 0.66.0), when it was created and when
+// its code was last installed.
 type CanisterState struct {
 	// ModuleHash is the hex SHA-256 of the installed Wasm module, "" for an empty canister.
 	ModuleHash string
 	// Controllers are principal texts, in the order the IC reports them.
 	Controllers []string
+	// CreatedAt is the certified canister_creation_timestamp; nil where the path does not
+	// exist (a replica before 0.66.0, or a canister created before the IC recorded it).
+	CreatedAt *time.Time
+	// LastInstalledAt is the certified last_install_timestamp (install, reinstall, upgrade or
+	// snapshot load); nil where the path does not exist (as CreatedAt, or an empty canister).
+	LastInstalledAt *time.Time
 }
 
 // RejectError is a reject from the Internet Computer: the canister, or the replica on its

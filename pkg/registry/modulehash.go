@@ -68,13 +68,16 @@ func (m *ModuleHash) Validate() error {
 const (
 	ChangeModuleHash  = "module_hash"
 	ChangeControllers = "controllers"
+	// ChangeInstall is a new certified last_install_timestamp (an install, reinstall, upgrade
+	// or snapshot load); Old and New are RFC 3339 times ("" where unknown).
+	ChangeInstall = "install"
 )
 
 // Change is one observed change of a canister's module hash or controllers.
 type Change struct {
 	ID         int64
 	CanisterID CanisterID
-	Field      string // ChangeModuleHash or ChangeControllers
+	Field      string // ChangeModuleHash, ChangeControllers or ChangeInstall
 	Old        string // previous value: hex hash, or controllers joined by ","
 	New        string
 	ObservedAt time.Time

@@ -1,6 +1,9 @@
 package registry
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Interfaces a token canister can implement; TokenInfo.Interfaces lists those found.
 const (
@@ -33,11 +36,13 @@ type TokenInfo struct {
 	Name               string
 	Symbol             string
 	Decimals           uint8
-	Fee                string // nat, decimal
-	TotalSupply        string // nat, decimal
-	MintingAccount     string // principal text of the owner, "" if none
-	SupportedStandards []Standard
-	Metadata           map[string]any // icrc1_metadata: nat/int as decimal strings, blobs as base64
+	Fee                string     // nat, decimal
+	TotalSupply        string     // nat, decimal
+	MintingAccount     string     // principal text of the owner, "" if none
+	SupportedStandards []Standard // icrc10_supported_standards, or icrc1_supported_standards
+	// IndexID is the ledger's index canister (ICRC-106 icrc106_get_index_principal); "" if none.
+	IndexID  string
+	Metadata map[string]any // icrc1_metadata: nat/int as decimal strings, blobs as base64
 
 	Logo          []byte // raw bytes (decoded from a data URL) or nil
 	LogoMediaType string // e.g. image/png; "" if none
@@ -64,4 +69,29 @@ func (t *TokenInfo) Has(name string) bool {
 		}
 	}
 	return false
+}
+
+// Standards a ledger can declare that the registry turns into badges.
+const (
+	StandardICRC2   = "ICRC-2"   // approve and transfer_from
+	StandardICRC3   = "ICRC-3"   // a certified block log
+	StandardICRC152 = "ICRC-152" // privileged mint and burn
+	StandardICRC153 = "ICRC-153" // privileged freeze and unfreeze
+	StandardICRC154 = "ICRC-154" // privileged pause, unpause and deactivate
+)
+
+// Supports reports whether the ledger declares standard name (as ICRC-10 names it, "ICRC-2").
+func (t *TokenInfo) Supports(name string) bool {
+	for _, s := range t.SupportedStandards {
+		if strings.EqualFold(s.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Privileged reports whether the ledger declares rights over holders' funds or the ledger:
+// mint/burn (ICRC-152), freeze (ICRC-153) or pause (ICRC-154).
+func (t *TokenInfo) Privileged() bool {
+	return t.Supports(StandardICRC152) || t.Supports(StandardICRC153) || t.Supports(StandardICRC154)
 }

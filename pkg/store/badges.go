@@ -11,20 +11,20 @@ import (
 	"canistry/pkg/registry"
 )
 
-// BadgeState returns what a canister's badges are computed from (its stored module hash and
-// controllers, whether the hash is a known build, and its change history) and the badges
-// stored for it, nil when none are.
+// BadgeState returns what a canister's badges are computed from (its stored module hash,
+// controllers and certified last install, whether the hash is a known build, its change
+// history, and the stored ledger badges) and the badges stored for it, nil when none are.
 func (s *Store) BadgeState(ctx context.Context, id registry.CanisterID) (registry.BadgeInput, *registry.Badges, error) {
 	var in registry.BadgeInput
 	var ctrls string
 	var known bool
-	var hashAt, ctrlAt sql.NullInt64
-	err := one(s.read(ctx).Raw(`SELECT c.module_hash, c.controllers,
+	var hashAt, ctrlAt, installed sql.NullInt64
+	err := one(s.read(ctx).Raw(`SELECT c.module_hash, c.controllers, c.last_installed_at,
 		EXISTS (SELECT 1 FROM module_hashes h WHERE h.hash = c.module_hash),
 		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'module_hash'),
 		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'controllers' AND x.old_value <> '')
 		FROM canisters c WHERE c.canister_id = ?`, string(id))).
-		Scan(&in.ModuleHash, &ctrls, &known, &hashAt, &ctrlAt)
+		Scan(&in.ModuleHash, &ctrls, &installed, &known, &hashAt, &ctrlAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return in, nil, registry.Errorf(registry.ENOTFOUND, "canister %s is not registered", id)
 	}
@@ -38,11 +38,15 @@ func (s *Store) BadgeState(ctx context.Context, id registry.CanisterID) (registr
 	if ctrlAt.Valid {
 		in.ControllersChangedAt = fromMs(ctrlAt.Int64)
 	}
+	if installed.Valid {
+		in.InstalledAt = fromMs(installed.Int64)
+	}
 	stored, err := s.badgesOf(ctx, []registry.CanisterID{id})
 	if err != nil {
 		return in, nil, err
 	}
 	if b, ok := stored[id]; ok {
+		in.Ledger = b.LedgerBadges
 		return in, &b, nil
 	}
 	return in, nil, nil
@@ -52,14 +56,16 @@ func (s *Store) BadgeState(ctx context.Context, id registry.CanisterID) (registr
 func (s *Store) SaveBadges(ctx context.Context, id registry.CanisterID, moduleHash string, b registry.Badges) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		return tx.Exec(`INSERT INTO canister_badges (canister_id, module_hash, verified, blackholed, immutable, immutable_since,
-			controller_changed, controllers_changed_at, computed_at)
-			SELECT canister_id, ?, ?, ?, ?, ?, ?, ?, ? FROM canisters WHERE canister_id = ?
+			controller_changed, controllers_changed_at, computed_at, immutable_basis, icrc2, icrc3, indexed, privileged)
+			SELECT canister_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM canisters WHERE canister_id = ?
 			ON CONFLICT (canister_id) DO UPDATE SET module_hash = excluded.module_hash, verified = excluded.verified,
 			blackholed = excluded.blackholed, immutable = excluded.immutable, immutable_since = excluded.immutable_since,
 			controller_changed = excluded.controller_changed, controllers_changed_at = excluded.controllers_changed_at,
-			computed_at = excluded.computed_at`,
+			computed_at = excluded.computed_at, immutable_basis = excluded.immutable_basis, icrc2 = excluded.icrc2,
+			icrc3 = excluded.icrc3, indexed = excluded.indexed, privileged = excluded.privileged`,
 			moduleHash, b.Verified, b.Blackholed, b.Immutable, msPtr(b.ImmutableSince), b.ControllerChanged,
-			msPtr(b.ControllersChangedAt), ms(b.ComputedAt), string(id)).Error
+			msPtr(b.ControllersChangedAt), ms(b.ComputedAt), b.ImmutableBasis, b.ICRC2, b.ICRC3, b.Indexed, b.Privileged,
+			string(id)).Error
 	})
 	if err != nil {
 		return fmt.Errorf("save badges of %s: %w", id, err)
@@ -86,11 +92,13 @@ func (s *Store) badgesOf(ctx context.Context, ids []registry.CanisterID) (map[re
 		b  registry.Badges
 	}
 	rows, err := queryList(s.read(ctx), `SELECT canister_id, verified, blackholed, immutable, immutable_since, controller_changed,
-		controllers_changed_at, computed_at FROM canister_badges WHERE canister_id IN ?`, []any{keys}, func(sc scanner) (stored, error) {
+		controllers_changed_at, computed_at, immutable_basis, icrc2, icrc3, indexed, privileged
+		FROM canister_badges WHERE canister_id IN ?`, []any{keys}, func(sc scanner) (stored, error) {
 		var r stored
 		var since, changed sql.NullInt64
 		var at int64
-		err := sc.Scan(&r.id, &r.b.Verified, &r.b.Blackholed, &r.b.Immutable, &since, &r.b.ControllerChanged, &changed, &at)
+		err := sc.Scan(&r.id, &r.b.Verified, &r.b.Blackholed, &r.b.Immutable, &since, &r.b.ControllerChanged, &changed, &at,
+			&r.b.ImmutableBasis, &r.b.ICRC2, &r.b.ICRC3, &r.b.Indexed, &r.b.Privileged)
 		r.b.ImmutableSince, r.b.ControllersChangedAt, r.b.ComputedAt = fromMsPtr(nullTime(since)), fromMsPtr(nullTime(changed)), fromMs(at)
 		return r, err
 	})
@@ -113,7 +121,9 @@ func setVerifiedBadgesTx(tx *gorm.DB, hash string, verified bool) error {
 // name must be one of registry.BadgeNames.
 func (w *where) badge(name string) {
 	col := map[string]string{registry.BadgeVerified: "verified", registry.BadgeBlackholed: "blackholed",
-		registry.BadgeImmutable: "immutable", registry.BadgeControllerChanged: "controller_changed"}[name]
+		registry.BadgeImmutable: "immutable", registry.BadgeControllerChanged: "controller_changed",
+		registry.BadgeICRC2: "icrc2", registry.BadgeICRC3: "icrc3", registry.BadgeIndexed: "indexed",
+		registry.BadgePrivileged: "privileged"}[name]
 	if col == "" {
 		return
 	}

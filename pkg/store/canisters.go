@@ -17,7 +17,8 @@ import (
 // come from module_hashes aliased m, joined on the current module hash.
 const canisterColumns = `c.pk, c.canister_id, c.kind, c.name, c.description, c.tags, c.module_hash,
 	c.controllers, c.created_at, c.updated_at, c.last_attempt_at, c.last_success_at, c.last_error,
-	c.consecutive_failures, c.next_attempt_at, m.name, m.version, m.kind, m.source_url`
+	c.consecutive_failures, c.next_attempt_at, m.name, m.version, m.kind, m.source_url,
+	c.chain_created_at, c.last_installed_at, c.status_retry_at`
 
 const canisterFrom = ` FROM canisters c LEFT JOIN module_hashes m ON m.hash = c.module_hash`
 
@@ -29,10 +30,11 @@ func scanCanister(sc scanner) (registry.CanisterRecord, error) {
 		r                            canisterRow
 		attempt, success             sql.NullInt64
 		bName, bVersion, bKind, bSrc sql.NullString
+		created, installed, retry    sql.NullInt64
 	)
 	err := sc.Scan(&r.PK, &r.CanisterID, &r.Kind, &r.Name, &r.Description, &r.Tags, &r.ModuleHash,
 		&r.Controllers, &r.CreatedAt, &r.UpdatedAt, &attempt, &success, &r.LastError,
-		&r.ConsecutiveFailures, &r.NextAttemptAt, &bName, &bVersion, &bKind, &bSrc)
+		&r.ConsecutiveFailures, &r.NextAttemptAt, &bName, &bVersion, &bKind, &bSrc, &created, &installed, &retry)
 	if err != nil {
 		return registry.CanisterRecord{}, err
 	}
@@ -44,6 +46,8 @@ func scanCanister(sc scanner) (registry.CanisterRecord, error) {
 		CreatedAt: fromMs(r.CreatedAt), UpdatedAt: fromMs(r.UpdatedAt),
 		Refresh: registry.RefreshState{LastAttemptAt: fromMsPtr(nullTime(attempt)), LastSuccessAt: fromMsPtr(nullTime(success)),
 			LastError: r.LastError, ConsecutiveFailures: r.ConsecutiveFailures, NextAttemptAt: fromMs(r.NextAttemptAt)},
+		ChainCreatedAt: fromMsPtr(nullTime(created)), LastInstalledAt: fromMsPtr(nullTime(installed)),
+		StatusRetryAt: fromMsPtr(nullTime(retry)),
 	}}
 	if bName.Valid {
 		rec.Build = &registry.Build{Name: bName.String, Version: bVersion.String,

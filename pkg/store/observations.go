@@ -62,7 +62,7 @@ func tokenFields(r *tokenRow, logoHash string) []field {
 	return []field{
 		{"interfaces", r.Interfaces}, {"name", r.Name}, {"symbol", r.Symbol},
 		{"decimals", strconv.Itoa(r.Decimals)}, {"fee", r.Fee}, {"total_supply", r.TotalSupply},
-		{"minting_account", r.MintingAccount}, {"supported_standards", r.SupportedStandards},
+		{"minting_account", r.MintingAccount}, {"supported_standards", r.SupportedStandards}, {"index_id", r.IndexID},
 		{"metadata", r.Metadata}, {"logo", logoHash}, {"logo_media_type", r.LogoMediaType},
 		{"logo_url", r.LogoURL}, {"logo_dropped", strconv.FormatBool(r.LogoDropped)},
 		{"ledger_id", r.LedgerID}, {"block_height", r.BlockHeight}, {"block_reward", r.BlockReward},
@@ -208,43 +208,79 @@ func saveBalancesTx(tx *gorm.DB, wallet registry.CanisterID, balances []registry
 	})
 }
 
-func stateDiff(db *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
-	ctrls := slices.Sorted(slices.Values(controllers))
+// stateDiff compares st with the stored state of id: the module hash and controllers changes
+// and a new certified last install (each a history row), and whether a certified creation time
+// differs from the stored one (a column, no history row).
+func stateDiff(db *gorm.DB, id registry.CanisterID, st *registry.CanisterState, at time.Time) (changes []registry.Change, createdChanged bool, err error) {
+	ctrls := slices.Sorted(slices.Values(st.Controllers))
 	var old canisterRow
-	err := one(db.Raw("SELECT module_hash, controllers FROM canisters WHERE canister_id = ?", string(id))).Scan(&old.ModuleHash, &old.Controllers)
+	var created, installed sql.NullInt64
+	err = one(db.Raw("SELECT module_hash, controllers, chain_created_at, last_installed_at FROM canisters WHERE canister_id = ?", string(id))).
+		Scan(&old.ModuleHash, &old.Controllers, &created, &installed)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var changes []registry.Change
-	if old.ModuleHash != moduleHash {
+	if old.ModuleHash != st.ModuleHash {
 		changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeModuleHash,
-			Old: old.ModuleHash, New: moduleHash, ObservedAt: at})
+			Old: old.ModuleHash, New: st.ModuleHash, ObservedAt: at})
 	}
 	oldCtrls := slices.Sorted(slices.Values(parseList(old.Controllers)))
 	if !slices.Equal(oldCtrls, ctrls) {
 		changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeControllers,
 			Old: strings.Join(oldCtrls, ","), New: strings.Join(ctrls, ","), ObservedAt: at})
 	}
-	return changes, nil
+	oldInstalled, newInstalled := fromMsPtr(nullTime(installed)), truncMs(st.LastInstalledAt)
+	if newInstalled != nil && !sameMs(oldInstalled, newInstalled) {
+		changes = append(changes, registry.Change{CanisterID: id, Field: registry.ChangeInstall,
+			Old: rfc3339Ptr(oldInstalled), New: rfc3339Ptr(newInstalled), ObservedAt: at})
+	}
+	newCreated := truncMs(st.CreatedAt)
+	createdChanged = newCreated != nil && !sameMs(fromMsPtr(nullTime(created)), newCreated)
+	return changes, createdChanged, nil
 }
 
-// saveStateTx stores the certified module hash and controllers of a canister read at at, when
-// they differ from the stored ones: it updates the canisters row and writes one
-// module_hash_changes row per changed field, and returns those changes with their ids (nil when
-// nothing changed).
+// truncMs is t at the store's precision (ms), nil for nil.
+func truncMs(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	return fromMsPtr(msPtr(t))
+}
+
+func sameMs(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+func rfc3339Ptr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// saveStateTx stores the certified state of a canister read at at, when it differs from the
+// stored one: it updates the canisters row and writes one module_hash_changes row per changed
+// module hash, controllers or last install, and returns those changes with their ids (nil when
+// none). The certified creation and install times are stored as read (nil: not certified).
 //
 // Controllers are compared as a set (the IC's order is not meaningful) and stored sorted. A
 // never-read canister has module hash "" and no controllers, so its first observation is
 // recorded as a change from "" like any other: the history starts with the first hash and
-// controllers seen. An empty canister with no controllers has nothing to record.
-func saveStateTx(tx *gorm.DB, id registry.CanisterID, moduleHash string, controllers []string, at time.Time) ([]registry.Change, error) {
+// controllers seen. An empty canister with no controllers has nothing to record. A last install
+// is recorded when it is certified and differs from the stored one (the first one seen is
+// recorded from ""); a replica that stops certifying it leaves the stored one.
+func saveStateTx(tx *gorm.DB, id registry.CanisterID, st *registry.CanisterState, at time.Time) ([]registry.Change, error) {
 	return saveIfChanged(tx, func(tx *gorm.DB) ([]registry.Change, bool, error) {
-		changes, err := stateDiff(tx, id, moduleHash, controllers, at)
-		return changes, len(changes) > 0, err
+		changes, createdChanged, err := stateDiff(tx, id, st, at)
+		return changes, len(changes) > 0 || createdChanged, err
 	}, func(tx *gorm.DB, changes []registry.Change) error {
-		ctrls := slices.Sorted(slices.Values(controllers))
-		err := tx.Exec("UPDATE canisters SET module_hash = ?, controllers = ? WHERE canister_id = ?",
-			moduleHash, jsonList(ctrls), string(id)).Error
+		ctrls := slices.Sorted(slices.Values(st.Controllers))
+		err := tx.Exec(`UPDATE canisters SET module_hash = ?, controllers = ?, chain_created_at = COALESCE(?, chain_created_at),
+			last_installed_at = COALESCE(?, last_installed_at) WHERE canister_id = ?`,
+			st.ModuleHash, jsonList(ctrls), msPtr(st.CreatedAt), msPtr(st.LastInstalledAt), string(id)).Error
 		if err != nil {
 			return err
 		}

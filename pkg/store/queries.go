@@ -35,13 +35,13 @@ func (d *refreshDest) state() registry.RefreshState {
 const tokenRowColumns = `t.canister_id, t.interfaces, t.name, t.symbol, t.decimals, t.fee, t.total_supply,
 	t.minting_account, t.supported_standards, t.metadata, t.logo_media_type, t.logo_url, t.logo_dropped,
 	t.ledger_id, t.block_height, t.block_reward, t.circulating_supply, t.average_block_time,
-	t.mining_progress, t.social_links, t.updated_at`
+	t.mining_progress, t.social_links, t.updated_at, t.index_id`
 
 func (r *tokenRow) targets() []any {
 	return []any{&r.CanisterID, &r.Interfaces, &r.Name, &r.Symbol, &r.Decimals, &r.Fee, &r.TotalSupply,
 		&r.MintingAccount, &r.SupportedStandards, &r.Metadata, &r.LogoMediaType, &r.LogoURL, &r.LogoDropped,
 		&r.LedgerID, &r.BlockHeight, &r.BlockReward, &r.CirculatingSupply, &r.AverageBlockTime,
-		&r.MiningProgress, &r.SocialLinks, &r.UpdatedAt}
+		&r.MiningProgress, &r.SocialLinks, &r.UpdatedAt, &r.IndexID}
 }
 
 const tokenColumns = tokenRowColumns + ", l.media_type, " + refreshColumns

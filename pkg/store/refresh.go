@@ -73,7 +73,7 @@ func (s *Store) SaveRefresh(ctx context.Context, w RefreshWrite) (RefreshSaved, 
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		out = RefreshSaved{}
 		if w.State != nil {
-			changes, err := saveStateTx(tx, w.ID, w.State.ModuleHash, w.State.Controllers, w.At)
+			changes, err := saveStateTx(tx, w.ID, w.State, w.At)
 			if err != nil {
 				return err
 			}

@@ -58,6 +58,7 @@ type tokenRow struct {
 	TotalSupply        string
 	MintingAccount     string
 	SupportedStandards string
+	IndexID            string
 	Metadata           string
 	LogoMediaType      string
 	LogoURL            string
@@ -86,6 +87,7 @@ func toTokenRow(t *registry.TokenInfo) tokenRow {
 		TotalSupply:        t.TotalSupply,
 		MintingAccount:     t.MintingAccount,
 		SupportedStandards: jsonValue(t.SupportedStandards, "[]"),
+		IndexID:            t.IndexID,
 		Metadata:           jsonValue(t.Metadata, "{}"),
 		LogoMediaType:      t.LogoMediaType,
 		LogoURL:            t.LogoURL,
@@ -112,6 +114,7 @@ func (r *tokenRow) toToken() registry.TokenInfo {
 		Fee:                   r.Fee,
 		TotalSupply:           r.TotalSupply,
 		MintingAccount:        r.MintingAccount,
+		IndexID:               r.IndexID,
 		LogoMediaType:         r.LogoMediaType,
 		LogoURL:               r.LogoURL,
 		LogoDropped:           r.LogoDropped,

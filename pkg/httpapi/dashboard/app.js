@@ -106,8 +106,19 @@ function shortHash(h) {
 const BADGE_HELP = {
   verified: 'module hash is a known build',
   blackholed: 'no controller but known public blackholes: the code can no longer change',
-  immutable: 'no module hash change for 30 days',
+  immutable: 'no code install for 30 days (since the certified last install, or since first seen)',
   controller_changed: 'controllers changed within the last 7 days',
+  icrc2: 'the ledger declares ICRC-2 (approve and transfer_from)',
+  icrc3: 'the ledger declares ICRC-3 (a certified block log)',
+  indexed: 'the ledger names its index canister (ICRC-106)',
+  privileged: 'the ledger declares privileged mint/burn, freeze or pause rights (ICRC-152/153/154)',
+};
+
+// CYCLES_SOURCE says where the poller read a canister's cycles (a cycles point's source).
+const CYCLES_SOURCE = {
+  public_status: 'Read from the management canister: this canister\'s status is public.',
+  blackhole: 'Read through the public blackhole, which controls this canister.',
+  sns_root: 'Read from its SNS root\'s summary of the DAO\'s canisters.',
 };
 
 function badges(list) {
@@ -264,7 +275,8 @@ async function canistersPage(params) {
       { name: 'q', label: 'Search', placeholder: 'id or name' },
       { name: 'kind', label: 'Kind', options: [['', 'any'], ['token', 'token'], ['miner', 'miner'], ['wallet', 'wallet'], ['other', 'other']] },
       { name: 'tag', label: 'Tag' },
-      { name: 'badge', label: 'Badge', options: [['', 'any'], ['verified', 'verified'], ['blackholed', 'blackholed'], ['immutable', 'immutable'], ['controller_changed', 'controller changed']] },
+      { name: 'badge', label: 'Badge', options: [['', 'any'], ['verified', 'verified'], ['blackholed', 'blackholed'], ['immutable', 'immutable'], ['controller_changed', 'controller changed'],
+        ['icrc2', 'icrc2'], ['icrc3', 'icrc3'], ['indexed', 'indexed'], ['privileged', 'privileged']] },
       { name: 'verified', label: 'Verified', options: [['', 'any'], ['true', 'yes'], ['false', 'no']] },
       { name: 'stale', label: 'Stale', options: [['', 'any'], ['true', 'stale'], ['false', 'fresh']] },
     ], params),
@@ -295,7 +307,11 @@ async function canisterPage(params, id) {
       ['module hash', c.module_hash ? el('code', { class: 'hash' }, c.module_hash) : null],
       ['build', c.build ? buildRef(c.build) : muted('not a known build')],
       ['controllers', c.controllers.length ? el('ul', { class: 'plain' }, c.controllers.map((p) => el('li', {}, code(p)))) : muted('none')],
-      ['immutable since', formatTime(c.immutable_since)], ['controllers changed', formatTime(c.controllers_changed_at)],
+      ['created on the IC', formatTime(c.chain_created_at) || muted('not certified')],
+      ['last installed', formatTime(c.last_installed_at) || muted('not certified')],
+      ['immutable since', c.immutable_since ? [formatTime(c.immutable_since), ' ',
+        muted(c.immutable_basis === 'certified_install' ? '(certified last install)' : '(first observed)')] : null],
+      ['controllers changed', formatTime(c.controllers_changed_at)],
       ['badges last changed', formatTime(c.badges_computed_at)],
     ])),
     section('Refresh', dl([
@@ -308,11 +324,12 @@ async function canisterPage(params, id) {
   ];
 }
 
-// cyclesSection shows what the poller read through a public status canister (the blackhole):
-// the latest balance, memory, idle burn and runway, and their charts.
+// cyclesSection shows the cycles the poller read (from the public status, the blackhole or the
+// SNS root: the latest point's source says which): the latest balance, memory, idle burn and
+// runway, and their charts.
 function cyclesSection(items, from, to, picker) {
   const last = items[items.length - 1];
-  return section('Cycles and memory', el('p', { class: 'muted' }, 'Read through the public blackhole, which controls this canister.'),
+  return section('Cycles and memory', el('p', { class: 'muted cycles-source' }, CYCLES_SOURCE[last.source] || last.source),
     dl([['cycles', el('span', { class: 'num cycles' }, formatNat(last.cycles))], ['memory', formatNat(last.memory_size) + ' bytes'],
       ['idle burn', last.idle_cycles_per_day ? formatNat(last.idle_cycles_per_day) + ' cycles/day' : null],
       ['runway', last.runway_days ? formatNat(last.runway_days) + ' days at the idle rate' : null], ['status', last.status],
@@ -341,13 +358,15 @@ function timeline(items, builds) {
   if (items.length === 0) return el('p', { class: 'muted' }, 'No change observed yet.');
   const val = (field, v) => {
     if (field === 'controllers') return v.length ? v.map((p) => code(p)).flatMap((x, i) => (i ? [', ', x] : [x])) : muted('none');
+    if (field === 'install') return v ? formatTime(v) : muted('none seen');
     if (!v) return muted('no module');
     const b = builds[v];
     return [shortHash(v), b ? [' ', link('/ui/module-hashes?q=' + v, b.name + (b.version ? ' ' + b.version : ''), { class: 'build' })] : ''];
   };
   return el('ol', { class: 'timeline' }, items.map((h) => el('li', {},
     el('div', { class: 'when' }, formatTime(h.observed_at)),
-    el('div', {}, el('strong', {}, h.field === 'module_hash' ? 'module hash' : 'controllers'), ': ', val(h.field, h.old), ' → ', val(h.field, h.new)))));
+    el('div', {}, el('strong', {}, { module_hash: 'module hash', install: 'code installed' }[h.field] || h.field), ': ',
+      val(h.field, h.old), ' → ', val(h.field, h.new)))));
 }
 
 async function tokensPage(params) {
@@ -384,6 +403,8 @@ async function tokenPage(params, id) {
       ['fee', t.fee ? el('span', { class: 'num fee' }, u(t.fee), ' ', t.symbol) : null],
       ['minting account', t.minting_account ? code(t.minting_account) : null],
       ['standards', t.supported_standards.map((s) => s.name).join(', ')],
+      ['index canister', t.index_id ? link('/ui/canisters/' + t.index_id, t.index_id, { class: 'id index-link' }) : null],
+      ['block log', t.block_log ? 'ICRC-3' : null],
       ['interfaces', t.interfaces.join(', ')], ['updated', formatTime(t.updated_at)],
     ])),
     p ? section('Proof of work', dl([

@@ -82,17 +82,7 @@ func (b *Blackhole) Install(c *Canister) {
 			}
 			return idl.NewBigNat(v)
 		}
-		null := idl.Null{}
-		var rs runStatus
-		switch st.Status {
-		case "stopping":
-			rs.Stopping = &null
-		case "stopped":
-			rs.Stopped = &null
-		default:
-			rs.Running = &null
-		}
-		return []any{statusReply{Status: rs, Settings: definiteSettings{Controllers: []principal.Principal{c.ID()},
+		return []any{statusReply{Status: runStatusOf(st.Status), Settings: definiteSettings{Controllers: []principal.Principal{c.ID()},
 			ComputeAllocation: nat(nil), MemoryAllocation: nat(nil), FreezingThreshold: idl.NewNat(uint64(2_592_000))},
 			MemorySize: nat(st.MemorySize), Cycles: nat(st.Cycles), IdleCyclesBurnedPerDay: nat(st.IdleCyclesBurnedPerDay)}}, nil
 	})

@@ -84,6 +84,16 @@ type Canister struct {
 	methods     map[string]Handler
 	fault       Fault
 	latency     time.Duration
+	// now is the double's clock: installs are stamped with it.
+	now func() time.Time
+	// createdAt and installedAt are the certified canister_creation_timestamp and
+	// last_install_timestamp (zero: the path does not exist, as for a canister created or
+	// installed before the IC recorded it, or an empty one).
+	createdAt, installedAt time.Time
+	// status is what the management canister's canister_status reports; statusPublic is the
+	// status_visibility setting (false: controllers only, the default).
+	status       CanisterStatus
+	statusPublic bool
 }
 
 // ID returns the canister id.
@@ -115,11 +125,46 @@ func (c *Canister) RejectWith(method string, code uint64, errorCode, message str
 	})
 }
 
-// SetModuleHash changes the installed module hash; nil makes the canister empty.
+// SetModuleHash changes the installed module hash; nil makes the canister empty. It is an
+// install (or an uninstall): last_install_timestamp becomes now (or absent).
 func (c *Canister) SetModuleHash(h []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.moduleHash = h
+	c.installedAt = time.Time{}
+	if h != nil {
+		c.installedAt = c.now()
+	}
+}
+
+// SetInstallTimes sets the certified canister_creation_timestamp and last_install_timestamp;
+// a zero time leaves that path out of the state tree.
+func (c *Canister) SetInstallTimes(created, installed time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.createdAt, c.installedAt = created, installed
+}
+
+// SetStatus sets what the management canister's canister_status reports for the canister.
+func (c *Canister) SetStatus(st CanisterStatus) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status = st
+}
+
+// SetStatusPublic sets the canister's status_visibility: true is public (anyone may call
+// canister_status), false controllers only (interface spec 0.65.0).
+func (c *Canister) SetStatusPublic(public bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.statusPublic = public
+}
+
+// statusOf returns what canister_status reports and whether anyone may read it.
+func (c *Canister) statusOf() (CanisterStatus, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.status, c.statusPublic
 }
 
 // SetControllers changes the controllers.
@@ -151,11 +196,18 @@ func (c *Canister) behaviour() (Fault, time.Duration) {
 	return c.fault, c.latency
 }
 
-// state returns the certified facts: module hash (nil if empty) and controllers.
-func (c *Canister) state() ([]byte, []principal.Principal) {
+// certified is what the state tree holds about a canister.
+type certified struct {
+	moduleHash             []byte // nil: empty
+	controllers            []principal.Principal
+	createdAt, installedAt time.Time // zero: absent
+}
+
+// state returns the certified facts.
+func (c *Canister) state() certified {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.moduleHash, c.controllers
+	return certified{c.moduleHash, c.controllers, c.createdAt, c.installedAt}
 }
 
 // query runs method and returns the Candid reply or a reject. A handler that panics (or whose

@@ -75,6 +75,7 @@ type Demo struct {
 	miners    []*Miner
 	minerInfo []MinerInfo
 	ticks     uint64
+	server    *Server
 }
 
 // InstallDemo installs d's canisters with ids counted up from CanisterID(1000): for each token
@@ -104,10 +105,10 @@ func (s *Server) InstallDemo(d DemoSpec) *Demo {
 		demo.pows, demo.powInfo, demo.ledgers = append(demo.pows, tok), append(demo.powInfo, info), append(demo.ledgers, ledger)
 	}
 	for i := range d.Ledgers {
-		id := newID()
+		id, index := newID(), CanisterID(2000+uint64(i)) // its index canister: not installed, linked
 		ledger := NewLedger(LedgerInfo{Name: fmt.Sprintf("Demo Ledger %d", i+1), Symbol: fmt.Sprintf("DLG%d", i+1),
-			Decimals: 8, Fee: big.NewInt(10_000), TotalSupply: supply,
-			Standards: []Standard{{Name: "ICRC-1", URL: "https://github.com/dfinity/ICRC-1"}}})
+			Decimals: 8, Fee: big.NewInt(10_000), TotalSupply: supply, ICRC10: true, IndexPrincipal: &index,
+			Standards: demoStandards(i)})
 		s.AddCanister(id, hash("ledger"), controller).Install(ledger)
 		demo.Ledgers = append(demo.Ledgers, id)
 		demo.ledgers = append(demo.ledgers, ledger)
@@ -136,7 +137,39 @@ func (s *Server) InstallDemo(d DemoSpec) *Demo {
 		}
 		demo.Wallets = append(demo.Wallets, id)
 	}
+	demo.server = s
+	demo.statuses(s)
 	return demo
+}
+
+// demoStandards are what demo ledger i declares (ICRC-10): every ledger ICRC-1, 2, 3, 10 and
+// 106; the second and later also a privileged right (ICRC-152, 153, 154 in turn).
+func demoStandards(i int) []Standard {
+	out := []Standard{}
+	names := []string{"ICRC-1", "ICRC-2", "ICRC-3", "ICRC-10", "ICRC-106"}
+	if i > 0 {
+		names = append(names, []string{"ICRC-152", "ICRC-153", "ICRC-154"}[(i-1)%3])
+	}
+	for _, n := range names {
+		out = append(out, Standard{Name: n, URL: "https://github.com/dfinity/ICRC/blob/main/ICRCs/" + n})
+	}
+	return out
+}
+
+// statuses gives every demo canister a cycles balance and makes the status of tokens, ledgers
+// and miners public (interface spec 0.65.0), so the poller reads their cycles with the
+// management canister's canister_status query; wallets keep theirs private (one refused query,
+// then a daily retry). Certified creation and install times are the install time.
+func (d *Demo) statuses(s *Server) {
+	groups := [][]principal.Principal{d.Tokens, d.Ledgers, d.Miners, d.Wallets}
+	for g, ids := range groups {
+		for i, id := range ids {
+			c := s.Canister(id)
+			c.SetStatusPublic(g < 3)
+			c.SetStatus(CanisterStatus{Cycles: big.NewInt(int64(3+i) * 1_000_000_000_000), MemorySize: big.NewInt(int64(2+g) << 20),
+				IdleCyclesBurnedPerDay: big.NewInt(int64(1+g) * 100_000_000)})
+		}
+	}
 }
 
 // Tick advances the demo by one step: each token mines a block, each miner reports more
@@ -157,6 +190,25 @@ func (d *Demo) Tick() {
 	for _, l := range d.ledgers {
 		for _, w := range d.Wallets {
 			l.SetBalance(w, new(big.Int).SetUint64(1_00000000+d.ticks))
+		}
+	}
+	d.burn()
+}
+
+// burn takes each canister's idle burn per tick (a day's at the demo's pace) from its cycles.
+func (d *Demo) burn() {
+	if d.server == nil {
+		return
+	}
+	for _, ids := range [][]principal.Principal{d.Tokens, d.Ledgers, d.Miners, d.Wallets} {
+		for _, id := range ids {
+			c := d.server.Canister(id)
+			st, _ := c.statusOf()
+			if st.Cycles == nil || st.IdleCyclesBurnedPerDay == nil {
+				continue
+			}
+			st.Cycles = new(big.Int).Sub(st.Cycles, st.IdleCyclesBurnedPerDay)
+			c.SetStatus(st)
 		}
 	}
 }

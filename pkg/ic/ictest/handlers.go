@@ -65,7 +65,11 @@ func (s *Server) readCanisterRequest(w http.ResponseWriter, r *http.Request, kin
 		s.badRequest(w, r, err)
 		return canisterRequest{}, false
 	}
-	if !bytes.Equal(req.CanisterID, ecid.Raw) {
+	// A query to the management canister (aaaaa-aa, the empty principal) is addressed to the
+	// canister it is about: its effective canister id (interface spec 0.51.0, canister_status
+	// as a query).
+	mgmt := kind == RequestQuery && len(req.CanisterID) == 0
+	if !mgmt && !bytes.Equal(req.CanisterID, ecid.Raw) {
 		s.badRequest(w, r, fmt.Errorf("canister_id %s does not match the effective canister id %s",
 			principal.Principal{Raw: req.CanisterID}, ecid))
 		return canisterRequest{}, false
@@ -85,10 +89,13 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		arg []byte
 		rej *Reject
 	)
-	if cr.c == nil {
+	switch {
+	case cr.c == nil:
 		rej = &Reject{Code: RejectDestinationInvalid, ErrorCode: "IC0301",
 			Message: fmt.Sprintf("Canister %s not found", cr.ecid)}
-	} else {
+	case len(cr.req.CanisterID) == 0:
+		arg, rej = managementQuery(cr.c, cr.req.MethodName, cr.req.Arg)
+	default:
 		arg, rej = cr.c.query(cr.req.MethodName, cr.req.Arg)
 	}
 	if rej == nil && cr.fault == FaultMalformedReply {
@@ -174,19 +181,11 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	if asksForSubnet(req.Paths) {
 		s.count(RequestSubnetState)
 	}
-	paths := make([][]string, 0, len(req.Paths)+1)
-	for _, p := range req.Paths {
-		sp := make([]string, len(p))
-		for i, l := range p {
-			sp[i] = string(l)
-		}
-		if len(sp) >= 2 && sp[0] == "canister" && sp[1] != string(ecid.Raw) {
-			http.Error(w, fmt.Sprintf("path %q is not for the effective canister %s", sp, ecid), http.StatusForbidden)
-			return
-		}
-		paths = append(paths, sp)
+	paths, status, msg := s.readStatePaths(req.Paths, ecid)
+	if status != 0 {
+		http.Error(w, msg, status)
+		return
 	}
-	paths = append(paths, []string{"time"})
 
 	state := newTree()
 	state.put(certTime(certifiedTime(now, fault)), "time")
@@ -214,10 +213,45 @@ func (s *Server) handleReadState(w http.ResponseWriter, r *http.Request) {
 	writeCBOR(w, body)
 }
 
+// readStatePaths checks the requested paths as a replica does and returns them, with /time,
+// as text labels; or the HTTP status and message of a refusal: a canister path of another
+// canister than the effective one, or (as a replica before interface spec 0.66.0 refuses a path
+// it does not know: dfinity/ic rs/http_endpoints/public/src/read_state/canister.rs,
+// verify_paths) an install time path when the double serves no install times.
+func (s *Server) readStatePaths(req [][][]byte, ecid principal.Principal) ([][]string, int, string) {
+	installTimes := s.installTimesCertified()
+	paths := make([][]string, 0, len(req)+1)
+	for _, p := range req {
+		sp := make([]string, len(p))
+		for i, l := range p {
+			sp[i] = string(l)
+		}
+		if len(sp) >= 2 && sp[0] == "canister" && sp[1] != string(ecid.Raw) {
+			return nil, http.StatusForbidden, fmt.Sprintf("path %q is not for the effective canister %s", sp, ecid)
+		}
+		if !installTimes && len(sp) == 3 && sp[0] == "canister" && (sp[2] == "canister_creation_timestamp" || sp[2] == "last_install_timestamp") {
+			return nil, http.StatusNotFound, "Invalid path requested."
+		}
+		paths = append(paths, sp)
+	}
+	return append(paths, []string{"time"}), 0, ""
+}
+
 // putCanisterState adds /canister/<id>/controllers (a self-described CBOR array of principal
-// bytes) and, unless the canister is empty, /canister/<id>/module_hash.
+// bytes), unless the canister is empty /canister/<id>/module_hash, and the paths of interface
+// spec 0.66.0 that are known: canister_creation_timestamp and
+// last_install_timestamp, natural numbers of nanoseconds since 1970, LEB128 as every natural
+// in the state tree (spec, "Canister information" and "Encoding of certificates").
 func putCanisterState(t *tree, c *Canister) error {
-	mh, ctrls := c.state()
+	st := c.state()
+	mh, ctrls := st.moduleHash, st.controllers
+	id := string(c.id.Raw)
+	if !st.createdAt.IsZero() {
+		t.put(leb(uint64(st.createdAt.UnixNano())), "canister", id, "canister_creation_timestamp")
+	}
+	if !st.installedAt.IsZero() && mh != nil {
+		t.put(leb(uint64(st.installedAt.UnixNano())), "canister", id, "last_install_timestamp")
+	}
 	raw := make([][]byte, len(ctrls))
 	for i, p := range ctrls {
 		raw[i] = p.Raw
@@ -226,7 +260,6 @@ func putCanisterState(t *tree, c *Canister) error {
 	if err != nil {
 		return fmt.Errorf("encode controllers: %w", err)
 	}
-	id := string(c.id.Raw)
 	t.put(append(append([]byte{}, selfDescribed...), enc...), "canister", id, "controllers")
 	if mh != nil {
 		t.put(mh, "canister", id, "module_hash")

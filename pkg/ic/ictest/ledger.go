@@ -60,6 +60,13 @@ type LedgerInfo struct {
 	MintingAccount *Account // nil: icrc1_minting_account returns null
 	Standards      []Standard
 	ExtraMetadata  []MetadataEntry // appended after the standard icrc1:* entries
+	// ICRC10 serves icrc10_supported_standards (the same list as Standards); false leaves the
+	// method out, as ledgers older than ICRC-10 do.
+	ICRC10 bool
+	// IndexPrincipal, when set, serves ICRC-106: icrc106_get_index_principal answers Ok with it
+	// and the metadata holds icrc106:index_principal. Nil: the method answers
+	// Err IndexPrincipalNotSet when Standards lists ICRC-106, and is absent otherwise.
+	IndexPrincipal *principal.Principal
 }
 
 // Ledger is a ready-made ICRC-1 ledger. Its values can be changed while it serves.
@@ -116,6 +123,8 @@ func (l *Ledger) Install(c *Canister) {
 		return append([]Standard{}, i.Standards...)
 	}))
 	c.Handle("icrc1_metadata", one(func(i LedgerInfo) any { return metadata(i) }))
+	c.Handle("icrc10_supported_standards", l.icrc10)
+	c.Handle("icrc106_get_index_principal", l.icrc106)
 	c.Handle("icrc1_balance_of", l.balanceOf)
 }
 
@@ -128,6 +137,9 @@ func metadata(i LedgerInfo) []MetadataEntry {
 	}
 	if i.Logo != "" {
 		md = append(md, MetadataEntry{Key: "icrc1:logo", Value: TextValue(i.Logo)})
+	}
+	if i.IndexPrincipal != nil {
+		md = append(md, MetadataEntry{Key: "icrc106:index_principal", Value: TextValue(i.IndexPrincipal.Encode())})
 	}
 	return append(md, i.ExtraMetadata...)
 }
@@ -144,4 +156,51 @@ func (l *Ledger) balanceOf(arg []byte) ([]any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return []any{nat(l.balances[string(acct.Owner.Raw)])}, nil
+}
+
+// noSuchMethod is the reject of a method the canister does not export.
+func noSuchMethod(method string) *Reject {
+	return &Reject{Code: RejectDestinationInvalid, ErrorCode: "IC0536",
+		Message: fmt.Sprintf("Canister has no query method '%s'.", method)}
+}
+
+// icrc10 answers icrc10_supported_standards : () -> (vec record { name : text; url : text })
+// query (ICRC-10), when the ledger serves it.
+func (l *Ledger) icrc10([]byte) ([]any, error) {
+	i := l.snapshot()
+	if !i.ICRC10 {
+		return nil, noSuchMethod("icrc10_supported_standards")
+	}
+	return []any{append([]Standard{}, i.Standards...)}, nil
+}
+
+// indexPrincipalError is ICRC-106's GetIndexPrincipalError.
+type indexPrincipalError struct {
+	IndexPrincipalNotSet *idl.Null `ic:"IndexPrincipalNotSet,variant"`
+	GenericError         *struct {
+		ErrorCode   idl.Nat `ic:"error_code"`
+		Description string  `ic:"description"`
+	} `ic:"GenericError,variant"`
+}
+
+// indexPrincipalResult is ICRC-106's GetIndexPrincipalResult.
+type indexPrincipalResult struct {
+	Ok  *principal.Principal `ic:"Ok,variant"`
+	Err *indexPrincipalError `ic:"Err,variant"`
+}
+
+// icrc106 answers icrc106_get_index_principal : () -> (GetIndexPrincipalResult) query
+// (dfinity/ICRC ICRCs/ICRC-106/ICRC-106.md).
+func (l *Ledger) icrc106([]byte) ([]any, error) {
+	i := l.snapshot()
+	if i.IndexPrincipal != nil {
+		p := *i.IndexPrincipal
+		return []any{indexPrincipalResult{Ok: &p}}, nil
+	}
+	for _, s := range i.Standards {
+		if s.Name == "ICRC-106" {
+			return []any{indexPrincipalResult{Err: &indexPrincipalError{IndexPrincipalNotSet: &idl.Null{}}}}, nil
+		}
+	}
+	return nil, noSuchMethod("icrc106_get_index_principal")
 }

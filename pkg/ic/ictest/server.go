@@ -44,6 +44,11 @@ type Options struct {
 	// for such certificates), as for canisters on mainnet's NNS subnet. CanisterRanges is
 	// then ignored: a root-signed certificate certifies no ranges.
 	RootSubnet bool
+	// NoInstallTimes serves a replica older than interface spec 0.66.0: a read_state that asks
+	// for /canister/<id>/canister_creation_timestamp or last_install_timestamp is refused with
+	// 404 "Invalid path requested.", as such a replica refuses every path it does not know.
+	// SetInstallTimesCertified changes it later.
+	NoInstallTimes bool
 }
 
 // Server is a running replica double. All methods are safe for concurrent use.
@@ -61,6 +66,8 @@ type Server struct {
 	canisters map[string]*Canister // by raw principal bytes
 	latency   time.Duration
 	fault     Fault
+	// noInstallTimes leaves the 0.66.0 install paths out of certificates.
+	noInstallTimes bool
 
 	nextNode atomic.Uint64 // round-robin signer; atomic, not under mu, which every request reads
 
@@ -106,6 +113,8 @@ func Start(opts Options) (*Server, error) {
 		ln:        ln,
 		done:      make(chan struct{}),
 		canisters: make(map[string]*Canister),
+
+		noInstallTimes: opts.NoInstallTimes,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v2/status", s.handleStatus)
@@ -145,7 +154,12 @@ func (s *Server) Close() {
 // AddCanister installs a canister with the given module hash (nil: an empty canister) and
 // controllers, replacing any canister with that id. Program it with Handle or Install.
 func (s *Server) AddCanister(id principal.Principal, moduleHash []byte, controllers ...principal.Principal) *Canister {
-	c := &Canister{id: id, moduleHash: moduleHash, controllers: controllers, methods: make(map[string]Handler)}
+	now := s.now()
+	c := &Canister{id: id, moduleHash: moduleHash, controllers: controllers, methods: make(map[string]Handler),
+		now: s.now, createdAt: now}
+	if moduleHash != nil {
+		c.installedAt = now
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.canisters[string(id.Raw)] = c
@@ -173,6 +187,20 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// SetInstallTimesCertified says whether read_state certifies the install paths of interface
+// spec 0.66.0 (true, the default) or serves a replica that predates them.
+func (s *Server) SetInstallTimesCertified(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noInstallTimes = !on
+}
+
+func (s *Server) installTimesCertified() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return !s.noInstallTimes
 }
 
 // SetFault applies f to every canister (FaultNone heals); a canister's own fault wins.

@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	demo := fs.String("demo", "tokens=2,ledgers=1,miners=3,wallets=1,snses=3", `demo canisters ("none" for an empty replica)`)
 	tick := fs.Duration("tick", 10*time.Second, "how often demo values change (0: never)")
 	latency := fs.Duration("latency", 0, "latency added to every request")
+	noInstallTimes := fs.Bool("no-install-times", false, "serve a replica before interface spec 0.66.0: read_state refuses the certified creation and install time paths")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	s, err := ictest.Start(ictest.Options{Addr: *addr, Logger: logger})
+	s, err := ictest.Start(ictest.Options{Addr: *addr, Logger: logger, NoInstallTimes: *noInstallTimes})
 	if err != nil {
 		return err
 	}
