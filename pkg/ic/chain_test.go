@@ -238,3 +238,20 @@ func TestClient_NoICRC10Remembered(t *testing.T) {
 		t.Errorf("queries: %d then %d, want one fewer once ICRC-10 is known to be missing", first, second)
 	}
 }
+
+// TestClient_SNSCyclesOfInstalledDAO: a DAO installed as discovery finds it (ictest.InstallSNS)
+// reports every canister's cycles through its root's summary.
+func TestClient_SNSCyclesOfInstalledDAO(t *testing.T) {
+	c, s := newClient(t)
+	dao := s.InstallSNS(ictest.SNSSpec{First: 7000, Symbol: "DAO", Name: "A DAO", Archives: 2})
+	got, err := c.SNSCycles(t.Context(), regID(dao.Root.Canister().ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 7 { // root, governance, ledger, index, swap, two archives
+		t.Fatalf("%d canisters: %v", len(got), got)
+	}
+	if p := got[regID(ictest.CanisterID(7000))]; p.Cycles != "10000000000000" || p.Source != registry.CyclesSNSRoot {
+		t.Errorf("root %+v", p)
+	}
+}

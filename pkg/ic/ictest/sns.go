@@ -174,6 +174,13 @@ func (s *Server) InstallSNS(spec SNSSpec) *SNS {
 	for _, a := range ids.Archives {
 		s.AddCanister(a, hash("archive"), ids.Ledger)
 	}
+	// The root's get_sns_canisters_summary (snsroot_summary.go) reports the DAO's cycles, which
+	// the poller reads for the canisters discovery tags sns:<root>.
+	s.InstallSNSSummary(s.Canister(ids.Root), func() SNSSummaryIDs { return SNSSummaryIDs(root.Canisters()) })
+	for i, p := range append([]principal.Principal{ids.Root, ids.Governance, ids.Ledger, ids.Index, ids.Swap}, ids.Archives...) {
+		s.Canister(p).SetStatus(CanisterStatus{Cycles: big.NewInt(int64(10+i) * 1_000_000_000_000), MemorySize: big.NewInt(8 << 20),
+			IdleCyclesBurnedPerDay: big.NewInt(500_000_000)})
+	}
 	s.snsw().add(ids)
 	return &SNS{Root: root, Ledger: ledger}
 }
