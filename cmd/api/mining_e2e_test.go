@@ -12,24 +12,31 @@ import (
 	"canistry/pkg/ic/ictest"
 )
 
-// sendSolution posts a solution_found outcall through the intake (the api's proxy to the real
-// notifier binary), copies times with the same body (replica copies: stored once).
+// postOutcall posts one outcall copy through the intake (the api's proxy to the real
+// notifier binary) and fails unless it is answered 200.
+func postOutcall(t *testing.T, base, body string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/miner-notifications", strings.NewReader(body))
+	req.Header.Set("X-API-Key", dashboardNotifyKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("outcall through the intake: %d", res.StatusCode)
+	}
+}
+
+// sendSolution posts a solution_found outcall copies times with the same body (replica
+// copies: stored once).
 func sendSolution(t *testing.T, base, miner, token string, height int, difficulty string, copies int) {
 	t.Helper()
 	body := fmt.Sprintf(`{"event":"solution_found","miner_id":%q,"timestamp":%d,"data":{"token_id":%q,"ticker":"ALP","block_height":%d,"nonce":1,"hash":"00ab","difficulty":%q,"reward":"5000000000","decimals":8}}`,
 		miner, time.Now().UnixNano(), token, height, difficulty)
 	for range copies {
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/miner-notifications", strings.NewReader(body))
-		req.Header.Set("X-API-Key", dashboardNotifyKey)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("outcall through the intake: %d", res.StatusCode)
-		}
+		postOutcall(t, base, body)
 	}
 }
 
