@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +221,72 @@ func checkSeries(t *testing.T, s *store.Store, tok string, from int64, counted [
 			t.Fatalf("series step %s bucket %d: got %d max %s, want %d max %s", step, i, bk.Solutions, bk.DifficultyMax, want[i], wmax[i])
 		}
 	}
+}
+
+// TestMining_SeriesHashRate: a bucket's network hash rate is the sum over miners of the mean
+// each reported, while mining the token, in the hours starting inside it; a bucket shorter
+// than an hour shows the hour it lies in; a refresh while not mining counts for no token.
+func TestMining_SeriesHashRate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := openStore(t, b.DB(t))
+		ctx := t.Context()
+		at := func(hhmm string) time.Time {
+			v, err := time.Parse("2006-01-02 15:04", "2026-03-01 "+hhmm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		for _, id := range mMiners[:3] {
+			mustCreate(t, s, registry.Canister{ID: registry.CanisterID(id), Kind: registry.KindMiner})
+		}
+		mine := func(miner, token string, mining bool) {
+			if _, err := storetest.SaveMiner(ctx, s, registry.MinerInfo{CanisterID: registry.CanisterID(miner), CurrentToken: token, IsMining: mining, UpdatedAt: at("09:00")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stat := func(miner, hhmm string, rate float64) {
+			if err := storetest.AddMinerStats(ctx, s, registry.MinerStats{CanisterID: registry.CanisterID(miner), ObservedAt: at(hhmm), HashRate: rate}); err != nil {
+				t.Fatal(err)
+			}
+			if err := storetest.SyncMining(ctx, s); err != nil { // attributed to the token mined now
+				t.Fatal(err)
+			}
+		}
+		mine(mMiners[0], mTokenA, true)
+		mine(mMiners[1], mTokenA, true)
+		mine(mMiners[2], mTokenA, false)
+		stat(mMiners[0], "10:10", 100)
+		stat(mMiners[0], "10:40", 200)
+		stat(mMiners[1], "10:30", 50)
+		stat(mMiners[2], "10:30", 1e9) // not mining
+		stat(mMiners[0], "11:20", 300)
+		mine(mMiners[1], mTokenB, true)
+		stat(mMiners[1], "11:30", 7) // now mining token B
+		for _, c := range []struct {
+			step time.Duration
+			n    int
+			want string
+		}{
+			{30 * time.Minute, 5, "200 200 300 300 -"},
+			{time.Hour, 2, "200 300"},
+			{2 * time.Hour, 1, "250"},
+		} {
+			got, err := s.MiningSeries(ctx, mTokenA, at("10:00"), c.step, c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, bk := range got {
+				if bk.NetworkHashRate == nil {
+					parts = append(parts, "-")
+				} else {
+					parts = append(parts, fmt.Sprint(*bk.NetworkHashRate))
+				}
+			}
+			if g := strings.Join(parts, " "); g != c.want {
+				t.Errorf("step %s: %s, want %s", c.step, g, c.want)
+			}
+		}
+	})
 }
