@@ -28,6 +28,11 @@ type MiningFollower struct {
 	done chan struct{}
 }
 
+// miningGap is the least time between two syncs of the run loop, so that under a stream of
+// outcalls (a wake at each one) the follower applies them in batches instead of one write
+// transaction per outcall competing with the intake's.
+const miningGap = 250 * time.Millisecond
+
 // NewMiningFollower starts a follower that polls every poll (zero: 1s).
 func NewMiningFollower(s *store.Store, poll time.Duration, logger *slog.Logger) *MiningFollower {
 	if poll <= 0 {
@@ -101,6 +106,11 @@ func (f *MiningFollower) run(ctx context.Context) {
 			return
 		case <-f.wake:
 		case <-t.C:
+		}
+		select { // at most one sync per miningGap
+		case <-ctx.Done():
+			return
+		case <-time.After(miningGap):
 		}
 	}
 }
