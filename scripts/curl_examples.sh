@@ -117,6 +117,13 @@ call 200 -X POST "$API/miner-notifications" -H "X-API-Key: $NOTIFY_KEY" -H "$JSO
 call 200 -X POST "$API/miner-notifications" -H "X-API-Key: $NOTIFY_KEY" -H "$JSON" -d @"$tmp/notification.json"
 call 401 -X POST "$API/miner-notifications" -H "X-API-Key: wrong" -H "$JSON" -d @"$tmp/notification.json"
 
+# mining analytics of the token, as reported by the miners' outcalls (README "Mining analytics")
+call 200 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/mining"
+call 200 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/mining?from=2025-03-01T00:00:00Z&to=2025-03-31T00:00:00Z"
+call 200 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/mining/series?step=15m"
+call 200 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/solutions?limit=10&miner=rrkah-fqaaa-aaaaa-aaaaq-cai"
+call 400 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/mining/series?step=30s"
+
 # delete (204), again (404): the next run starts over
 call 204 -X DELETE "$API/canisters/rrkah-fqaaa-aaaaa-aaaaq-cai" -H "$AUTH"
 call 204 -X DELETE "$API/canisters/ryjl3-tyaaa-aaaaa-aaaba-cai" -H "$AUTH"

@@ -343,17 +343,7 @@ func TestDashboard_Chromium(t *testing.T) {
 		wait[bool](b, "the ticker's module", `performance.getEntriesByType('resource').some(r => r.name === location.origin + '/ws/client.js')`)
 		ts := time.Now().UnixNano()
 		body := fmt.Sprintf(`{"event":"solution_found","miner_id":%q,"timestamp":%d,"data":{"token_id":%q,"block_height":7}}`, w.miner, ts, w.token)
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/miner-notifications", strings.NewReader(body))
-		req.Header.Set("X-API-Key", dashboardNotifyKey)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("outcall through the intake: %d", res.StatusCode)
-		}
+		postOutcall(t, base, body)
 		wait[bool](b, "the outcall in the ticker", `[...document.querySelectorAll('#ticker li')].some(li => li.textContent.includes('solution_found') && li.textContent.includes('outcall #'))`)
 		b.screenshot("overview-1400")
 	})

@@ -118,12 +118,14 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, err
 		return notify.HTTPDeps{}, err
 	}
 	b.Stack.Push("webhook worker", hooks.Close)
-	hub, tail, err := wireHub(b)
+	mining := notify.NewMiningFollower(b.Store, cfg.EventLogPoll, b.Logger)
+	b.Stack.Push("mining follower", mining.Close)
+	hub, tail, err := wireHub(b, mining)
 	if err != nil {
 		return notify.HTTPDeps{}, err
 	}
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
-		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
+		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); mining.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
 		Logger: b.Logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return notify.HTTPDeps{}, err
@@ -133,7 +135,7 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, err
 		b.Logger.Warn("NOTIFY_API_KEYS is not set: every outcall is answered 401 until it is")
 	}
 	// Any event on the bus means the log advanced: ring the tailer's doorbell.
-	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(string, registry.Event) { tail.Wake(); hooks.Wake() })
+	sub, err := bus.Subscribe(b.Bus, bus.SubjectEventsAll, "", func(string, registry.Event) { tail.Wake(); hooks.Wake(); mining.Wake() })
 	if err != nil {
 		return notify.HTTPDeps{}, err
 	}
@@ -186,8 +188,9 @@ func wireRelay(b *lifecycle.Base, metrics *prometheus.Registry) (*relay.Relay, e
 }
 
 // wireHub builds the WebSocket hub and the tailer of the event log that feeds it, from the
-// log's head, and pushes their shutdown.
-func wireHub(b *lifecycle.Base) (*ws.Hub, *eventlog.Tailer, error) {
+// log's head, and pushes their shutdown. A solution_found event reaches the hub after the
+// mining follower has counted it (MiningFollower.SyncBefore).
+func wireHub(b *lifecycle.Base, mining *notify.MiningFollower) (*ws.Hub, *eventlog.Tailer, error) {
 	cfg := b.Config
 	bounds, err := b.Store.EventLogBounds(context.Background())
 	if err != nil {
@@ -200,7 +203,7 @@ func wireHub(b *lifecycle.Base) (*ws.Hub, *eventlog.Tailer, error) {
 		Read: func(ctx context.Context, after int64, limit int) ([]registry.Event, error) {
 			return b.Store.Events(ctx, after, 0, limit)
 		},
-		Deliver: hub.Deliver, From: bounds.Head, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
+		Deliver: mining.SyncBefore(hub.Deliver), From: bounds.Head, Poll: cfg.EventLogPoll, HoldBack: cfg.EventLogHoldBack, Logger: b.Logger})
 	if err != nil {
 		return nil, nil, err
 	}

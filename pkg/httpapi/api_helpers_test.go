@@ -58,12 +58,17 @@ type apiOptions struct {
 	adminKey    string
 	notifierURL *url.URL
 	localDev    bool
+	db          string // a PostgreSQL URL; "": a fresh SQLite file
 }
 
 func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
 	t.Helper()
 	clk := testclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"), store.WithClock(clk.Now))
+	db := opts.db
+	if db == "" {
+		db = filepath.Join(t.TempDir(), "registry.db")
+	}
+	st, err := store.Open(t.Context(), db, store.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

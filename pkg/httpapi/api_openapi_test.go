@@ -38,6 +38,7 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 		{"GET", "/canisters/" + id + "/cycles", ""},
 		{"GET", "/wallets", ""}, {"GET", "/wallets/" + string(idWallet), ""}, {"GET", "/wallets/" + string(idWallet) + "/balances", ""},
 		{"POST", "/discover/sns", ""}, {"GET", "/discover/sns", ""},
+		{"GET", "/tokens/" + id + "/mining", ""}, {"GET", "/tokens/" + id + "/mining/series", ""}, {"GET", "/tokens/" + id + "/solutions", ""},
 		{"GET", "/ws", ""}, {"GET", "/ws/client.js", ""}, {"GET", "/ws/client.d.ts", ""}, {"GET", "/ws-status", ""}, {"GET", "/test", ""}, {"POST", "/miner-notifications", "{}"},
 		{"POST", "/webhooks", `{"url":"https://example.com/hook","events":["solution_found"]}`}, {"GET", "/webhooks", ""},
 		{"GET", "/webhooks/1", ""}, {"GET", "/webhooks/1/deliveries", ""}, {"POST", "/webhooks/1/enable", ""}, {"DELETE", "/webhooks/1", ""},
@@ -58,7 +59,8 @@ func TestOpenAPI_EveryRoute(t *testing.T) {
 	for _, path := range []string{"/canisters", "/canisters/" + id, "/canisters/" + id + "/history", "/tokens", "/tokens/" + id,
 		"/tokens/" + id + "/logo", "/miners", "/miners/" + miner, "/miners/" + miner + "/stats", "/miners/by-token/" + id,
 		"/module-hashes", "/system/status", "/openapi.json", "/notifications", "/notifications/" + note, "/canisters/" + id + "/cycles",
-		"/wallets", "/wallets/" + string(idWallet), "/wallets/" + string(idWallet) + "/balances", "/discover/sns"} {
+		"/wallets", "/wallets/" + string(idWallet), "/wallets/" + string(idWallet) + "/balances", "/discover/sns",
+		"/tokens/" + id + "/mining", "/tokens/" + id + "/mining/series", "/tokens/" + id + "/solutions"} {
 		a.do("OPTIONS", path, nil)
 	}
 	a.admin("POST", "/canisters", `{"canister_id":"`+string(idWallet)+`","kind":"wallet"}`)

@@ -21,7 +21,7 @@ import (
 // the REST API and /ws of the same origin; every page is a URL under /ui/ (plus / for the
 // overview), so a page with its filters and cursor can be bookmarked or shared.
 //
-//go:embed dashboard/index.html dashboard/app.js dashboard/charts.js dashboard/wallets.js dashboard/app.css
+//go:embed dashboard/index.html dashboard/app.js dashboard/charts.js dashboard/wallets.js dashboard/mining.js dashboard/app.css
 //go:embed dashboard/vendor/uPlot.iife.min.js dashboard/vendor/uPlot.min.css dashboard/vendor/LICENSE
 var dashboardFiles embed.FS
 
@@ -48,6 +48,7 @@ func mountDashboard(r gin.IRoutes, werr func(*gin.Context, error)) {
 		"/assets/app.css":                  newAsset(read("dashboard/app.css"), "text/css; charset=utf-8"),
 		"/assets/charts.js":                newAsset(read("dashboard/charts.js"), "text/javascript; charset=utf-8"),
 		"/assets/wallets.js":               newAsset(read("dashboard/wallets.js"), "text/javascript; charset=utf-8"),
+		"/assets/mining.js":                newAsset(read("dashboard/mining.js"), "text/javascript; charset=utf-8"),
 		"/assets/vendor/uPlot.iife.min.js": newAsset(read("dashboard/vendor/uPlot.iife.min.js"), "text/javascript; charset=utf-8"),
 		"/assets/vendor/uPlot.min.css":     newAsset(read("dashboard/vendor/uPlot.min.css"), "text/css; charset=utf-8"),
 		"/assets/vendor/LICENSE":           newAsset(read("dashboard/vendor/LICENSE"), "text/plain; charset=utf-8"),

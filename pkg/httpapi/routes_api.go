@@ -114,6 +114,9 @@ func mountRegistry(r gin.IRoutes, read func(string, ...gin.HandlerFunc), admin g
 	read("/tokens", a.listTokens)
 	read("/tokens/:id", a.getToken)
 	read("/tokens/:id/logo", a.tokenLogo)
+	read("/tokens/:id/mining", a.tokenMining)
+	read("/tokens/:id/mining/series", a.tokenMiningSeries)
+	read("/tokens/:id/solutions", a.tokenSolutions)
 
 	read("/miners", a.listMiners)
 	read("/miners/:id", a.getMiner)

@@ -394,6 +394,8 @@ async function tokenPage(params, id) {
   const [t, miners] = await Promise.all([api('/tokens/' + id), api('/miners/by-token/' + id + '?limit=100').catch(() => ({ items: [] }))]);
   const u = (v) => formatUnits(v, t.decimals);
   const p = t.pow;
+  const mining = await miningSection(id, params, t);
+  followMining(id, params, t); // live: re-reads the section at each solution of the token
   return [
     el('h1', {}, logo(t), ' ', t.name || t.registered_name || 'Token', ' ', muted(t.symbol)),
     el('p', {}, link('/ui/canisters/' + id, 'canister, badges and history »')),
@@ -414,18 +416,22 @@ async function tokenPage(params, id) {
       ['average block time', p.average_block_time === null ? null : p.average_block_time + ' s'],
       ['mining progress', p.mining_progress_percent ? p.mining_progress_percent + ' %' : null],
     ])) : null,
-    section('Miners mining it', minerTable(miners.items)),
+    mining,
+    section('Miners mining it', minerTable(miners.items, false)),
   ];
 }
 
-function minerTable(items) {
+// minerTable lists miners: by name with the id under it (names need not be unique), and their
+// token unless every row is of one token (withToken false).
+function minerTable(items, withToken = true) {
   return table([
-    { label: 'miner', cell: (m) => link('/ui/miners/' + m.canister_id, m.registered_name || m.canister_id) },
-    { label: 'token', cell: (m) => (m.current_token ? canisterLink(m.current_token, 'token') : muted('none')) },
+    { label: 'miner', cell: (m) => [link('/ui/miners/' + m.canister_id, m.registered_name || m.canister_id, { class: m.registered_name ? null : 'id' }),
+      m.registered_name ? el('div', { class: 'id muted' }, m.canister_id) : null] },
+    withToken ? { label: 'token', cell: (m) => (m.current_token ? canisterLink(m.current_token, 'token') : muted('none')) } : null,
     { label: 'mining', cell: (m) => (m.is_mining ? el('span', { class: 'ok' }, 'yes') : 'no') },
     { label: 'speed', cell: (m) => m.speed_percentage + ' %', cls: 'num' },
     { label: 'runway', cell: (m) => m.estimated_remaining_time || '—' },
-  ], items, 'No miner.');
+  ].filter(Boolean), items, 'No miner.');
 }
 
 async function minersPage(params) {
@@ -483,6 +489,7 @@ async function minerPage(params, id) {
     section('Charts', picker,
       timeChart('Hash rate', 'chart-hash-rate', stats, 'hash_rate', 'hashrate', from.getTime(), to.getTime()),
       timeChart('Blocks mined', 'chart-blocks', stats, 'blocks_mined', 'count', from.getTime(), to.getTime())),
+    await minerMining(id, from, to),
   ];
 }
 

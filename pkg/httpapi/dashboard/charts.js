@@ -20,6 +20,10 @@ const UNITS = {
   bytes: { tick: (v) => scaled(v, [[2 ** 30, ' GiB'], [2 ** 20, ' MiB'], [2 ** 10, ' KiB']]), unit: 'bytes' },
   hashrate: { tick: (v) => scaled(v, [[1e9, ' G'], [1e6, ' M']]), unit: 'hashes/s' },
   count: { tick: (v) => scaled(v, [[1e9, ' B'], [1e6, ' M']]), unit: 'blocks' },
+  solutions: { tick: (v) => scaled(v, [[1e9, ' B'], [1e6, ' M']]), unit: 'solutions' },
+  // A difficulty may exceed 2^64: the axis abbreviates (1.2e+21), the read-out has every digit.
+  difficulty: { tick: (v) => (Math.abs(v) >= 1e15 ? v.toExponential(1) : scaled(v, [[1e12, ' T'], [1e9, ' B'], [1e6, ' M']])), unit: '', label: 'difficulty' },
+  seconds: { tick: (v) => twoDigits.format(v), unit: 's', label: 'seconds' },
 };
 
 const twoDigits = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
@@ -116,11 +120,11 @@ function chartOptions(title, units, data, range, width) {
       { label: 'Time', value: (u, v, si, i) => localTime(data.xs[at(i)]) },
       { label: title, stroke: () => cssVar('--chart'), fill: () => cssVar('--chart-fill'), width: 2, spanGaps: false,
         points: { show: true, size: 5, fill: () => cssVar('--chart') },
-        value: (u, v, si, i) => (data.exact[at(i)] === null ? '—' : exactValue(data.exact[at(i)]) + ' ' + units.unit) },
+        value: (u, v, si, i) => (data.exact[at(i)] === null ? '—' : exactValue(data.exact[at(i)]) + (units.unit ? ' ' + units.unit : '')) },
     ],
     axes: [
       Object.assign({ values: TIME_TICKS, space: 70 }, axis),
-      Object.assign({ label: units.unit, labelSize: 18, values: (u, splits) => splits.map(units.tick),
+      Object.assign({ label: units.label || units.unit, labelSize: 18, values: (u, splits) => splits.map(units.tick),
         size: (u, values) => 14 + 7 * Math.max(3, ...(values || []).map((s) => s.length)) }, axis),
     ],
   };
@@ -128,13 +132,14 @@ function chartOptions(title, units, data, range, width) {
 
 // timeChart draws items' key over the window [from, to] (ms) as a figure: title, caption,
 // chart with its hover read-out, or a sentence when there is nothing to draw. kind is a key
-// of UNITS. The figure follows its container's width and the system's colour scheme.
-function timeChart(title, id, items, key, kind, from, to) {
+// of UNITS; empty, when given, is the sentence shown without data. The figure follows its
+// container's width and the system's colour scheme.
+function timeChart(title, id, items, key, kind, from, to, empty) {
   const units = UNITS[kind];
   const data = chartData(items, key);
   const fig = el('figure', { class: 'tchart', id, 'data-points': data.count });
   if (data.count === 0) {
-    fig.append(el('figcaption', {}, title), el('p', { class: 'muted empty' }, `No observation in the last ${humanSpan(to - from)}. The poller records one at each refresh.`));
+    fig.append(el('figcaption', {}, title), el('p', { class: 'muted empty' }, empty || `No observation in the last ${humanSpan(to - from)}. The poller records one at each refresh.`));
     return fig;
   }
   const { range, caption } = xRange(data.xs[0], data.count, from, to);

@@ -23,6 +23,10 @@
   var counts = { events: 0, solutions: 0 };
   var tokens = new Map();
   var miners = new Map();
+  // The live leaderboard of the token of the latest solution: GET tokens/{id}/mining (the api's,
+  // when the page is served through its proxy: stored counts, copies and repeated heights once);
+  // served by the notifier alone, it counts this page's stream instead (first block height wins).
+  var board = { token: '', timer: null, stream: new Map(), heights: new Set() };
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -75,6 +79,8 @@
     counts = { events: 0, solutions: 0 };
     tokens.clear();
     miners.clear();
+    board.stream.clear();
+    board.heights.clear();
     while (feed.firstChild) feed.removeChild(feed.firstChild);
     document.querySelectorAll('#tokens tbody, #miners tbody').forEach(function (tb) {
       while (tb.firstChild) tb.removeChild(tb.firstChild);
@@ -106,6 +112,61 @@
       if (!e.timestamp || Date.now() - e.timestamp < 60000) celebrate(data); // not for old history
     }
     if (outcall) tally(e.event, data, miner);
+    if (e.event === 'solution_found' && typeof data.token_id === 'string') boardSolution(data, miner);
+  }
+
+  function boardSolution(data, miner) {
+    var key = data.token_id + '/' + data.block_height;
+    if (!board.heights.has(key)) {
+      board.heights.add(key);
+      var per = board.stream.get(data.token_id) || new Map();
+      per.set(miner, (per.get(miner) || 0) + 1);
+      board.stream.set(data.token_id, per);
+    }
+    board.token = data.token_id;
+    if (!board.timer) board.timer = setTimeout(refreshBoard, 250);
+  }
+
+  function refreshBoard() {
+    board.timer = null;
+    var tok = board.token;
+    document.getElementById('board-token').textContent = '· token ' + short(tok);
+    fetch(base + 'tokens/' + encodeURIComponent(tok) + '/mining', { headers: { Accept: 'application/json' } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(function (m) {
+        if (tok !== board.token) return;
+        drawBoard(m.miners.map(function (r) { return [r.name || r.miner_id, r.solutions, r.share]; }),
+          'stored, last 24 h: ' + m.solutions + ' solutions');
+      }, function () {
+        if (tok !== board.token) return;
+        var per = board.stream.get(tok) || new Map(), total = 0, rows = [];
+        per.forEach(function (n) { total += n; });
+        per.forEach(function (n, m) { rows.push([m, n, n / total]); });
+        rows.sort(function (a, b) { return b[1] - a[1]; });
+        drawBoard(rows, 'counted from this page\'s stream');
+      });
+  }
+
+  function drawBoard(rows, source) {
+    var tb = document.querySelector('#board tbody');
+    while (tb.firstChild) tb.removeChild(tb.firstChild);
+    rows.slice(0, 10).forEach(function (r, i) {
+      var tr = el('tr');
+      tr.appendChild(el('td', '', String(i + 1)));
+      var who = el('td', 'id', short(r[0]));
+      who.title = r[0];
+      tr.appendChild(who);
+      tr.appendChild(el('td', '', String(r[1])));
+      var share = el('td');
+      var bar = el('span', 'bar'), fill = el('span');
+      fill.style.width = (r[2] * 100).toFixed(1) + '%';
+      bar.appendChild(fill);
+      share.appendChild(bar);
+      share.appendChild(document.createTextNode((r[2] * 100).toFixed(1) + ' %'));
+      tr.appendChild(share);
+      tb.appendChild(tr);
+    });
+    document.getElementById('board-source').textContent = source;
   }
 
   function addCard(e, data, miner, outcall) {
