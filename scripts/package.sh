@@ -64,7 +64,7 @@ stage_files() {
   for f in "$CANISTRY_ROOT"/systemd/canistry-*.service "$CANISTRY_ROOT"/systemd/canistry.target; do
     sed -e 's|/usr/local/bin/|/usr/bin/|g' \
       -e 's|file:///usr/local/share/doc/canistry/README.md|file:///usr/share/doc/canistry/README.md.gz|' \
-      -e 's|^# Installed by scripts/deploy.sh.*|# Installed by the canistry Debian package (from systemd/ in the source tree); by scripts/deploy.sh|' \
+      -e '/^# Installed by scripts\/deploy.sh/{N;s|.*|# Installed by the canistry Debian package, from systemd/ in the source tree.|;}' \
       "$f" >"$dir/$(basename "$f")"
   done
   sed 's|^DATA_DIR=.*|DATA_DIR=/var/lib/canistry|' "$CANISTRY_ROOT/.env.example" >"$dir/canistry.env"

@@ -10,7 +10,8 @@ PKG_SHARE=/usr/share/canistry # check_server.sh and lib.sh from the package
 # version, as DEB1 and DEB2 (file names on the host).
 build_packages() {
   local base
-  base=$("$ROOT/scripts/package.sh" --deb-version "$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)")
+  base=$("$ROOT/scripts/package.sh" --deb-version "$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)" \
+    "$(git -C "$ROOT" rev-list --count HEAD 2>/dev/null || echo 0)")
   DEB1=$(DIST_DIR=$WORK/dist DEB_VERSION=$base+dt1 "$ROOT/scripts/package.sh")
   mkdir -p "$WORK/bin2"
   local b
