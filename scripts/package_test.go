@@ -55,8 +55,8 @@ func TestPackage_Build(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute) // compressing 100 MB of binaries on busy cores
 	defer cancel()
-	for _, b := range []string{"api", "poller", "notifier"} { // as make build links them (stripped)
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "bin", b), "./cmd/"+b)
+	for _, b := range []string{"api", "poller", "notifier"} { // stripped, as make build links them
+		build := exec.CommandContext(ctx, "go", "build", "-ldflags", "-s -w", "-o", filepath.Join(dir, "bin", b), "./cmd/"+b)
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("build cmd/%s: %v\n%s", b, err, out)
