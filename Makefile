@@ -2,11 +2,12 @@
 SHELL   := /bin/bash
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X canistry/pkg/version.Version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X canistry/pkg/version.Version=$(VERSION) -X canistry/pkg/version.Commit=$(COMMIT)
 BINS    := api poller notifier
 DATA_DIR ?= ./data
 
-.PHONY: all build run test vet fmt-check depcheck bench bench-compare clean demo deploy-test cluster assets
+.PHONY: all build run test vet fmt-check depcheck bench bench-compare clean demo deploy-test cluster assets package
 
 all: build
 
@@ -56,6 +57,12 @@ demo:
 deploy-test:
 	@./scripts/deploy_test.sh
 
+# The Debian package dist/canistry_<version>_amd64.deb (README "Debian package"): nFPM at the
+# version pinned in scripts/tools/go.mod; <version> is VERSION mapped to a Debian version
+# (scripts/package.sh --deb-version), or DEB_VERSION when given.
+package: build
+	@VERSION=$(VERSION) ./scripts/package.sh
+
 # The reference two-host layout on one machine: PostgreSQL, haproxy on 127.0.0.1:8080/8081 in
 # front of two stacks on 127.0.0.2 and 127.0.0.3, a three-node NATS cluster, the replica double.
 # Needs the Debian packages postgresql and haproxy. Ctrl-C stops it all.
@@ -72,4 +79,4 @@ assets:
 	cp web/node_modules/uplot/dist/uPlot.iife.min.js web/node_modules/uplot/dist/uPlot.min.css web/node_modules/uplot/LICENSE $(VENDOR_DIR)/
 
 clean:
-	rm -rf bin bench/*.txt
+	rm -rf bin dist bench/*.txt

@@ -3,8 +3,6 @@
 # README's "Every endpoint with curl" block is this file from the line "# Every endpoint with
 # curl" on; a test checks that the two are the same and runs this script against the binaries.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
@@ -23,13 +21,25 @@ case "${1:-}" in
 "") ;;
 *) usage >&2 && exit 2 ;;
 esac
-env_file=.env
-[ -n "$ENV_FILE_GIVEN" ] && env_file=$ENV_FILE
 
 # Every endpoint with curl
+# Self-contained: paste it into bash after `make run`, or run scripts/curl_examples.sh. It runs
+# in a subshell (the parentheses), so that stopping at an unexpected status leaves your shell open.
+(
+set -euo pipefail
 API=${API:-http://[::1]:8080}
-ADMIN_API_KEY=${ADMIN_API_KEY:-$(env_file_get "$env_file" ADMIN_API_KEY || true)}
-NOTIFY_API_KEYS=${NOTIFY_API_KEYS:-$(env_file_get "$env_file" NOTIFY_API_KEYS || true)}
+env_file=${ENV_FILE:-.env} # the keys when they are not in the environment (KEY=VALUE lines)
+# from_env_file KEY: the last value of KEY in $env_file, without quotes; empty when absent
+from_env_file() { if [ -r "$env_file" ]; then sed -n "s/^$1=//p" "$env_file" | tail -n 1 | tr -d "\"'"; fi; }
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+ADMIN_API_KEY=${ADMIN_API_KEY:-$(from_env_file ADMIN_API_KEY)}
+NOTIFY_API_KEYS=${NOTIFY_API_KEYS:-$(from_env_file NOTIFY_API_KEYS)}
+if [ -z "$ADMIN_API_KEY" ] || [ -z "$NOTIFY_API_KEYS" ]; then
+  die "set ADMIN_API_KEY and NOTIFY_API_KEYS (16 characters or more) in the environment or $env_file"
+fi
 NOTIFY_KEY=${NOTIFY_API_KEYS%%,*} # the first key miners may send in X-API-Key
 AUTH="Authorization: Bearer $ADMIN_API_KEY"
 JSON='Content-Type: application/json'
@@ -129,3 +139,4 @@ call 204 -X DELETE "$API/canisters/rrkah-fqaaa-aaaaa-aaaaq-cai" -H "$AUTH"
 call 204 -X DELETE "$API/canisters/ryjl3-tyaaa-aaaaa-aaaba-cai" -H "$AUTH"
 call 404 -X DELETE "$API/canisters/ryjl3-tyaaa-aaaaa-aaaba-cai" -H "$AUTH"
 echo "every reply as expected"
+)

@@ -3,6 +3,8 @@ package scripts_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,11 +87,50 @@ func withoutEnvFile(env []string) []string {
 // TestCurlExamples_InREADME: README's "Every endpoint with curl" block is curl_examples.sh from
 // its "# Every endpoint with curl" line on, so that what README shows is what the test runs.
 func TestCurlExamples_InREADME(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	block := readmeCurlBlock(t)
+	script, err := os.ReadFile(scriptPath(t, "curl_examples.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := os.ReadFile(scriptPath(t, "curl_examples.sh"))
+	_, body, ok := strings.Cut(string(script), "\n# Every endpoint with curl\n")
+	if !ok {
+		t.Fatal(`curl_examples.sh has no "# Every endpoint with curl" line`)
+	}
+	if want := "# Every endpoint with curl\n" + strings.TrimSuffix(body, "\n"); block != want {
+		t.Errorf("README's block differs from scripts/curl_examples.sh; copy the script from its \"# Every endpoint with curl\" line:\n%s",
+			firstDifference(block, want))
+	}
+}
+
+// TestCurlExamples_READMEBlockPasted: the README block pasted into bash on its own (no script,
+// no lib.sh) defines everything it calls: against a server that answers 418 it stops at the
+// first call with its own error, never "command not found" and never "every reply as expected".
+func TestCurlExamples_READMEBlockPasted(t *testing.T) {
+	requireTool(t, "curl")
+	teapot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	t.Cleanup(teapot.Close)
+	cmd := exec.CommandContext(t.Context(), "bash")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(baseEnv(), "API="+teapot.URL,
+		"ADMIN_API_KEY=pasted-admin-key-0123456789", "NOTIFY_API_KEYS=pasted-notify-key-0123456789")
+	cmd.Stdin = strings.NewReader(readmeCurlBlock(t) + "\necho shell still open\n")
+	out, _ := cmd.CombinedOutput()
+	for _, bad := range []string{"command not found", "every reply as expected"} {
+		if strings.Contains(string(out), bad) {
+			t.Errorf("pasted block printed %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{"418 \n", "error: expected 201: curl", "shell still open"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("pasted block did not print %q:\n%s", want, out)
+		}
+	}
+}
+
+// readmeCurlBlock is the bash block of README's "Every endpoint with curl" section.
+func readmeCurlBlock(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +143,7 @@ func TestCurlExamples_InREADME(t *testing.T) {
 	if !ok || !ok2 {
 		t.Fatal("no ```bash block in README's \"Every endpoint with curl\" section")
 	}
-	_, body, ok := strings.Cut(string(script), "\n# Every endpoint with curl\n")
-	if !ok {
-		t.Fatal(`curl_examples.sh has no "# Every endpoint with curl" line`)
-	}
-	if want := "# Every endpoint with curl\n" + strings.TrimSuffix(body, "\n"); block != want {
-		t.Errorf("README's block differs from scripts/curl_examples.sh; copy the script from its \"# Every endpoint with curl\" line:\n%s",
-			firstDifference(block, want))
-	}
+	return block
 }
 
 // firstDifference shows the first line where got and want differ.

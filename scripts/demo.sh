@@ -15,6 +15,9 @@ Builds the binaries into DEMO_DIR/bin, then starts, in order: the replica double
 IC_ADDR, the api, the poller and the notifier (LOCAL_DEV=true, data in DEMO_DIR/data), registers
 the double's demo canisters, and starts stormsim. Everything listens on loopback only.
 
+The temporary directory it makes (binaries, database, logs: about 200 MB) is removed when the
+demo stops; after a failure its logs/ are kept and named. DEMO_DIR, when given, is left alone.
+
 Environment (defaults): DEMO_DIR (a new temporary directory), IC_ADDR (127.0.0.1:4943),
 API_PORT (8080), NOTIFIER_PORT (8081), POLLER_PORT (8082), NATS_PORT (4223),
 DEMO_CANISTERS (tokens=2,ledgers=1,miners=3,wallets=1,snses=3), STORM_EVERY (3s), STORM_COPIES (13).
@@ -29,7 +32,11 @@ esac
 
 need_cmd go
 need_cmd curl
-DEMO_DIR=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/canistry-demo.XXXXXX")}
+own_dir=0 # 1 when this script made DEMO_DIR and so removes it
+if [ -z "${DEMO_DIR:-}" ]; then
+  DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/canistry-demo.XXXXXX")
+  own_dir=1
+fi
 IC_ADDR=${IC_ADDR:-127.0.0.1:4943}
 API=http://127.0.0.1:${API_PORT:-8080}
 NOTIFIER=http://127.0.0.1:${NOTIFIER_PORT:-8081}
@@ -76,11 +83,30 @@ stop_all() {
   local i n
   for ((i = ${#order[@]} - 1; i >= 0; i--)); do
     n=${order[i]}
+    [ -n "${pids[$n]:-}" ] || continue
     kill -TERM "${pids[$n]}" 2>/dev/null || true
     wait "${pids[$n]}" 2>/dev/null || true
+    unset "pids[$n]"
   done
 }
 trap 'stopping=1' INT TERM
+
+# cleanup: on exit, stops what still runs and removes the directory this script made; after a
+# failure (exit status not 0) its logs stay for a look.
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  local rc=$?
+  stop_all
+  [ "$own_dir" = 1 ] || return 0
+  if [ "$rc" = 0 ]; then
+    rm -rf "$DEMO_DIR"
+    echo "demo: removed $DEMO_DIR"
+  else
+    rm -rf "${DEMO_DIR:?}/bin" "${DEMO_DIR:?}/data"
+    echo "demo: logs kept in $DEMO_DIR/logs (rm -rf $DEMO_DIR when done)" >&2
+  fi
+}
+trap cleanup EXIT
 
 # wait_for WHAT CHECK...: retries CHECK every 0.1 s for up to 30 s.
 wait_for() {
@@ -146,7 +172,9 @@ start stormsim -url "$API/miner-notifications" -key "$NOTIFY_API_KEYS" \
 
 cat <<EOF
 
-  canistry demo is running (Ctrl-C stops everything)
+  canistry demo is running (Ctrl-C stops everything and removes $DEMO_DIR)
+    dashboard     $API/
+    API reference $API/docs
     live page     $API/test          (or directly $NOTIFIER/test)
     registry      $API/canisters   $API/miners   $API/tokens   $API/wallets
     dashboard     $API/ui/wallets/${wallet:-}   $API/ui/discovery
@@ -155,6 +183,11 @@ cat <<EOF
     websocket     ${API/http/ws}/ws
     storms        tail -f $DEMO_DIR/logs/stormsim.log
     logs, data    $DEMO_DIR
+    admin key     $ADMIN_API_KEY   (Authorization: Bearer, REST writes)
+    notify key    $NOTIFY_API_KEYS   (X-API-Key, POST /miner-notifications)
+
+  For example:
+    curl -H "Authorization: Bearer $ADMIN_API_KEY" $API/system/status
 
 EOF
 

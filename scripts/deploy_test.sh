@@ -12,10 +12,12 @@ set -euo pipefail
 . "$CANISTRY_ROOT/scripts/deploy_test/checks.sh"
 # shellcheck source-path=SCRIPTDIR source=deploy_test/steps.sh
 . "$CANISTRY_ROOT/scripts/deploy_test/steps.sh"
+# shellcheck source-path=SCRIPTDIR source=deploy_test/package.sh
+. "$CANISTRY_ROOT/scripts/deploy_test/package.sh"
 
 usage() {
   cat <<'EOF2'
-Usage: deploy_test.sh [--keep]
+Usage: deploy_test.sh [--keep] [--package]
 
 As root: builds the binaries (make build), makes a Debian 12 root filesystem with debootstrap
 (cached as a tarball in DEPLOY_TEST_CACHE, default <repo>/.cache/deploy-test), boots a fresh copy
@@ -31,11 +33,17 @@ of it with systemd-nspawn (systemd as PID 1, a private network) and checks insid
   6. update_and_restart.sh --no-pull --no-build: a changed binary restarts only its unit; a
      broken one is rolled back to .prev (exit 1)
   7. systemctl reboot of the container: everything comes back by itself
+Then the Debian package (make package) in a fresh container (no network inside):
+  8. apt-get install ./canistry_<version>_amd64.deb: user, conffile with generated keys, units
+     enabled but not started; configured, started, check_server.sh green
+  9. upgrade to a second build: units restarted on the new binaries, database and keys kept
+ 10. apt-get purge: nothing left (files, state, unit links, user)
 Each check prints an ok or FAIL line; the first failure stops the test (exit 1) after printing
 the units' journal. The container, its mounts and its files are removed at the end, always.
 
 Options:
   --keep      keep the work directory (root filesystem, logs) for a look afterwards
+  --package   only the package path (8-10)
   -h, --help  show this help
 
 Environment: DEPLOY_TEST_CACHE (where the root filesystem tarball is kept),
@@ -44,10 +52,12 @@ EOF2
 }
 
 KEEP=0
+PACKAGE_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
   -h | --help) usage && exit 0 ;;
   --keep) KEEP=1 ;;
+  --package) PACKAGE_ONLY=1 ;;
   *) usage >&2 && exit 2 ;;
   esac
   shift
@@ -104,21 +114,29 @@ say "built ($SECONDS s)"
 tarball=$(rootfs_tarball)
 say "root filesystem ready ($SECONDS s)"
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/canistry-deploy-test.XXXXXX")
-ROOTFS=$WORK/root
-mkdir "$ROOTFS"
-tar --numeric-owner -C "$ROOTFS" -xpf "$tarball"
-# The checkout as an operator has it: scripts, units, example configuration, built binaries.
-mkdir -p "$ROOTFS$SRC"
-cp -a "$ROOT/scripts" "$ROOT/systemd" "$ROOT/bin" "$ROOT/.env.example" "$ROOT/README.md" "$ROOT/Makefile" "$ROOTFS$SRC/"
-say "booting $MACHINE from $ROOTFS"
-prepare_nspawn_run
-boot
-say "booted ($SECONDS s)"
+build_packages
+say "packages built ($SECONDS s)"
+if [ "$PACKAGE_ONLY" = 0 ]; then
+  ROOTFS=$WORK/root
+  mkdir "$ROOTFS"
+  tar --numeric-owner -C "$ROOTFS" -xpf "$tarball"
+  # The checkout as an operator has it: scripts, units, example configuration, built binaries.
+  mkdir -p "$ROOTFS$SRC"
+  cp -a "$ROOT/scripts" "$ROOT/systemd" "$ROOT/bin" "$ROOT/.env.example" "$ROOT/README.md" "$ROOT/Makefile" "$ROOTFS$SRC/"
+  say "booting $MACHINE from $ROOTFS"
+  prepare_nspawn_run
+  boot
+  say "booted ($SECONDS s)"
 
-run_step "1. deploy.sh on a blank host" step_blank_deploy
-run_step "2. kill -9 of each unit's main process" step_kill9
-run_step "3. systemctl stop canistry.target under load" step_stop_under_load
-run_step "4. HTTPS with an own certificate, hot reload" step_https
-run_step "5. a low port: API_ADDR=[::]:443" step_low_port
-run_step "6. update_and_restart.sh: changed binary, broken binary" step_update
-run_step "7. reboot of the container" step_reboot
+  run_step "1. deploy.sh on a blank host" step_blank_deploy
+  run_step "2. kill -9 of each unit's main process" step_kill9
+  run_step "3. systemctl stop canistry.target under load" step_stop_under_load
+  run_step "4. HTTPS with an own certificate, hot reload" step_https
+  run_step "5. a low port: API_ADDR=[::]:443" step_low_port
+  run_step "6. update_and_restart.sh: changed binary, broken binary" step_update
+  run_step "7. reboot of the container" step_reboot
+fi
+prepare_nspawn_run
+run_step "8. the Debian package: apt-get install on a blank host" step_package_install
+run_step "9. the Debian package: upgrade to a second build" step_package_upgrade
+run_step "10. the Debian package: purge" step_package_purge

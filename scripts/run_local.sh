@@ -111,10 +111,14 @@ fi
 start poller
 start notifier
 echo "run_local: canistry is running (Ctrl-C stops it)"
-echo "  api       ${api_urls[*]}"
-echo "  status    ${api_urls[-1]}/system/status"
-echo "  notifier  ${notifier_urls[*]}  (live page: /test)"
-echo "  poller    ${poller_urls[*]/%//metrics}"
+echo "  dashboard      ${api_urls[-1]}/"
+echo "  API reference  ${api_urls[-1]}/docs"
+echo "  live page      ${api_urls[-1]}/test  (the notifier's, through the api)"
+echo "  api            ${api_urls[*]}"
+echo "  status         ${api_urls[-1]}/system/status"
+echo "  notifier       ${notifier_urls[*]}"
+echo "  poller         ${poller_urls[*]/%//metrics}"
+echo "  keys           ADMIN_API_KEY and NOTIFY_API_KEYS from the environment or .env (at least 16 characters each)"
 
 status=0
 while [ "$stopping" = 0 ]; do

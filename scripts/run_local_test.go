@@ -112,7 +112,10 @@ func TestRunLocal(t *testing.T) {
 			lines.waitFor(ctx, t, "canistry is running")
 			lines.waitFor(ctx, t, "poller started")
 			lines.waitFor(ctx, t, "notifier started")
-			lines.waitFor(ctx, t, "/system/status") // the URLs are printed after the start
+			lines.waitFor(ctx, t, "dashboard      http://[::1]:8080/") // the URLs are printed after the start
+			lines.waitFor(ctx, t, "API reference  http://[::1]:8080/docs")
+			lines.waitFor(ctx, t, "live page      http://[::1]:8080/test")
+			lines.waitFor(ctx, t, "/system/status")
 			lines.waitFor(ctx, t, ":8082")
 			if err := run.signal(sig); err != nil {
 				t.Errorf("after %v: %v, want exit 0\n%s", sig, err, lines.rest())

@@ -18,7 +18,7 @@ import (
 // scripts lists every script here; the test below fails when one is added without being listed.
 var scripts = []string{
 	"check_server.sh", "curl_examples.sh", "demo.sh", "deploy.sh", "deploy_test.sh", "generate_cert.sh", "letsencrypt_deploy_hook.sh",
-	"run_local.sh", "setup.sh", "setup_letsencrypt.sh", "update_and_restart.sh",
+	"package.sh", "run_local.sh", "setup.sh", "setup_letsencrypt.sh", "update_and_restart.sh",
 }
 
 func TestScripts_Shellcheck(t *testing.T) {
@@ -37,6 +37,10 @@ func TestScripts_Shellcheck(t *testing.T) {
 	helpers, err := filepath.Glob(filepath.Join(repoRoot(t), "scripts", "deploy_test", "*.sh"))
 	if err != nil || len(helpers) == 0 {
 		t.Fatalf("no scripts/deploy_test/*.sh (%v)", err)
+	}
+	// The Debian package's maintainer scripts (make package).
+	for _, m := range []string{"postinst", "prerm", "postrm"} {
+		helpers = append(helpers, filepath.Join(repoRoot(t), "scripts", "package", m))
 	}
 	cmd := exec.CommandContext(t.Context(), "shellcheck", append([]string{"-x", "--severity=style"}, append(files, helpers...)...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -8,9 +8,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -20,19 +17,12 @@ import (
 	"canistry/pkg/lifecycle"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, lifecycle.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, "canistry-api:", err)
-		os.Exit(1)
-	}
-}
+func main() { lifecycle.Main("api", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
 	opts.EmbedNATS = true
 	b, err := lifecycle.Start(ctx, "api", args, getenv, stdout, opts)
-	if err != nil {
+	if b == nil || err != nil { // nil Base: --version, --help or check-config answered
 		return err
 	}
 	defer b.Close()

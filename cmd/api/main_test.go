@@ -186,3 +186,7 @@ func TestRun_ErrPortInUse(t *testing.T) {
 		t.Fatal("want a bind error")
 	}
 }
+
+// The command line (README "Command line"): --version, --help, check-config, -env-file, stray
+// arguments.
+func TestRun_CommandLine(t *testing.T) { runtest.CheckCLI(t, run, "api") }

@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -37,18 +36,11 @@ import (
 	"canistry/pkg/ws"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, lifecycle.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, "canistry-notifier:", err)
-		os.Exit(1)
-	}
-}
+func main() { lifecycle.Main("notifier", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
 	b, err := lifecycle.Start(ctx, "notifier", args, getenv, stdout, opts)
-	if err != nil {
+	if b == nil || err != nil { // nil Base: --version, --help or check-config answered
 		return err
 	}
 	defer b.Close()

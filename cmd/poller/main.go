@@ -4,11 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,18 +16,11 @@ import (
 	"canistry/pkg/registry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, lifecycle.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, "canistry-poller:", err)
-		os.Exit(1)
-	}
-}
+func main() { lifecycle.Main("poller", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
 	b, err := lifecycle.Start(ctx, "poller", args, getenv, stdout, opts)
-	if err != nil {
+	if b == nil || err != nil { // nil Base: --version, --help or check-config answered
 		return err
 	}
 	defer b.Close()

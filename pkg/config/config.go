@@ -164,15 +164,22 @@ var vars = []Var{
 // Load builds a Config from getenv, applying defaults, and returns every problem found joined
 // into one error.
 func Load(getenv func(string) string) (Config, error) {
+	c, errs := Check(getenv)
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Check is Load that keeps going: it returns the Config as far as it could be built (a bad
+// variable keeps its zero value) and every problem, one error each, each naming its variable.
+// check-config uses it to look at the TLS files and the database even when another variable
+// is wrong.
+func Check(getenv func(string) string) (Config, []error) {
 	var c Config
 	var errs []error
-	resolved := map[string]string{}
-	for _, v := range vars {
-		val := strings.TrimSpace(getenv(v.Name))
-		if val == "" {
-			val = os.Expand(v.Default, func(k string) string { return resolved[k] })
-		}
-		resolved[v.Name] = val
+	for _, s := range Resolve(getenv) {
+		v, val := s.Var, s.Value
 		if err := v.set(&c, val); err != nil {
 			switch {
 			case v.Secret():
@@ -193,21 +200,69 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.NATSEmbed && c.NATSToken == "" && !loopbackURL(c.NATSURL) {
 		errs = append(errs, fmt.Errorf("NATS_TOKEN is required when the embedded NATS server listens on NATS_URL=%s (not loopback)", RedactURLs(c.NATSURL)))
 	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	return c, errs
+}
+
+// Setting is one variable's effective value: from getenv, or its default (expanded).
+type Setting struct {
+	Var
+	Value   string
+	Default bool // Value is the table's default: the variable was unset or blank
+}
+
+// Shown is the value as check-config prints it: a secret as "(set, not shown)" or "(unset)",
+// a URL without its user or password (RedactURLs), anything else as is.
+func (s Setting) Shown() string {
+	switch {
+	case s.Secret() && s.Value == "":
+		return "(unset)"
+	case s.Secret():
+		return "(set, not shown)"
+	case urlVars[s.Name]:
+		return RedactURLs(s.Value)
 	}
-	return c, nil
+	return s.Value
+}
+
+// Resolve returns every variable of the table with its effective value, in table order.
+func Resolve(getenv func(string) string) []Setting {
+	out := make([]Setting, 0, len(vars))
+	resolved := map[string]string{}
+	for _, v := range vars {
+		val := strings.TrimSpace(getenv(v.Name))
+		def := val == ""
+		if def {
+			val = os.Expand(v.Default, func(k string) string { return resolved[k] })
+		}
+		resolved[v.Name] = val
+		out = append(out, Setting{Var: v, Value: val, Default: def})
+	}
+	return out
 }
 
 // WithDotenv returns a getenv that prefers the real environment and falls back to the values of
-// the .env file at path. A missing file is not an error; a malformed one is.
+// the .env file at path. A missing file is not an error (the default ./.env of a checkout that
+// has none); a malformed one is.
 func WithDotenv(getenv func(string) string, path string) (func(string) string, error) {
+	return withEnvFile(getenv, path, false)
+}
+
+// WithEnvFile is WithDotenv for a file the operator named (-env-file): a missing file is an
+// error too, so that a typo in the path is not silently replaced by the defaults.
+func WithEnvFile(getenv func(string) string, path string) (func(string) string, error) {
+	return withEnvFile(getenv, path, true)
+}
+
+func withEnvFile(getenv func(string) string, path string, required bool) (func(string) string, error) {
 	if path == "" {
 		return getenv, nil
 	}
 	m, err := godotenv.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) && !required {
 		return getenv, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("env file %s does not exist", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)

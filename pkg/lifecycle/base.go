@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,18 +51,29 @@ type Options struct {
 	OnListen func(net.Addr)
 }
 
-// Start parses args (-env-file), loads the configuration, and opens the logger, the store, the
-// embedded NATS server (when asked) and the bus connection. On error everything opened so far
-// is closed again; on success the caller defers Close at once, so that no later error path
-// can leave anything open.
+// Start parses args (the command line of every binary: cli.go), loads the configuration, and
+// opens the logger, the store, the embedded NATS server (when asked) and the bus connection.
+// On error everything opened so far is closed again; on success the caller defers Close at
+// once, so that no later error path can leave anything open.
+//
+// When args ask for --version, --help or check-config, Start answers on stdout and returns a nil
+// Base: with a nil error the binary exits 0, otherwise (check-config found problems) 1.
 func Start(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, opts Options) (*Base, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	envFile := fs.String("env-file", ".env", "optional .env file; real environment variables win")
-	if err := fs.Parse(args); err != nil {
+	a, err := parseArgs(name, args)
+	if err != nil {
 		return nil, err
 	}
-	getenv, err := config.WithDotenv(getenv, *envFile)
+	switch a.cmd {
+	case cmdVersion:
+		printVersion(stdout, name)
+		return nil, nil
+	case cmdHelp:
+		printHelp(stdout, name)
+		return nil, nil
+	case cmdCheck:
+		return nil, checkConfig(ctx, name, a, getenv, stdout)
+	}
+	getenv, err = a.withEnv(getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -140,4 +141,18 @@ func pgSizeBytes(s *Store) int64 {
 		return 0
 	}
 	return n
+}
+
+// Reachable connects to the PostgreSQL database at target and runs one query, without creating
+// or migrating anything: check-config's look at DATABASE_URL. Errors name the URL redacted.
+func Reachable(ctx context.Context, target string) error {
+	conn, err := pgx.Connect(ctx, target)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", RedactURL(target), err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	if err := conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", RedactURL(target), err)
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -36,16 +35,11 @@ type receiver struct {
 }
 
 // startReceiver installs the pinned package (npm ci, once) and starts the receiver on port.
-// In CI (CI set) a missing node or npm fails the test; elsewhere it skips.
+// In CI (CI set) a missing node or npm, or an unreachable npm registry, fails the test;
+// elsewhere it skips.
 func startReceiver(t *testing.T, port int, secret string) *receiver {
 	t.Helper()
-	node := runtest.Tool(t, "node", "nodejs")
-	npm := runtest.Tool(t, "npm", "npm")
-	if _, err := os.Stat(filepath.Join("receiver", "node_modules", "standardwebhooks")); err != nil {
-		cmd := exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund", "--prefer-offline")
-		cmd.Dir = "receiver"
-		runtest.Run(t, cmd) // package-lock.json pins every package
-	}
+	node := runtest.NodePackages(t, "receiver") // package-lock.json pins every package
 	r := &receiver{t: t, node: node, port: port, secret: secret}
 	r.start()
 	t.Cleanup(r.kill)

@@ -19,8 +19,8 @@ import (
 	"canistry/pkg/lifecycle"
 )
 
-// RunFunc is the signature of every binary's run.
-type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error
+// RunFunc is the signature of every binary's run (lifecycle.RunFunc).
+type RunFunc = lifecycle.RunFunc
 
 // Proc is a running binary.
 type Proc struct {

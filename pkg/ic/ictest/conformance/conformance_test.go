@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"canistry/pkg/ic/ictest"
+	"canistry/pkg/lifecycle/runtest"
 
 	"github.com/aviate-labs/agent-go/principal"
 )
@@ -25,11 +26,9 @@ import (
 // does not hold and on anything the agents log as a warning or error. In CI (CI set) a missing
 // node or npm fails the test; elsewhere it skips.
 func TestOfficialAgents(t *testing.T) {
-	node, npm := tool(t, "node"), tool(t, "npm")
-	if _, err := os.Stat("node_modules"); err != nil {
-		// package-lock.json pins every package; npm ci installs exactly those.
-		run(t, exec.CommandContext(t.Context(), npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"))
-	}
+	// package-lock.json pins every package; npm ci installs exactly those (an unreachable npm
+	// registry skips the test outside CI and fails it in CI).
+	node := runtest.NodePackages(t, ".")
 
 	s := ictest.NewServer(t)
 	d := s.InstallDemo(ictest.DemoSpec{Tokens: 1, Ledgers: 1, Miners: 1, Wallets: 1})
@@ -66,20 +65,6 @@ func TestOfficialAgents(t *testing.T) {
 	cmd := exec.CommandContext(t.Context(), node, "conformance.mjs")
 	cmd.Env = append(os.Environ(), "ICTEST_CONFIG="+string(raw))
 	run(t, cmd)
-}
-
-// tool finds a program on PATH: in CI its absence fails the test, elsewhere it skips.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not found (CI must install nodejs and npm, see .ci/run): %v", name, err)
-	}
-	t.Skipf("%s not found: install nodejs and npm to run the official agents against the double", name)
-	return ""
 }
 
 // run runs cmd in the test's directory and fails the test with its output if it fails.
