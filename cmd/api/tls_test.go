@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/lifecycle/runtest"
@@ -52,6 +54,11 @@ func TestRun_HTTPS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 		t.Errorf("GET /healthz over TLS = %d %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
 	}
+	// The served certificate's expiry is exported for the CertificateExpiring alert.
+	text := runtest.MetricsTextVia(t, client, "https://"+host+":"+p.Port())
+	if got, want := runtest.SeriesValue(t, text, "canistry_tls_certificate_not_after_timestamp_seconds"), notAfter(t, certPath); got != float64(want.Unix()) {
+		t.Errorf("canistry_tls_certificate_not_after_timestamp_seconds = %v, want %d (%s)", got, want.Unix(), want)
+	}
 	// Plain HTTP on the TLS port is not served.
 	if resp, err := http.Get("http://" + host + ":" + p.Port() + "/healthz"); err == nil {
 		resp.Body.Close()
@@ -62,6 +69,24 @@ func TestRun_HTTPS(t *testing.T) {
 	if err := p.Stop(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// notAfter reads the expiry of the PEM certificate at path.
+func notAfter(t *testing.T, path string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s: no PEM block", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.NotAfter
 }
 
 func TestRun_HTTPS_ErrMissingCertificate(t *testing.T) {

@@ -18,6 +18,8 @@ type metrics struct {
 	callDuration  *prometheus.HistogramVec
 	requests      *prometheus.CounterVec
 	due           prometheus.Gauge
+	// unsuccessful counts the sweeps in a row that tried canisters and refreshed none.
+	unsuccessful prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -56,9 +58,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "canistry_poller_due_canisters",
 			Help: "Canisters due at the start of the last sweep.",
 		}),
+		unsuccessful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "canistry_poller_sweeps_without_success",
+			Help: "Sweeps in a row that tried to refresh canisters and refreshed none (every read failed); 0 after a sweep that refreshed one. Sweeps with nothing due leave it.",
+		}),
 	}
 	if err := sharedmetrics.Register(reg, "poller", m.sweepDuration, m.sweepsSkipped, m.refreshed, m.failed,
-		m.skipped, m.callDuration, m.requests, m.due); err != nil {
+		m.skipped, m.callDuration, m.requests, m.due, m.unsuccessful); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -72,6 +78,16 @@ const (
 	requestSweepRunning = "sweep_running" // a sweep was already running
 	requestUnknown      = "unknown"       // not a registered canister, or not a canister id
 )
+
+// observeSweep counts a finished sweep in the sweeps-without-success run.
+func (m *metrics) observeSweep(res SweepResult) {
+	switch {
+	case res.Refreshed > 0:
+		m.unsuccessful.Set(0)
+	case res.Failed > 0:
+		m.unsuccessful.Inc()
+	}
+}
 
 func (m *metrics) observeCall(call string, start time.Time, err error) {
 	outcome := "ok"
