@@ -3,13 +3,11 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/lifecycle/runtest"
@@ -56,7 +54,7 @@ func TestRun_HTTPS(t *testing.T) {
 	}
 	// The served certificate's expiry is exported for the CertificateExpiring alert.
 	text := runtest.MetricsTextVia(t, client, "https://"+host+":"+p.Port())
-	if got, want := runtest.SeriesValue(t, text, "canistry_tls_certificate_not_after_timestamp_seconds"), notAfter(t, certPath); got != float64(want.Unix()) {
+	if got, want := runtest.SeriesValue(t, text, "canistry_tls_certificate_not_after_timestamp_seconds"), runtest.CertNotAfter(t, certPath); got != float64(want.Unix()) {
 		t.Errorf("canistry_tls_certificate_not_after_timestamp_seconds = %v, want %d (%s)", got, want.Unix(), want)
 	}
 	// Plain HTTP on the TLS port is not served.
@@ -69,24 +67,6 @@ func TestRun_HTTPS(t *testing.T) {
 	if err := p.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// notAfter reads the expiry of the PEM certificate at path.
-func notAfter(t *testing.T, path string) time.Time {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		t.Fatalf("%s: no PEM block", path)
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.NotAfter
 }
 
 func TestRun_HTTPS_ErrMissingCertificate(t *testing.T) {

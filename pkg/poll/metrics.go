@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	sharedmetrics "canistry/pkg/metrics"
+	"canistry/pkg/registry"
 )
 
 // metrics are the poller's Prometheus collectors, registered on the registry given to New.
@@ -62,6 +63,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "canistry_poller_sweeps_without_success",
 			Help: "Sweeps in a row that tried to refresh canisters and refreshed none (every read failed); 0 after a sweep that refreshed one. Sweeps with nothing due leave it.",
 		}),
+	}
+	// Every kind's series exist from the start, at 0: a rate over them is 0, not missing, until
+	// the first refresh, failure or skip of that kind.
+	for _, k := range registry.Kinds {
+		m.refreshed.WithLabelValues(string(k))
+		m.failed.WithLabelValues(string(k))
+		m.skipped.WithLabelValues(string(k))
 	}
 	if err := sharedmetrics.Register(reg, "poller", m.sweepDuration, m.sweepsSkipped, m.refreshed, m.failed,
 		m.skipped, m.callDuration, m.requests, m.due, m.unsuccessful); err != nil {
