@@ -78,7 +78,7 @@ func TestMonitoring_RealBinaries(t *testing.T) {
 	if code := s.status("https://" + s.api + "/ws-status"); code != http.StatusBadGateway {
 		t.Fatalf("GET /ws-status through the api without a notifier = %d, want 502", code)
 	}
-	if code := s.outcallVia(t, s.client, "https://"+s.api, notifyKey, solution(1, 1)); code != http.StatusBadGateway {
+	if code := postOutcall(t, s.client, "https://"+s.api, notifyKey, "", solution(1, 1)); code != http.StatusBadGateway {
 		t.Fatalf("POST /miner-notifications through the api without a notifier = %d, want 502", code)
 	}
 	s.start(t, "notifier")

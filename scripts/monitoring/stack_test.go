@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,14 +71,12 @@ func (s *stack) start(t *testing.T, name string) {
 	t.Helper()
 	env := s.env
 	if name == "api" {
-		env = append(slicesClone(env), "USE_HTTPS=true")
+		env = append(slices.Clone(env), "USE_HTTPS=true")
 	}
 	s.binaries[name] = runtest.StartBinary(t, s.bin, name, env)
 	url := map[string]string{"api": "https://" + s.api, "notifier": "http://" + s.notifier, "poller": "http://" + s.poller}[name]
 	runtest.WaitFor(t, name+" ready", func() bool { return s.status(url+"/readyz") == http.StatusOK })
 }
-
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 // status GETs url (the api's through the client trusting its certificate) and returns the
 // status code, 0 when there is no reply.
@@ -114,16 +113,12 @@ func (s *stack) admin(t *testing.T, method, path, body string, want int) []byte 
 // outcall posts one copy of an outcall to the notifier and returns the status.
 func (s *stack) outcall(t *testing.T, key, idem, body string) int {
 	t.Helper()
-	return s.post(t, http.DefaultClient, "http://"+s.notifier, key, idem, body)
+	return postOutcall(t, http.DefaultClient, "http://"+s.notifier, key, idem, body)
 }
 
-// outcallVia posts one outcall to base (the api, which proxies it) through client.
-func (s *stack) outcallVia(t *testing.T, client *http.Client, base, key, body string) int {
-	t.Helper()
-	return s.post(t, client, base, key, "", body)
-}
-
-func (s *stack) post(t *testing.T, client *http.Client, base, key, idem, body string) int {
+// postOutcall posts one copy of an outcall to base (the notifier, or the api, which proxies
+// it) through client and returns the status.
+func postOutcall(t *testing.T, client *http.Client, base, key, idem, body string) int {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/miner-notifications", strings.NewReader(body))
 	if err != nil {
