@@ -17,9 +17,10 @@ import (
 )
 
 // When the SQLite disk is full, a write is answered 503 unavailable (not 500 internal) and
-// /readyz reports not-ready until a write succeeds again. As root (CI) the data directory is a
-// 4 MiB tmpfs mounted by the test and filled to the last page; otherwise (no right to mount)
-// the file size limit (RLIMIT_FSIZE) injects the same kind of write error.
+// /readyz reports not-ready (/metrics: canistry_storage_failing 1, canistry_ready 0) until a
+// write succeeds again. As root (CI) the data directory is a 4 MiB tmpfs mounted by the test
+// and filled to the last page; otherwise (no right to mount) the file size limit
+// (RLIMIT_FSIZE) injects the same kind of write error.
 func TestRun_DiskFull(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -52,6 +53,7 @@ func TestRun_DiskFull(t *testing.T) {
 	if code, body := get(t, p.URL("/readyz")); code != http.StatusServiceUnavailable || !strings.Contains(string(body), "storage") {
 		t.Errorf("/readyz after a failed write = %d %s, want 503 naming the storage", code, body)
 	}
+	runtest.CheckSeries(t, runtest.MetricsText(t, p.URL("")), []string{"canistry_storage_failing 1", "canistry_ready 0"})
 
 	disk.free(t)
 	body := fmt.Sprintf(`{"hash":"%064x","name":"after"}`, 1<<40)
@@ -61,6 +63,7 @@ func TestRun_DiskFull(t *testing.T) {
 	if code, body := get(t, p.URL("/readyz")); code != http.StatusOK {
 		t.Errorf("/readyz after a successful write = %d %s, want 200", code, body)
 	}
+	runtest.CheckSeries(t, runtest.MetricsText(t, p.URL("")), []string{"canistry_storage_failing 0", "canistry_ready 1"})
 	if err := p.Stop(t); err != nil {
 		t.Fatal(err)
 	}

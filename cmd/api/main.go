@@ -42,7 +42,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.AdminAPIKey == "" {
 		b.Logger.Warn("ADMIN_API_KEY is not set: every REST write answers 401 until it is")
 	}
-	metrics := httpserver.NewMetricsRegistry()
+	metrics, err := b.NewMetricsRegistry()
+	if err != nil {
+		return err
+	}
 	handler := httpapi.NewAPIHandler(httpapi.APIDeps{
 		Store:  b.Store,
 		Bus:    b.Bus,

@@ -52,6 +52,11 @@ func TestRun_HTTPS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 		t.Errorf("GET /healthz over TLS = %d %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
 	}
+	// The served certificate's expiry is exported for the CertificateExpiring alert.
+	text := runtest.MetricsTextVia(t, client, "https://"+host+":"+p.Port())
+	if got, want := runtest.SeriesValue(t, text, "canistry_tls_certificate_not_after_timestamp_seconds"), runtest.CertNotAfter(t, certPath); got != float64(want.Unix()) {
+		t.Errorf("canistry_tls_certificate_not_after_timestamp_seconds = %v, want %d (%s)", got, want.Unix(), want)
+	}
 	// Plain HTTP on the TLS port is not served.
 	if resp, err := http.Get("http://" + host + ":" + p.Port() + "/healthz"); err == nil {
 		resp.Body.Close()

@@ -49,7 +49,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	deps, err := wire(b, httpserver.NewMetricsRegistry())
+	metrics, err := b.NewMetricsRegistry()
+	if err != nil {
+		return err
+	}
+	deps, err := wire(b, metrics)
 	if err != nil {
 		return err
 	}
@@ -132,7 +136,8 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, err
 		return notify.HTTPDeps{}, err
 	}
 	b.Stack.Push("events doorbell", func(context.Context) error { return sub.Unsubscribe() })
-	if err := errors.Join(hooks.RegisterMetrics(metrics), tail.RegisterMetrics(metrics), hub.RegisterMetrics(metrics)); err != nil {
+	if err := errors.Join(hooks.RegisterMetrics(metrics), tail.RegisterMetrics(metrics),
+		eventlog.RegisterHeadMetric(metrics, b.Store.EventLogBounds), hub.RegisterMetrics(metrics)); err != nil {
 		return notify.HTTPDeps{}, err
 	}
 	key := ""

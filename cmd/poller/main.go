@@ -28,7 +28,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	metrics := httpserver.NewMetricsRegistry()
+	metrics, err := b.NewMetricsRegistry()
+	if err != nil {
+		return err
+	}
 	handler := httpserver.ProbeHandler(httpserver.Probes{Ready: b.Ready, Metrics: metrics, Database: b.Store.Backend()}, b.Logger)
 	b.StartHeartbeat(ln.Addr().String())
 	srv := b.Serve(ln, handler, nil)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"canistry/pkg/bus"
@@ -40,6 +41,8 @@ type Base struct {
 	Getenv func(string) string
 
 	onListen func(net.Addr)
+	lastBeat atomic.Int64                       // unix ns of the last heartbeat written (metrics.go)
+	certs    atomic.Pointer[tlsconfig.Reloader] // the served certificate, once TLS has loaded it
 }
 
 // Options tunes Start.
@@ -205,7 +208,11 @@ func (b *Base) StartHeartbeat(addr string) {
 		Heartbeat(ctx, interval, b.Logger, func(context.Context) error {
 			wctx, cancel := context.WithTimeout(ctx, HeartbeatWriteTimeout(interval))
 			defer cancel()
-			return b.Store.Heartbeat(wctx, p)
+			if err := b.Store.Heartbeat(wctx, p); err != nil {
+				return err
+			}
+			b.lastBeat.Store(time.Now().UnixNano())
+			return nil
 		})
 	}()
 	b.Stack.PushFunc("heartbeat", func() { cancel(); <-done })
@@ -259,5 +266,6 @@ func (b *Base) TLS() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("USE_HTTPS: %w", err)
 	}
+	b.certs.Store(certs)
 	return certs.TLSConfig(), nil
 }

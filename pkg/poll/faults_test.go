@@ -163,3 +163,35 @@ func TestOffset(t *testing.T) {
 		t.Error("Offset with no window is not 0")
 	}
 }
+
+// TestPoller_SweepsWithoutSuccess follows canistry_poller_sweeps_without_success (the
+// "no successful refresh in N sweeps" alert) through failing sweeps, a sweep with nothing due
+// (which leaves it) and a sweep after healing (which resets it).
+func TestPoller_SweepsWithoutSuccess(t *testing.T) {
+	f := newFixture(t, nil)
+	p := principalN(7)
+	miner := f.double.AddCanister(p, hash32(7), principalN(100)).Install(ictest.NewMiner(ictest.MinerInfo{IsMining: true}, ictest.CycleUsage{}))
+	f.register(idOf(p), registry.KindMiner)
+	miner.SetFault(ictest.FaultHTTP503)
+	const gauge = "canistry_poller_sweeps_without_success"
+	steps := []struct {
+		advance time.Duration // clock moved before the sweep
+		heal    bool
+		want    float64
+	}{
+		{0, false, 1},
+		{30 * time.Second, false, 2}, // backed off 30 s: due again
+		{30 * time.Second, false, 2}, // backed off 1 min: nothing due, the run is left as it is
+		{30 * time.Second, true, 0},  // due again and healed: a success resets
+	}
+	for i, s := range steps {
+		f.clock.Advance(s.advance)
+		if s.heal {
+			miner.SetFault(ictest.FaultNone)
+		}
+		res := f.sweep()
+		if got := f.metric(gauge); got != s.want {
+			t.Fatalf("step %d: sweep %+v, %s = %v, want %v", i+1, res, gauge, got, s.want)
+		}
+	}
+}

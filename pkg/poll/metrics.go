@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	sharedmetrics "canistry/pkg/metrics"
+	"canistry/pkg/registry"
 )
 
 // metrics are the poller's Prometheus collectors, registered on the registry given to New.
@@ -18,6 +19,8 @@ type metrics struct {
 	callDuration  *prometheus.HistogramVec
 	requests      *prometheus.CounterVec
 	due           prometheus.Gauge
+	// unsuccessful counts the sweeps in a row that tried canisters and refreshed none.
+	unsuccessful prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -56,9 +59,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "canistry_poller_due_canisters",
 			Help: "Canisters due at the start of the last sweep.",
 		}),
+		unsuccessful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "canistry_poller_sweeps_without_success",
+			Help: "Sweeps in a row that tried to refresh canisters and refreshed none (every read failed); 0 after a sweep that refreshed one. Sweeps with nothing due leave it.",
+		}),
+	}
+	// Every kind's series exist from the start, at 0: a rate over them is 0, not missing, until
+	// the first refresh, failure or skip of that kind.
+	for _, k := range registry.Kinds {
+		m.refreshed.WithLabelValues(string(k))
+		m.failed.WithLabelValues(string(k))
+		m.skipped.WithLabelValues(string(k))
 	}
 	if err := sharedmetrics.Register(reg, "poller", m.sweepDuration, m.sweepsSkipped, m.refreshed, m.failed,
-		m.skipped, m.callDuration, m.requests, m.due); err != nil {
+		m.skipped, m.callDuration, m.requests, m.due, m.unsuccessful); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -72,6 +86,16 @@ const (
 	requestSweepRunning = "sweep_running" // a sweep was already running
 	requestUnknown      = "unknown"       // not a registered canister, or not a canister id
 )
+
+// observeSweep counts a finished sweep in the sweeps-without-success run.
+func (m *metrics) observeSweep(res SweepResult) {
+	switch {
+	case res.Refreshed > 0:
+		m.unsuccessful.Set(0)
+	case res.Failed > 0:
+		m.unsuccessful.Inc()
+	}
+}
 
 func (m *metrics) observeCall(call string, start time.Time, err error) {
 	outcome := "ok"

@@ -83,6 +83,7 @@ func (p *Poller) sweep(ctx context.Context, trigger string) (SweepResult, error)
 	res := t.result(len(due))
 	res.Duration = time.Since(began)
 	p.metrics.sweepDuration.WithLabelValues(trigger).Observe(res.Duration.Seconds())
+	p.metrics.observeSweep(res)
 	p.logSweep(trigger, res, t, pruned, pruneErr)
 	return res, nil
 }

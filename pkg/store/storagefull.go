@@ -46,5 +46,9 @@ func (h *storageHealth) err() error {
 	return nil
 }
 
+// StorageFailing reports whether the last write failed for lack of storage (disk full, an I/O
+// error) and no write has succeeded since: the canistry_storage_failing series.
+func (s *Store) StorageFailing() bool { return s.storage.err() != nil }
+
 // errStorage is what translate wraps a storage failure in.
 var errStorage = errors.New("database storage is full or failing (disk full or I/O error); nothing was written, try again later")

@@ -10,9 +10,28 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
+
+// CertNotAfter reads the expiry of the first PEM certificate in the file at path.
+func CertNotAfter(tb testing.TB, path string) time.Time {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		tb.Fatalf("%s: no PEM block", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c.NotAfter
+}
 
 // Cert is a self-signed server certificate made by a test, never committed.
 type Cert struct {

@@ -161,7 +161,7 @@ func (b *syncBuffer) String() string {
 // CheckRunsWithoutBus is the main_test of a binary that connects to NATS but does not host it
 // (poller, notifier): run, on port 0 via addrVar and with no NATS server listening, must start
 // and serve /healthz and /metrics, answer /readyz with 503 (bus down), stop cleanly on cancel
-// with no ERROR record, never show the token NATS_URL carries, and refuse a bad addrVar naming it.
+// with no ERROR record, export canistry_ready 0, never show the token NATS_URL carries, and refuse a bad addrVar naming it.
 func CheckRunsWithoutBus(t *testing.T, run RunFunc, addrVar string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -183,6 +183,12 @@ func CheckRunsWithoutBus(t *testing.T, run RunFunc, addrVar string) {
 			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
 		}
 	}
+	// The series every binary shares (lifecycle.NewMetricsRegistry): not ready, bus down.
+	CheckSeries(t, MetricsText(t, p.URL("")), []string{"canistry_ready 0", "canistry_storage_failing 0",
+		"canistry_heartbeat_interval_seconds 0.1"})
+	const beat = "canistry_heartbeat_last_success_timestamp_seconds"
+	first := SeriesValue(t, MetricsText(t, p.URL("")), beat)
+	WaitFor(t, "a later heartbeat in "+beat, func() bool { return SeriesValue(t, MetricsText(t, p.URL("")), beat) > first })
 	if err := p.Stop(t); err != nil {
 		t.Fatalf("run returned %v", err)
 	}
