@@ -41,7 +41,9 @@ func startClientWorld(t *testing.T) *clientWorld {
 	}
 	w.poller.Request(w.changed)
 	waitFor(t, "the first observation of "+string(w.changed), func() bool {
-		var got struct{ ModuleHash *string `json:"module_hash"` }
+		var got struct {
+			ModuleHash *string `json:"module_hash"`
+		}
 		return getJSON(w.api.URL("/canisters/"+string(w.changed)), &got) && got.ModuleHash != nil
 	})
 	c.SetModuleHash(nil)
