@@ -3,10 +3,13 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +21,7 @@ import (
 
 	"canistry/pkg/httpserver"
 	"canistry/pkg/notify"
+	"canistry/pkg/openapi"
 	"canistry/pkg/ws"
 )
 
@@ -125,4 +129,48 @@ func loadDocument(t *testing.T, base string) *openapi3.T {
 	}
 	doc.Servers = openapi3.Servers{{URL: base}}
 	return doc
+}
+
+// TestOpenAPI_MinerIDPattern: the documented miner_id pattern never refuses a miner_id the
+// intake accepts, and what it refuses the intake refuses too.
+func TestOpenAPI_MinerIDPattern(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Pattern              string
+					MinLength, MaxLength int
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(openapi.API, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, schema := range []string{"OutcallNotification", "Notification", "NotificationDetail"} {
+		p := doc.Components.Schemas[schema].Properties["miner_id"]
+		if p.Pattern == "" || p.MinLength == 0 || p.MaxLength == 0 {
+			t.Fatalf("%s.miner_id has no pattern and length bounds: %+v", schema, p)
+		}
+		pattern := regexp.MustCompile(p.Pattern)
+		for _, tc := range []struct {
+			id     string
+			accept bool
+		}{
+			{minerID, true}, {tokenID, true}, {"aaaaa-aa", true}, {"2vxsx-fae", true},
+			{"6xkho-mqaaa-aaaaa-aabgq-cai", true},
+			{"RYJL3-TYAAA-AAAAA-AAABA-CAI", false}, {"ryjl3_tyaaa_aaaaa_aaaba_cai", false}, {"ryjl3-tyaaa-aaaaa-aaaba-cai ", false},
+			{"-ryjl3-tyaaa", false}, {"ryjl3--tyaaa-aaaaa-aaaba-cai", false}, {"abc", false}, {"", false},
+			{"ryjl3-tyaaa-aaaaa-aaaba-caj", false}, // checksum: the pattern cannot tell, the intake does
+		} {
+			_, err := notify.ParseNotification(fmt.Appendf(nil, `{"event":"x","miner_id":%q,"timestamp":1,"data":{}}`, tc.id))
+			if (err == nil) != tc.accept {
+				t.Errorf("intake on %q: %v, want accepted %v", tc.id, err, tc.accept)
+			}
+			matches := pattern.MatchString(tc.id) && len(tc.id) >= p.MinLength && len(tc.id) <= p.MaxLength
+			if err == nil && !matches {
+				t.Errorf("%s.miner_id's pattern %s refuses %q, which the intake accepts", schema, p.Pattern, tc.id)
+			}
+		}
+	}
 }
