@@ -31,9 +31,8 @@ func writes(ctx context.Context, c *api.ClientWithResponses, n *notifier.ClientW
 	call("notifier:minerNotification", 200, direct, err, func(r *notifier.MinerNotificationResponse) string {
 		return expect(r.JSON200 != nil && r.JSON200.Status == "received" && len(r.JSON200.DedupKeySha256) == 64, "reply %s", r.Body)
 	})
-	copyKey := func(_ context.Context, r *http.Request) error { r.Header.Set("X-API-Key", w.NotifyKey); return nil }
 	proxied, err := c.MinerNotificationWithResponse(ctx, &api.MinerNotificationParams{},
-		api.OutcallNotification{Event: "solution_found", MinerId: w.Miner, Timestamp: ts, Data: &data}, copyKey)
+		api.OutcallNotification{Event: "solution_found", MinerId: w.Miner, Timestamp: ts, Data: &data}, key)
 	call("minerNotification", 200, proxied, err, func(r *api.MinerNotificationResponse) string {
 		return expect(r.JSON200 != nil && direct != nil && string(r.Body) == string(direct.Body), "a copy through the api: %s, the first: %s", r.Body, direct.Body)
 	})
