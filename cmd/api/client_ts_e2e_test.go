@@ -83,6 +83,7 @@ func tsReads(t *testing.T, w *clientWorld) []tsRead {
 		{"api", "/miners/by-token/{token_id}", api + "/miners/by-token/" + string(w.token), false},
 		{"api", "/module-hashes", api + "/module-hashes", false}, {"api", "/notifications", api + "/notifications", false},
 		{"api", "/ws-status", api + "/ws-status", false}, {"api", "/webhooks", api + "/webhooks", true},
+		{"api", "/relay/calls", api + "/relay/calls", true},
 		{"notifier", "/healthz", ntf + "/healthz", false}, {"notifier", "/readyz", ntf + "/readyz", false},
 		{"notifier", "/ws-status", ntf + "/ws-status", false}, {"notifier", "/openapi.json", ntf + "/openapi.json", false},
 	}
@@ -100,8 +101,13 @@ func tsReads(t *testing.T, w *clientWorld) []tsRead {
 	return reads
 }
 
+// tsNoReply are the JSON reads this world cannot answer 200, with the reason.
+var tsNoReply = map[string]string{
+	"api /relay/calls/{id}": "no relay route in this world, so no call; pkg/relay validates its replies against the document",
+}
+
 // checkTSCoverage fails for each GET of a document whose 200 reply is JSON and that reads
-// does not capture.
+// does not capture (but tsNoReply).
 func checkTSCoverage(t *testing.T, docs map[string][]byte, reads []tsRead) {
 	t.Helper()
 	have := map[string]bool{}
@@ -126,7 +132,7 @@ func checkTSCoverage(t *testing.T, docs map[string][]byte, reads []tsRead) {
 			if item.Get == nil || item.Get.Responses["200"].Content["application/json"] == nil {
 				continue
 			}
-			if !have[name+" "+path] {
+			if !have[name+" "+path] && tsNoReply[name+" "+path] == "" {
 				missing = append(missing, name+" GET "+path)
 			}
 		}

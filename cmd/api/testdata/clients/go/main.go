@@ -83,6 +83,7 @@ func main() {
 	observed(ctx, c, w)
 	notifications(ctx, c, w)
 	webhooks(ctx, c, admin)
+	relay(ctx, c, n, admin)
 	liveRoutes(ctx, c, n)
 	preflights(ctx, c, n, w)
 }
