@@ -13,17 +13,19 @@ import (
 func docParamPattern(t *testing.T, path, name string) *regexp.Regexp {
 	t.Helper()
 	var doc struct {
-		Paths map[string]map[string]struct {
-			Parameters []struct {
-				Name, In string
-				Schema   struct{ Pattern string }
+		Paths map[string]struct {
+			Get struct {
+				Parameters []struct {
+					Name, In string
+					Schema   struct{ Pattern string }
+				}
 			}
 		}
 	}
 	if err := json.Unmarshal(openapi.API, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range doc.Paths[path]["get"].Parameters {
+	for _, p := range doc.Paths[path].Get.Parameters {
 		if p.Name == name && p.In == "query" && p.Schema.Pattern != "" {
 			return regexp.MustCompile(p.Schema.Pattern)
 		}

@@ -12,15 +12,17 @@ import (
 // OpenAPI document lists for GET /ws (last was missing once); an unknown one is a 400.
 func TestQueryParams_Documented(t *testing.T) {
 	var doc struct {
-		Paths map[string]map[string]struct {
-			Parameters []struct{ Name, In string }
+		Paths map[string]struct {
+			Get struct {
+				Parameters []struct{ Name, In string }
+			}
 		}
 	}
 	if err := json.Unmarshal(openapi.API, &doc); err != nil {
 		t.Fatal(err)
 	}
 	var documented []string
-	for _, p := range doc.Paths["/ws"]["get"].Parameters {
+	for _, p := range doc.Paths["/ws"].Get.Parameters {
 		if p.In == "query" {
 			documented = append(documented, p.Name)
 		}
