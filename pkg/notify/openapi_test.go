@@ -99,6 +99,9 @@ func TestOpenAPI_NotifierEveryRoute(t *testing.T) {
 	}
 	var missing []string
 	for path, item := range doc.Paths.Map() {
+		if strings.HasPrefix(path, "/relay/") {
+			continue // the relay's handler (pkg/relay, mounted by cmd/notifier); its openapi_test covers each operation
+		}
 		for method, op := range item.Operations() {
 			if !seen[op.OperationID] {
 				missing = append(missing, method+" "+path)
