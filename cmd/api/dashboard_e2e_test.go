@@ -43,6 +43,10 @@ type dashboardWorld struct {
 	holed    registry.CanisterID // controlled only by the public blackhole
 	points   int                 // stats observations of the miner in the last 24 h
 	statsAt  time.Time           // the miner's stats i (1…15) were observed at statsAt − i×90 min
+
+	double      *ictest.Server // the replica the poller reads
+	poller      *poll.Poller
+	notifierURL string // http://host:port
 }
 
 // dashboardSupply is the token's total supply: above 2^64 (18446744073709551616), shown with
@@ -142,6 +146,7 @@ func startDashboardWorld(t *testing.T) *dashboardWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	w.double, w.poller, w.notifierURL = double, p, "http://"+notifierAddr
 	if res, err := p.Sweep(ctx); err != nil || res.Refreshed != 3 {
 		t.Fatalf("sweep: %+v %v", res, err)
 	}

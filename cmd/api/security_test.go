@@ -114,3 +114,24 @@ func TestRun_AdminKeyThrottle(t *testing.T) {
 		t.Errorf("%d WARN records about the source, want 1:\n%s", n, p.Log())
 	}
 }
+
+// The real api refuses an encoded slash in a path (never a match, never a 307 to the path
+// without it) and query parameters on writes, reads and writes under one rule: 400 invalid in
+// the one error shape, before the admin key is looked at.
+func TestRun_PathAndQueryRefused(t *testing.T) {
+	p := startSecurityAPI(t, nil)
+	id, hash := "ryjl3-tyaaa-aaaaa-aaaba-cai", strings.Repeat("a", 64)
+	admin := []string{"Authorization", "Bearer admin-key-0123456789", "Content-Type", "application/json"}
+	slash, query := "encoded slash", "query parameter"
+	runtest.CheckRefusals(t, p.URL(""), []runtest.Refusal{
+		{Method: "PUT", Path: "/module-hashes/abc%2F", Header: admin, Body: `{"name":"x"}`, Want: 400, Code: "invalid", Says: slash},
+		{Method: "GET", Path: "/canisters%2F" + id, Want: 400, Code: "invalid", Says: slash},
+		{Method: "GET", Path: "/canisters/" + id + "%2fhistory", Want: 400, Code: "invalid", Says: slash},
+		{Method: "GET", Path: "/healthz%2F", Want: 400, Code: "invalid", Says: slash},
+		{Method: "GET", Path: "/ws%2F", Want: 400, Code: "invalid", Says: slash},
+		{Method: "POST", Path: "/module-hashes?force=1", Header: admin, Body: `{"hash":"` + hash + `","name":"x"}`, Want: 400, Code: "invalid", Says: query},
+		{Method: "PUT", Path: "/module-hashes/" + hash + "?x", Body: `{"name":"x"}`, Want: 400, Code: "invalid", Says: query},
+		{Method: "POST", Path: "/system/refresh?scope=all", Header: admin, Want: 400, Code: "invalid", Says: query},
+		{Method: "GET", Path: "/canisters?kinds=token", Want: 400, Code: "invalid", Says: query},
+	})
+}

@@ -45,3 +45,21 @@ func TestIntake_DuplicateKeysRefused(t *testing.T) {
 		t.Errorf("stored notification: copies %d, %v; want 2", n.Copies, err)
 	}
 }
+
+// The real notifier refuses an encoded slash in a path and query parameters on the intake
+// (writes take none, as on the api): 400 invalid in the one error shape.
+func TestRun_PathAndQueryRefused(t *testing.T) {
+	p := runtest.Start(t, run, notifierEnv(t.TempDir(), startNATS(t)))
+	runtest.WaitHTTP(t, p.URL("/readyz"), 200)
+	key := []string{"X-API-Key", e2eKey, "Content-Type", "application/json"}
+	slash := "encoded slash"
+	runtest.CheckRefusals(t, p.URL(""), []runtest.Refusal{
+		{Method: "GET", Path: "/ws%2F", Want: 400, Code: "invalid", Says: slash},
+		{Method: "GET", Path: "/healthz%2f", Want: 400, Code: "invalid", Says: slash},
+		{Method: "POST", Path: "/miner-notifications%2F", Header: key, Body: string(solutionBody(1_700_000_000_000_000_000)), Want: 400, Code: "invalid", Says: slash},
+		{Method: "GET", Path: "/ws/client.js%2F", Want: 400, Code: "invalid", Says: slash},
+		{Method: "POST", Path: "/miner-notifications?source=replica", Header: key, Body: string(solutionBody(1_700_000_000_000_000_001)),
+			Want: 400, Code: "invalid", Says: `unknown query parameter "source"`},
+		{Method: "GET", Path: "/ws?lst=5", Want: 400, Code: "invalid", Says: `unknown query parameter "lst"`},
+	})
+}

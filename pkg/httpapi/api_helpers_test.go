@@ -90,7 +90,7 @@ func newTestAPI(t *testing.T, opts apiOptions) *testAPI {
 			NATS: func() httpapi.NATSState {
 				return httpapi.NATSState{URL: ns.ClientURL(), Connected: true, Status: "CONNECTED"}
 			}},
-		Probes:      httpserver.Probes{Ready: func(ctx context.Context) error { return st.Ping(ctx) }, Metrics: httpserver.NewMetricsRegistry()},
+		Probes:      httpserver.Probes{Ready: func(ctx context.Context) error { return st.Ping(ctx) }, Metrics: httpserver.NewMetricsRegistry(), Database: st.Backend()},
 		AdminAPIKey: opts.adminKey,
 		NotifierURL: opts.notifierURL,
 		LocalDev:    opts.localDev,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"canistry/pkg/config"
 	"canistry/pkg/registry"
 )
 
@@ -267,9 +268,9 @@ func (q *query) page(desc bool) registry.Page {
 func (q *query) staleness(now time.Time, def time.Duration) (registry.Staleness, time.Time) {
 	after := def
 	if v, ok := q.c.GetQuery("stale_after"); ok {
-		d, err := time.ParseDuration(v)
+		d, err := config.ParseDuration(v) // the configuration's grammar: Go durations and whole days (2d)
 		if err != nil || d < time.Second || d > 365*24*time.Hour {
-			q.fail("stale_after must be a duration from 1s to 8760h such as 10m, not %q", v)
+			q.fail("stale_after must be a duration from 1s to 365d such as 10m, 36h or 2d, not %q", v)
 		}
 		after = d
 	}

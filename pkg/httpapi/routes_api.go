@@ -70,6 +70,7 @@ func newAPIEngine(d APIDeps, metrics *apiMetrics) *gin.Engine {
 	engine := NewEngine(d.Logger, metrics.middleware, encoderMiddleware(enc))
 	r := withHEAD(engine) // every GET route answers HEAD too
 	werr := func(c *gin.Context, err error) { writeError(c, d.Logger, err) }
+	engine.Use(writesTakeNoQuery(werr))
 	mountProbes(r, d.Probes, d.Logger)
 	a := &api{d: d, werr: werr, totals: newTotals()}
 	auth := newAdminAuth(d, d.Probes.Metrics)
@@ -130,6 +131,24 @@ func mountRegistry(r gin.IRoutes, read func(string, ...gin.HandlerFunc), admin g
 
 	read("/notifications", a.listNotifications)
 	read("/notifications/:id", a.getNotification)
+}
+
+// writesTakeNoQuery answers 400 to a write (POST, PUT, DELETE of a route that exists) with
+// query parameters: no write takes any, and reads refuse the ones they do not list, so a
+// parameter is never silently ignored. It runs before the admin key is checked.
+func writesTakeNoQuery(werr func(*gin.Context, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		switch c.Request.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return
+		}
+		if c.FullPath() == "" { // no route: the 404 or 405 decides
+			return
+		}
+		if err := httpserver.NoQuery(c.Request); err != nil {
+			werr(c, err)
+		}
+	}
 }
 
 // api holds the handlers of the registry routes.

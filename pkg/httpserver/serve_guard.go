@@ -1,7 +1,11 @@
 package httpserver
 
 import (
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"canistry/pkg/httperror"
 	"canistry/pkg/registry"
@@ -17,7 +21,10 @@ import (
 //   - a declared Content-Length over maxBody is answered 413 at once, before a byte of the body
 //     is read, and the connection closed; a chunked body is cut off at maxBody (the handler's
 //     read fails with *http.MaxBytesError and net/http closes the connection);
-//   - HTTP/1.1 over TLS gets its Request.TLS back (TLS is terminated before net/http, wire.go).
+//   - HTTP/1.1 over TLS gets its Request.TLS back (TLS is terminated before net/http, wire.go);
+//   - a path with an encoded slash (%2F) is answered 400 (EncodedSlash): routers match the
+//     decoded path, where /canisters%2F<id> would be /canisters/<id> and /x%2F a trailing slash
+//     to redirect, so it never reaches one.
 func guard(next http.Handler, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wc := wireConnOf(r)
@@ -38,6 +45,10 @@ func guard(next http.Handler, maxBody int64) http.Handler {
 				return
 			}
 			w.Header().Set("Connection", "close")
+		}
+		if err := EncodedSlash(r); err != nil {
+			httperror.Write(w, err)
+			return
 		}
 		if maxBody > 0 && r.ContentLength > maxBody {
 			refuse(w, r, registry.Errorf(registry.ETOOLARGE,
@@ -60,4 +71,27 @@ func refuse(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Connection", "close")
 	httperror.Write(w, err)
+}
+
+// EncodedSlash refuses (EINVALID) a path with an encoded slash, %2F: no path parameter of any
+// route holds a slash, and a router sees the decoded path, where the escape would become a
+// separator.
+func EncodedSlash(r *http.Request) error {
+	if strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+		return registry.Errorf(registry.EINVALID, "the path %.100q has an encoded slash (%%2F), which no route takes", r.URL.RawPath)
+	}
+	return nil
+}
+
+// NoQuery refuses (EINVALID) a request with query parameters, for the routes that take none
+// (every write): the same rule as the reads, which refuse any parameter they do not list.
+func NoQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	vals, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil || len(vals) == 0 {
+		return registry.Errorf(registry.EINVALID, "this route takes no query parameters, not %.100q", r.URL.RawQuery)
+	}
+	return registry.Errorf(registry.EINVALID, "unknown query parameter %q (this route takes none)", slices.Sorted(maps.Keys(vals))[0])
 }

@@ -159,6 +159,9 @@ func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
 		resp.status, resp.allow = http.StatusMethodNotAllowed, true
 		return resp
 	}
+	if err := httpserver.NoQuery(r); err != nil { // writes take no query parameters (api alike)
+		return in.reject(err)
+	}
 	keyIdx, ok := in.authenticate(r.Header.Values("X-API-Key"))
 	if !ok {
 		return in.reject(registry.Errorf(registry.EUNAUTHORIZED, "missing or unknown X-API-Key"))

@@ -55,6 +55,7 @@ func Notifier() ([]byte, error) {
 		}
 		kept[p] = item
 	}
+	kept["/openapi.json"].(map[string]any)["options"] = notifierNoPreflight
 	info, _ := doc["info"].(map[string]any)
 	info["title"] = "canistry notifier"
 	info["description"] = "Canister HTTPS outcall intake, WebSocket fan-out and the live page. " +
@@ -79,6 +80,20 @@ func Notifier() ([]byte, error) {
 	out["tags"] = keptTags
 	out["components"] = usedComponents(doc["components"].(map[string]any), kept)
 	return json.MarshalIndent(out, "", "  ")
+}
+
+// notifierNoPreflight replaces the api's CORS preflight of /openapi.json in the notifier's
+// document: the notifier answers OPTIONS with its one 405 (Allow: GET, HEAD).
+var notifierNoPreflight = map[string]any{
+	"operationId": "openapiPreflight",
+	"summary":     "No CORS preflight: 405",
+	"description": "The notifier serves its document without CORS; OPTIONS answers 405 in the one error shape.",
+	"tags":        []any{}, "security": []any{},
+	"responses": map[string]any{"405": map[string]any{
+		"description": "method not allowed",
+		"headers":     map[string]any{"Allow": map[string]any{"description": "GET, HEAD", "schema": map[string]any{"type": "string"}}},
+		"content":     map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
+	}},
 }
 
 // usedComponents returns the components that from refers to, directly or through each other.
