@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,12 +23,16 @@ import (
 
 // clientWorld is the dashboard's world (api in-process, notifier binary, real poller over the
 // replica double) plus a fourth canister whose module was removed and whose controllers
-// changed, so that its history holds both shapes of a change (a hash then null, two lists).
+// changed, so that its history holds both shapes of a change (a hash then null, two lists),
+// and a fifth, a wallet with a balance in the token's ledger.
 type clientWorld struct {
 	*dashboardWorld
 	changed    registry.CanisterID
 	hashBefore string
+	wallet     registry.CanisterID // a wallet holding clientBalance of the token
 }
+
+const clientBalance = "123456789"
 
 func startClientWorld(t *testing.T) *clientWorld {
 	t.Helper()
@@ -52,6 +57,20 @@ func startClientWorld(t *testing.T) *clientWorld {
 	waitFor(t, "both changes in the history of "+string(w.changed), func() bool {
 		var got struct{ Items []struct{ Field string } }
 		return getOK(w.api.URL("/canisters/"+string(w.changed)+"/history"), &got) && len(got.Items) >= 2
+	})
+
+	w.wallet = registry.CanisterID(ictest.CanisterID(6).Encode())
+	w.double.AddCanister(ictest.CanisterID(6), bytes.Repeat([]byte{6}, 32), ictest.CanisterID(100))
+	balance, _ := new(big.Int).SetString(clientBalance, 10)
+	w.ledger.SetBalance(ictest.CanisterID(6), balance)
+	body = fmt.Sprintf(`{"canister_id":%q,"kind":"wallet","name":"treasury"}`, w.wallet)
+	if code, out := dashboardAdmin(t, "POST", w.api.URL("/canisters"), body); code != http.StatusCreated {
+		t.Fatalf("register %s: %d %s", w.wallet, code, out)
+	}
+	w.poller.Request(w.wallet)
+	waitFor(t, "the wallet's balance", func() bool {
+		var got struct{ Balances []struct{ Amount string } }
+		return getOK(w.api.URL("/wallets/"+string(w.wallet)), &got) && len(got.Balances) == 1 && got.Balances[0].Amount == clientBalance
 	})
 	return w
 }
@@ -128,7 +147,7 @@ func checkGoClient(t *testing.T, w *clientWorld, docs map[string][]byte) {
 	cfg, err := json.Marshal(map[string]string{"API": w.api.URL(""), "Notifier": w.notifierURL, "AdminKey": dashboardKey,
 		"NotifyKey": dashboardNotifyKey, "Token": string(w.token), "Miner": string(w.miner), "Holed": string(w.holed),
 		"Hash": strings.Repeat("01", 32), "Changed": string(w.changed), "HashBefore": w.hashBefore,
-		"Supply": dashboardSupply, "Cycles": dashboardCycles})
+		"Supply": dashboardSupply, "Cycles": dashboardCycles, "Wallet": string(w.wallet), "Balance": clientBalance})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,13 @@ func tsReads(t *testing.T, w *clientWorld) []tsRead {
 		{"api", "/module-hashes", api + "/module-hashes", false}, {"api", "/notifications", api + "/notifications", false},
 		{"api", "/ws-status", api + "/ws-status", false}, {"api", "/webhooks", api + "/webhooks", true},
 		{"api", "/relay/calls", api + "/relay/calls", true},
+		{"api", "/wallets", api + "/wallets", false}, {"api", "/wallets/{id}", api + "/wallets/" + string(w.wallet), false},
+		{"api", "/wallets/{id}/balances", api + "/wallets/" + string(w.wallet) + "/balances", false},
+		{"api", "/discover/sns", api + "/discover/sns", false},
+		// the solution the Go client's writes sent (TypeScript runs after Go in the same world)
+		{"api", "/tokens/{id}/mining", api + "/tokens/" + string(w.token) + "/mining", false},
+		{"api", "/tokens/{id}/mining/series", api + "/tokens/" + string(w.token) + "/mining/series", false},
+		{"api", "/tokens/{id}/solutions", api + "/tokens/" + string(w.token) + "/solutions", false},
 		{"notifier", "/healthz", ntf + "/healthz", false}, {"notifier", "/readyz", ntf + "/readyz", false},
 		{"notifier", "/ws-status", ntf + "/ws-status", false}, {"notifier", "/openapi.json", ntf + "/openapi.json", false},
 	}

@@ -45,6 +45,7 @@ type dashboardWorld struct {
 	statsAt  time.Time           // the miner's stats i (1…15) were observed at statsAt − i×90 min
 
 	double      *ictest.Server // the replica the poller reads
+	ledger      *ictest.Ledger // the token's ledger program (balances)
 	poller      *poll.Poller
 	notifierURL string // http://host:port
 }
@@ -72,11 +73,12 @@ func startDashboardWorld(t *testing.T) *dashboardWorld {
 	supply, _ := new(big.Int).SetString(dashboardSupply, 10)
 	owner := ictest.CanisterID(100)
 	index := ictest.CanisterID(5)
-	ledger := double.AddCanister(ictest.CanisterID(1), bytes.Repeat([]byte{1}, 32), owner).Install(ictest.NewLedger(ictest.LedgerInfo{
+	w.ledger = ictest.NewLedger(ictest.LedgerInfo{
 		Name: "Alpha Coin", Symbol: "ALP", Decimals: 8, Fee: big.NewInt(10_000), TotalSupply: supply,
 		Logo: "data:image/png;base64," + tinyPNG, ICRC10: true, IndexPrincipal: &index,
 		Standards: []ictest.Standard{{Name: "ICRC-1", URL: "https://github.com/dfinity/ICRC-1"}, {Name: "ICRC-3", URL: "https://github.com/dfinity/ICRC-1"},
-			{Name: "ICRC-106", URL: "https://github.com/dfinity/ICRC"}}}))
+			{Name: "ICRC-106", URL: "https://github.com/dfinity/ICRC"}}})
+	ledger := double.AddCanister(ictest.CanisterID(1), bytes.Repeat([]byte{1}, 32), owner).Install(w.ledger)
 	// The ledger's status is public (interface spec 0.65.0): its cycles come from the management
 	// canister's canister_status query, with no status canister among its controllers.
 	ledger.SetStatusPublic(true)

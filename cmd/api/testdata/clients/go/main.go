@@ -23,6 +23,7 @@ type world struct {
 	Token, Miner, Holed, Hash  string
 	Changed                    string
 	Supply, Cycles, HashBefore string
+	Wallet, Balance            string
 }
 
 type result interface{ StatusCode() int }
@@ -84,6 +85,9 @@ func main() {
 	notifications(ctx, c, w)
 	webhooks(ctx, c, admin)
 	relay(ctx, c, n, admin)
+	wallets(ctx, c, w)
+	mining(ctx, c, w)
 	liveRoutes(ctx, c, n)
 	preflights(ctx, c, n, w)
+	chainPreflights(ctx, c, w)
 }

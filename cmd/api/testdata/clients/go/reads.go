@@ -53,13 +53,13 @@ func probes(ctx context.Context, c *api.ClientWithResponses, n *notifier.ClientW
 
 // registry: canisters, their history and cycles, module hashes, the status, the HTML pages.
 func registry(ctx context.Context, c *api.ClientWithResponses, w world) {
-	page, err := c.ListCanistersWithResponse(ctx, &api.ListCanistersParams{Limit: ptr(2)})
+	page, err := c.ListCanistersWithResponse(ctx, &api.ListCanistersParams{Limit: ptr(3)})
 	call("listCanisters", 200, page, err, func(r *api.ListCanistersResponse) string {
-		return expect(r.JSON200.Total == 4 && len(r.JSON200.Items) == 2 && r.JSON200.NextCursor != nil &&
+		return expect(r.JSON200.Total == 5 && len(r.JSON200.Items) == 3 && r.JSON200.NextCursor != nil &&
 			r.Headers200.Link != nil && strings.Contains(*r.Headers200.Link, `rel="next"`), "first page %s", r.Body)
 	})
 	if page.JSON200 != nil && page.JSON200.NextCursor != nil {
-		next, err := c.ListCanistersWithResponse(ctx, &api.ListCanistersParams{Limit: ptr(2), Cursor: page.JSON200.NextCursor})
+		next, err := c.ListCanistersWithResponse(ctx, &api.ListCanistersParams{Limit: ptr(3), Cursor: page.JSON200.NextCursor})
 		call("listCanisters", 200, next, err, func(r *api.ListCanistersResponse) string {
 			return expect(len(r.JSON200.Items) == 2 && r.JSON200.NextCursor == nil, "second page %s", r.Body)
 		})

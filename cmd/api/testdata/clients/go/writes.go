@@ -24,7 +24,7 @@ func writes(ctx context.Context, c *api.ClientWithResponses, n *notifier.ClientW
 	})
 
 	key := func(_ context.Context, r *http.Request) error { r.Header.Set("X-API-Key", w.NotifyKey); return nil }
-	data := map[string]any{"block_height": 7, "reward": "1500"}
+	data := map[string]any{"token_id": w.Token, "block_height": 7, "reward": "1500", "difficulty": "1000"}
 	ts := time.Now().UnixNano()
 	direct, err := n.MinerNotificationWithResponse(ctx, &notifier.MinerNotificationParams{},
 		notifier.OutcallNotification{Event: "solution_found", MinerId: w.Miner, Timestamp: ts, Data: &data}, key)
