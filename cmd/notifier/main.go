@@ -38,7 +38,16 @@ import (
 
 func main() { lifecycle.Main("notifier", run) }
 
+// checkRelayRoutes is check-config's validation of RELAY_ROUTES: the relay's own loader.
+func checkRelayRoutes(path string, getenv func(string) string) error {
+	_, err := relay.LoadRoutes(path, getenv)
+	return err
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
+	if opts.CheckRelayRoutes == nil {
+		opts.CheckRelayRoutes = checkRelayRoutes
+	}
 	b, err := lifecycle.Start(ctx, "notifier", args, getenv, stdout, opts)
 	if b == nil || err != nil { // nil Base: --version, --help or check-config answered
 		return err

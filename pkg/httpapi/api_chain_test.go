@@ -43,14 +43,14 @@ func TestAPI_ChainFacts(t *testing.T) {
 	}
 
 	var c struct {
-		ChainCreatedAt  *string  `json:"chain_created_at"`
-		LastInstalledAt *string  `json:"last_installed_at"`
-		Badges          []string `json:"badges"`
-		ImmutableSince  *string  `json:"immutable_since"`
-		ImmutableBasis  *string  `json:"immutable_basis"`
+		CanisterCreatedAt *string  `json:"canister_created_at"`
+		LastInstalledAt   *string  `json:"last_installed_at"`
+		Badges            []string `json:"badges"`
+		ImmutableSince    *string  `json:"immutable_since"`
+		ImmutableBasis    *string  `json:"immutable_basis"`
 	}
 	a.do("GET", "/canisters/"+string(idLedger), nil).JSON(t, &c)
-	if c.ChainCreatedAt == nil || *c.ChainCreatedAt != created.Format(time.RFC3339Nano) || c.LastInstalledAt == nil ||
+	if c.CanisterCreatedAt == nil || *c.CanisterCreatedAt != created.Format(time.RFC3339Nano) || c.LastInstalledAt == nil ||
 		c.ImmutableBasis == nil || *c.ImmutableBasis != registry.ImmutableFromInstall || c.ImmutableSince == nil ||
 		*c.ImmutableSince != *c.LastInstalledAt {
 		t.Errorf("canister %+v", c)
@@ -60,11 +60,11 @@ func TestAPI_ChainFacts(t *testing.T) {
 		t.Errorf("badges %v, want %v", c.Badges, want)
 	}
 	var other struct {
-		ChainCreatedAt *string `json:"chain_created_at"`
-		ImmutableBasis *string `json:"immutable_basis"`
+		CanisterCreatedAt *string `json:"canister_created_at"`
+		ImmutableBasis    *string `json:"immutable_basis"`
 	}
 	a.do("GET", "/canisters/"+string(idWallet), nil).JSON(t, &other)
-	if other.ChainCreatedAt != nil || other.ImmutableBasis != nil {
+	if other.CanisterCreatedAt != nil || other.ImmutableBasis != nil {
 		t.Errorf("never-read canister %+v, want nulls", other)
 	}
 	for badge, n := range map[string]int{"icrc2": 1, "icrc3": 1, "indexed": 1, "privileged": 1, "verified": 0} {

@@ -47,10 +47,10 @@ type canisterJSON struct {
 	Build       *buildJSON `json:"build"`
 	CreatedAt   string     `json:"created_at"`
 	UpdatedAt   string     `json:"updated_at"`
-	// ChainCreatedAt and LastInstalledAt are what the IC certifies (interface spec 0.66.0),
+	// CanisterCreatedAt and LastInstalledAt are what the IC certifies (interface spec 0.66.0),
 	// null where it does not; CreatedAt is when the canister was registered here.
-	ChainCreatedAt  *string `json:"chain_created_at"`
-	LastInstalledAt *string `json:"last_installed_at"`
+	CanisterCreatedAt *string `json:"canister_created_at"`
+	LastInstalledAt   *string `json:"last_installed_at"`
 	refreshJSON
 	badgesJSON
 }
@@ -59,7 +59,7 @@ func toCanisterJSON(r *registry.CanisterRecord, staleBefore time.Time) canisterJ
 	out := canisterJSON{CanisterID: string(r.ID), Kind: string(r.Kind), Name: r.Name, Description: r.Description,
 		Tags: nonNil(r.Tags), ModuleHash: optString(r.ModuleHash), Controllers: nonNil(r.Controllers),
 		Verified: r.Verified(), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
-		ChainCreatedAt: optTime(r.ChainCreatedAt), LastInstalledAt: optTime(r.LastInstalledAt),
+		CanisterCreatedAt: optTime(r.CanisterCreatedAt), LastInstalledAt: optTime(r.LastInstalledAt),
 		refreshJSON: toRefreshJSON(r.Refresh, staleBefore), badgesJSON: badgesJSON{Badges: []string{}}}
 	if b := r.Build; b != nil {
 		out.Build = &buildJSON{Name: b.Name, Version: b.Version, Kind: optString(string(b.Kind)), SourceURL: optString(b.SourceURL)}

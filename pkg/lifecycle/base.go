@@ -52,6 +52,10 @@ type Options struct {
 	// OnListen, when set, is told the bound HTTP address once the binary serves (Serving): how
 	// tests that run a binary in-process on port 0 learn where it listens.
 	OnListen func(net.Addr)
+	// CheckRelayRoutes, when set, validates the RELAY_ROUTES file for check-config as the binary
+	// will load it (the notifier passes pkg/relay's loader: lifecycle cannot import it); unset,
+	// check-config only checks that a named file is readable JSON.
+	CheckRelayRoutes func(path string, getenv func(string) string) error
 }
 
 // Start parses args (the command line of every binary: cli.go), loads the configuration, and
@@ -74,7 +78,7 @@ func Start(ctx context.Context, name string, args []string, getenv func(string) 
 		printHelp(stdout, name)
 		return nil, nil
 	case cmdCheck:
-		return nil, checkConfig(ctx, name, a, getenv, stdout)
+		return nil, checkConfig(ctx, name, a, getenv, stdout, opts.CheckRelayRoutes)
 	}
 	getenv, err = a.withEnv(getenv)
 	if err != nil {

@@ -25,7 +25,8 @@ const certExpirySoon = 14 * 24 * time.Hour
 // binary would, prints every variable's effective value (secrets hidden, URLs redacted), checks
 // what can be checked without starting (the values, the TLS pair, the database's reachability,
 // the relay routes file) and returns one error listing every problem, or nil.
-func checkConfig(ctx context.Context, name string, a cliArgs, getenv func(string) string, w io.Writer) error {
+func checkConfig(ctx context.Context, name string, a cliArgs, getenv func(string) string, w io.Writer,
+	checkRoutes func(string, func(string) string) error) error {
 	var problems []error
 	env, err := a.withEnv(getenv)
 	if err != nil {
@@ -48,7 +49,7 @@ func checkConfig(ctx context.Context, name string, a cliArgs, getenv func(string
 	problems = append(problems, errs...)
 	problems = append(problems, checkTLS(cfg, w)...)
 	problems = append(problems, checkDatabase(ctx, cfg, w)...)
-	problems = append(problems, checkRelayRoutes(env("RELAY_ROUTES"))...)
+	problems = append(problems, checkRelayRoutes(env("RELAY_ROUTES"), env, checkRoutes)...)
 	if len(problems) == 0 {
 		fmt.Fprintln(w, "configuration OK")
 		return nil
@@ -105,12 +106,18 @@ func checkDatabase(ctx context.Context, cfg config.Config, w io.Writer) []error 
 	return nil
 }
 
-// checkRelayRoutes is the hook for RELAY_ROUTES, the relay's route file (pkg/relay). Until its
-// own validation is wired in here (replace the JSON check by the relay's loader, keeping one
-// error per problem), check-config reports a named file that is missing, unreadable or not JSON.
-func checkRelayRoutes(path string) []error {
+// checkRelayRoutes checks RELAY_ROUTES, the relay's route file: with the binary's loader
+// (Options.CheckRelayRoutes, the notifier's pkg/relay) every route and field as the notifier will
+// read them, else that a named file is readable JSON.
+func checkRelayRoutes(path string, getenv func(string) string, load func(string, func(string) string) error) []error {
 	path = strings.TrimSpace(path)
 	if path == "" {
+		return nil
+	}
+	if load != nil {
+		if err := load(path, getenv); err != nil {
+			return []error{fmt.Errorf("RELAY_ROUTES=%s: %w", path, err)}
+		}
 		return nil
 	}
 	b, err := os.ReadFile(path)

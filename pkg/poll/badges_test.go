@@ -108,8 +108,8 @@ func TestPoller_ImmutableFromInstall(t *testing.T) {
 		t.Errorf("unchanged canister: badges computed at %v, want %v (rewritten at every refresh)", b[id].ComputedAt, first)
 	}
 	rec := f.canister(id)
-	if rec.LastInstalledAt == nil || !rec.LastInstalledAt.Equal(installed.Truncate(time.Millisecond)) || rec.ChainCreatedAt == nil {
-		t.Errorf("canister install facts %v %v", rec.LastInstalledAt, rec.ChainCreatedAt)
+	if rec.LastInstalledAt == nil || !rec.LastInstalledAt.Equal(installed.Truncate(time.Millisecond)) || rec.CanisterCreatedAt == nil {
+		t.Errorf("canister install facts %v %v", rec.LastInstalledAt, rec.CanisterCreatedAt)
 	}
 	f.clock.Advance(time.Minute)
 	c.SetInstallTimes(installed.Add(-time.Hour), f.clock.Now()) // upgraded, same module

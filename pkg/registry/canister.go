@@ -100,10 +100,10 @@ type Canister struct {
 	// before the first successful read.
 	ModuleHash  string
 	Controllers []string
-	// ChainCreatedAt and LastInstalledAt are the certified canister_creation_timestamp and
+	// CanisterCreatedAt and LastInstalledAt are the certified canister_creation_timestamp and
 	// last_install_timestamp (interface spec 0.66.0) as last read; nil where not certified.
-	ChainCreatedAt  *time.Time
-	LastInstalledAt *time.Time
+	CanisterCreatedAt *time.Time
+	LastInstalledAt   *time.Time
 	// StatusRetryAt is when the poller next asks for the status of a canister whose status the
 	// IC refused to show (not public); nil when it is not known to be private.
 	StatusRetryAt *time.Time

@@ -18,7 +18,7 @@ import (
 const canisterColumns = `c.pk, c.canister_id, c.kind, c.name, c.description, c.tags, c.module_hash,
 	c.controllers, c.created_at, c.updated_at, c.last_attempt_at, c.last_success_at, c.last_error,
 	c.consecutive_failures, c.next_attempt_at, m.name, m.version, m.kind, m.source_url,
-	c.chain_created_at, c.last_installed_at, c.status_retry_at`
+	c.canister_created_at, c.last_installed_at, c.status_retry_at`
 
 const canisterFrom = ` FROM canisters c LEFT JOIN module_hashes m ON m.hash = c.module_hash`
 
@@ -46,7 +46,7 @@ func scanCanister(sc scanner) (registry.CanisterRecord, error) {
 		CreatedAt: fromMs(r.CreatedAt), UpdatedAt: fromMs(r.UpdatedAt),
 		Refresh: registry.RefreshState{LastAttemptAt: fromMsPtr(nullTime(attempt)), LastSuccessAt: fromMsPtr(nullTime(success)),
 			LastError: r.LastError, ConsecutiveFailures: r.ConsecutiveFailures, NextAttemptAt: fromMs(r.NextAttemptAt)},
-		ChainCreatedAt: fromMsPtr(nullTime(created)), LastInstalledAt: fromMsPtr(nullTime(installed)),
+		CanisterCreatedAt: fromMsPtr(nullTime(created)), LastInstalledAt: fromMsPtr(nullTime(installed)),
 		StatusRetryAt: fromMsPtr(nullTime(retry)),
 	}}
 	if bName.Valid {

@@ -57,9 +57,9 @@ func TestStore_ChainFacts(t *testing.T) {
 			t.Fatalf("due %v %v", due, err)
 		}
 		c := due[0]
-		if c.StatusRetryAt == nil || !c.StatusRetryAt.Equal(retry) || c.ChainCreatedAt == nil || !c.ChainCreatedAt.Equal(created) ||
+		if c.StatusRetryAt == nil || !c.StatusRetryAt.Equal(retry) || c.CanisterCreatedAt == nil || !c.CanisterCreatedAt.Equal(created) ||
 			c.LastInstalledAt == nil || !c.LastInstalledAt.Equal(inst2) {
-			t.Errorf("canister as swept: retry %v created %v installed %v", c.StatusRetryAt, c.ChainCreatedAt, c.LastInstalledAt)
+			t.Errorf("canister as swept: retry %v created %v installed %v", c.StatusRetryAt, c.CanisterCreatedAt, c.LastInstalledAt)
 		}
 		if err := s.SetStatusRetry(ctx, id, nil); err != nil {
 			t.Fatal(err)

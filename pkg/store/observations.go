@@ -215,7 +215,7 @@ func stateDiff(db *gorm.DB, id registry.CanisterID, st *registry.CanisterState, 
 	ctrls := slices.Sorted(slices.Values(st.Controllers))
 	var old canisterRow
 	var created, installed sql.NullInt64
-	err = one(db.Raw("SELECT module_hash, controllers, chain_created_at, last_installed_at FROM canisters WHERE canister_id = ?", string(id))).
+	err = one(db.Raw("SELECT module_hash, controllers, canister_created_at, last_installed_at FROM canisters WHERE canister_id = ?", string(id))).
 		Scan(&old.ModuleHash, &old.Controllers, &created, &installed)
 	if err != nil {
 		return nil, false, err
@@ -278,7 +278,7 @@ func saveStateTx(tx *gorm.DB, id registry.CanisterID, st *registry.CanisterState
 		return changes, len(changes) > 0 || createdChanged, err
 	}, func(tx *gorm.DB, changes []registry.Change) error {
 		ctrls := slices.Sorted(slices.Values(st.Controllers))
-		err := tx.Exec(`UPDATE canisters SET module_hash = ?, controllers = ?, chain_created_at = COALESCE(?, chain_created_at),
+		err := tx.Exec(`UPDATE canisters SET module_hash = ?, controllers = ?, canister_created_at = COALESCE(?, canister_created_at),
 			last_installed_at = COALESCE(?, last_installed_at) WHERE canister_id = ?`,
 			st.ModuleHash, jsonList(ctrls), msPtr(st.CreatedAt), msPtr(st.LastInstalledAt), string(id)).Error
 		if err != nil {

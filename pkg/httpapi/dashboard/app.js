@@ -307,7 +307,7 @@ async function canisterPage(params, id) {
       ['module hash', c.module_hash ? el('code', { class: 'hash' }, c.module_hash) : null],
       ['build', c.build ? buildRef(c.build) : muted('not a known build')],
       ['controllers', c.controllers.length ? el('ul', { class: 'plain' }, c.controllers.map((p) => el('li', {}, code(p)))) : muted('none')],
-      ['created on the IC', formatTime(c.chain_created_at) || muted('not certified')],
+      ['created on the IC', formatTime(c.canister_created_at) || muted('not certified')],
       ['last installed', formatTime(c.last_installed_at) || muted('not certified')],
       ['immutable since', c.immutable_since ? [formatTime(c.immutable_since), ' ',
         muted(c.immutable_basis === 'certified_install' ? '(certified last install)' : '(first observed)')] : null],

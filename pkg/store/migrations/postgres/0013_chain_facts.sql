@@ -1,7 +1,7 @@
 -- What the chain certifies or declares, beyond module hash and controllers (issue 23).
 -- Certified install facts (interface spec 0.66.0: /canister/<id>/canister_creation_timestamp
 -- and last_install_timestamp), Unix ms; NULL where the replica does not certify them.
-ALTER TABLE canisters ADD COLUMN chain_created_at BIGINT;
+ALTER TABLE canisters ADD COLUMN canister_created_at BIGINT;
 ALTER TABLE canisters ADD COLUMN last_installed_at BIGINT;
 -- A canister whose status the IC refused to show (status_visibility not public) is asked again
 -- at this time (Unix ms), not at every refresh; NULL: not known to be private.
