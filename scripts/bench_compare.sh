@@ -13,6 +13,16 @@
 # Raw results are kept in bench/compare-ref.txt and bench/compare-new.txt.
 set -euo pipefail
 
+usage() {
+	echo "Usage: REF=<git ref> [ROUNDS=5] [BENCH=regexp] [PKG='./pkg/a ./pkg/b'] [BENCHTIME=1x] $0"
+	echo "       (or: make bench-compare REF=<git ref> ...)"
+}
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+"") ;;
+*) echo "unexpected argument: $1" >&2; usage >&2; exit 2 ;;
+esac
+
 : "${REF:?usage: make bench-compare REF=<git ref> [ROUNDS=5] [BENCH=regexp] [PKG=./pkg/...] [BENCHTIME=1x]}"
 ROUNDS=${ROUNDS:-5}
 BENCH=${BENCH:-.}
@@ -30,7 +40,8 @@ trap cleanup EXIT
 git worktree add --detach "$tmp/ref" "$rev" >/dev/null
 
 # The packages with benchmarks in the working tree (PKG narrows them).
-mapfile -t pkgs < <($GO list -f '{{.ImportPath}} {{.Dir}}' ${PKG:-./...} | while read -r p dir; do
+read -ra patterns <<<"${PKG:-./...}"
+mapfile -t pkgs < <($GO list -f '{{.ImportPath}} {{.Dir}}' "${patterns[@]}" | while read -r p dir; do
 	grep -ql '^func Benchmark' "$dir"/*_test.go 2>/dev/null && echo "$p"
 done)
 [ ${#pkgs[@]} -gt 0 ] || { echo "no package with benchmarks in ${PKG:-./...}" >&2; exit 1; }

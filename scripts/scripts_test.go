@@ -17,7 +17,7 @@ import (
 
 // scripts lists every script here; the test below fails when one is added without being listed.
 var scripts = []string{
-	"check_server.sh", "curl_examples.sh", "demo.sh", "deploy.sh", "deploy_test.sh", "generate_cert.sh", "letsencrypt_deploy_hook.sh",
+	"bench_compare.sh", "check_server.sh", "curl_examples.sh", "demo.sh", "deploy.sh", "deploy_test.sh", "generate_cert.sh", "letsencrypt_deploy_hook.sh",
 	"package.sh", "run_local.sh", "setup.sh", "setup_letsencrypt.sh", "update_and_restart.sh",
 }
 
