@@ -68,8 +68,15 @@ run() {
 		bin="$tmp/$side/${p//\//_}.test"
 		[ -x "$bin" ] || continue
 		rel=${p#"$($GO list -m)"}
-		(cd "$tree/.${rel}" && "$bin" -test.run '^$' -test.bench "$BENCH" -test.benchmem -test.count 1 \
-			${BENCHTIME:+-test.benchtime "$BENCHTIME"} -test.timeout 60m) | grep -E '^(Benchmark|goos|goarch|pkg|cpu)' >>"$tmp/$side.txt" || true
+		# A failing benchmark is reported, not hidden; a package where BENCH selects nothing is
+		# said as such (make expands '$': write '$$' in BENCH, or run this script directly).
+		if ! (cd "$tree/.${rel}" && "$bin" -test.run '^$' -test.bench "$BENCH" -test.benchmem -test.count 1 \
+			${BENCHTIME:+-test.benchtime "$BENCHTIME"} -test.timeout 60m) >"$tmp/run.out" 2>&1; then
+			echo "FAIL $side $p:" >&2
+			grep -E -A5 '^(--- FAIL|panic|FAIL)' "$tmp/run.out" >&2 || tail -20 "$tmp/run.out" >&2
+		fi
+		grep -qE '^Benchmark' "$tmp/run.out" || echo "note: BENCH=$BENCH selects no benchmark in $p ($side)" >&2
+		grep -E '^(Benchmark|goos|goarch|pkg|cpu)' "$tmp/run.out" >>"$tmp/$side.txt" || true
 	done
 }
 
