@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -17,7 +18,7 @@ import (
 	"canistry/pkg/lifecycle"
 )
 
-func main() { lifecycle.Main("api", run) }
+func main() { os.Exit(lifecycle.Main("api", run)) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
 	opts.EmbedNATS = true

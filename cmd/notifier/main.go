@@ -36,7 +36,7 @@ import (
 	"canistry/pkg/ws"
 )
 
-func main() { lifecycle.Main("notifier", run) }
+func main() { os.Exit(lifecycle.Main("notifier", run)) }
 
 // checkRelayRoutes is check-config's validation of RELAY_ROUTES: the relay's own loader.
 func checkRelayRoutes(path string, getenv func(string) string) error {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,7 +17,7 @@ import (
 	"canistry/pkg/registry"
 )
 
-func main() { lifecycle.Main("poller", run) }
+func main() { os.Exit(lifecycle.Main("poller", run)) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts lifecycle.Options) error {
 	b, err := lifecycle.Start(ctx, "poller", args, getenv, stdout, opts)

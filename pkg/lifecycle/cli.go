@@ -129,13 +129,15 @@ Environment variables (default in brackets; every binary reads the same set):
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts Options) error
 
 // Main is every binary's main: run with the process's arguments and environment and a context
-// that ends on SIGINT or SIGTERM; an error goes to stderr and exits 1.
-func Main(name string, run RunFunc) {
+// that ends on SIGINT or SIGTERM. It returns the exit code for main to pass to os.Exit: 0, or 1
+// after writing the error to stderr.
+func Main(name string, run RunFunc) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, Options{})
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", binaryName(name), err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
