@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aviate-labs/agent-go/principal"
-
 	"canistry/pkg/ic/ictest"
 	"canistry/pkg/registry"
 )
@@ -17,12 +15,7 @@ import (
 func TestPoller_Cycles(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
-	hole, err := principal.Decode(registry.KnownBlackholes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bh := ictest.NewBlackhole()
-	f.double.AddCanister(hole, hash32(9)).Install(bh)
+	hole, bh := f.installBlackhole(t)
 	holed, owned := idOf(principalN(1)), idOf(principalN(2))
 	f.double.AddCanister(principalN(1), hash32(1), hole)
 	f.double.AddCanister(principalN(2), hash32(2), principalN(100))

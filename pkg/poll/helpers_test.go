@@ -208,3 +208,16 @@ func hash32(b byte) []byte {
 	}
 	return h
 }
+
+// installBlackhole puts the first known public blackhole on the double, serving the statuses
+// set on the returned program.
+func (f *fixture) installBlackhole(t *testing.T) (principal.Principal, *ictest.Blackhole) {
+	t.Helper()
+	hole, err := principal.Decode(registry.KnownBlackholes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bh := ictest.NewBlackhole()
+	f.double.AddCanister(hole, hash32(9)).Install(bh)
+	return hole, bh
+}

@@ -20,12 +20,7 @@ import (
 func TestPoller_CyclesSources(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
-	hole, err := principal.Decode(registry.KnownBlackholes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bh := ictest.NewBlackhole()
-	f.double.AddCanister(hole, hash32(9)).Install(bh)
+	hole, bh := f.installBlackhole(t)
 	status := func(n int64) ictest.CanisterStatus {
 		return ictest.CanisterStatus{Cycles: big.NewInt(n), MemorySize: big.NewInt(1), IdleCyclesBurnedPerDay: big.NewInt(10)}
 	}
