@@ -14,11 +14,12 @@ import (
 	"canistry/pkg/registry"
 )
 
-// Reads of the mining analytics (migration 0011, kept by SyncMining). A range [from, to] is
-// read from the aggregates for its whole minutes (counts, difficulty) and whole hours (the
-// leaderboard), and from the solutions themselves for the partial minute or hour at each end,
-// so any millisecond range is exact while a 30-day range reads at most 43,200 minute rows and
-// 720 rows per miner.
+// Reads of the mining analytics (migrations 0011 and 0015, kept by SyncMining). A range
+// [from, to] is covered by the coarsest aggregate rows wholly inside it, then finer ones for
+// what is left at each end, down to the solutions themselves for the partial minute or hour at
+// each end (cover): any millisecond range is exact, and a 30-day range reads about 720 token
+// hours for the totals and 30 days per miner for the leaderboard, plus at most two hours of
+// minutes and of solutions.
 
 const solutionColumns = "notification_id, token_id, block_height, miner_id, difficulty, reward, hash, nonce, received_at, repeat_of"
 
@@ -79,7 +80,7 @@ func (s *Store) MiningSummary(ctx context.Context, q MiningQuery) (registry.Mini
 	out := registry.MiningSummary{TokenID: q.Token, From: q.From, To: q.To}
 	db := s.read(ctx)
 	from, to := ms(q.From), ms(q.To)
-	if err := minuteTotals(db, q.Token, from, to, &out); err != nil {
+	if err := countTotals(db, q.Token, from, to, &out); err != nil {
 		return out, fmt.Errorf("mining of %s: %w", q.Token, translate(err))
 	}
 	if err := firstLast(db, q.Token, from, to, &out); err != nil {
@@ -115,45 +116,71 @@ func (s *Store) MiningSummary(ctx context.Context, q MiningQuery) (registry.Mini
 // span is a range of Unix milliseconds, lo inclusive, hi exclusive.
 type span struct{ lo, hi int64 }
 
-// split cuts [from, to] (inclusive) into the whole units inside it and the partial ends.
-func split(from, to, unit int64) (whole span, ends []span) {
-	lo, hi := floorTo(from+unit-1, unit), floorTo(to+1, unit)
-	if lo >= hi {
-		return span{}, []span{{from, to + 1}}
-	}
-	for _, e := range []span{{from, lo}, {hi, to + 1}} {
-		if e.lo < e.hi {
-			ends = append(ends, e)
+// cover cuts [from, to] (inclusive) by units, coarsest first: tiers[i] are the spans made of
+// whole units[i] (the first one from the whole range, the next ones from what the coarser
+// tiers left at the ends), and tiers[len(units)] what no unit covers wholly.
+func cover(from, to int64, units ...int64) [][]span {
+	tiers := make([][]span, len(units)+1)
+	rest := []span{{from, to + 1}}
+	for i, u := range units {
+		var next []span
+		for _, r := range rest {
+			lo, hi := floorTo(r.lo+u-1, u), floorTo(r.hi, u)
+			if lo >= hi {
+				next = append(next, r)
+				continue
+			}
+			tiers[i] = append(tiers[i], span{lo, hi})
+			if r.lo < lo {
+				next = append(next, span{r.lo, lo})
+			}
+			if hi < r.hi {
+				next = append(next, span{hi, r.hi})
+			}
 		}
+		rest = next
 	}
-	return span{lo, hi}, ends
+	tiers[len(units)] = rest
+	return tiers
 }
 
-// minuteTotals fills Solutions, DifficultyMin and DifficultyMax.
-func minuteTotals(db *gorm.DB, token string, from, to int64, out *registry.MiningSummary) error {
-	whole, ends := split(from, to, minuteMs)
+// countTotals fills Solutions, DifficultyMin and DifficultyMax: whole hours from
+// mining_token_hours, whole minutes from mining_minutes, the rest from solutions.
+func countTotals(db *gorm.DB, token string, from, to int64, out *registry.MiningSummary) error {
+	tiers := cover(from, to, hourMs, minuteMs)
 	var dmin, dmax string
-	if whole.lo < whole.hi {
-		if err := one(db.Raw(`SELECT coalesce(sum(solutions), 0), coalesce(min(CASE WHEN difficulty_min <> '' THEN difficulty_min END), ''),
+	addKey := func(k string) {
+		if k != "" && (dmin == "" || k < dmin) {
+			dmin = k
+		}
+		dmax = max(dmax, k)
+	}
+	for i, q := range []string{
+		`SELECT coalesce(sum(solutions), 0), coalesce(min(CASE WHEN difficulty_min <> '' THEN difficulty_min END), ''),
+			coalesce(max(difficulty_max), '') FROM mining_token_hours WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND solutions > 0`,
+		`SELECT coalesce(sum(solutions), 0), coalesce(min(CASE WHEN difficulty_min <> '' THEN difficulty_min END), ''),
 			coalesce(max(difficulty_max), '') FROM mining_minutes WHERE token_id = ? AND minute_at >= ? AND minute_at < ?`,
-			token, whole.lo, whole.hi)).Scan(&out.Solutions, &dmin, &dmax); err != nil {
-			return err
+	} {
+		for _, sp := range tiers[i] {
+			var n int64
+			var lo, hi string
+			if err := one(db.Raw(q, token, sp.lo, sp.hi)).Scan(&n, &lo, &hi); err != nil {
+				return err
+			}
+			out.Solutions += n
+			addKey(lo)
+			addKey(hi)
 		}
 	}
-	for _, e := range ends {
+	for _, sp := range tiers[2] {
 		diffs, err := queryList(db, `SELECT difficulty FROM solutions WHERE token_id = ? AND received_at >= ? AND received_at < ?
-			AND repeat_of IS NULL`, []any{token, e.lo, e.hi}, scanValue[string])
+			AND repeat_of IS NULL`, []any{token, sp.lo, sp.hi}, scanValue[string])
 		if err != nil {
 			return err
 		}
 		out.Solutions += int64(len(diffs))
 		for _, d := range diffs {
-			if k := registry.NatKey(d); k != "" {
-				if dmin == "" || k < dmin {
-					dmin = k
-				}
-				dmax = max(dmax, k)
-			}
+			addKey(registry.NatKey(d))
 		}
 	}
 	out.DifficultyMin, out.DifficultyMax = registry.NatFromKey(dmin), registry.NatFromKey(dmax)
@@ -193,28 +220,26 @@ func scanMinerCount(sc scanner) (minerCount, error) {
 	return m, sc.Scan(&m.miner, &m.solutions, &m.last)
 }
 
-// leaderboard fills Miners and MinerCount: whole hours from mining_hours, the ends from
-// solutions.
+// leaderboard fills Miners and MinerCount: whole days from mining_miner_days, whole hours
+// from mining_hours, the rest from solutions.
 func (s *Store) leaderboard(db *gorm.DB, q MiningQuery, out *registry.MiningSummary) error {
-	whole, ends := split(ms(q.From), ms(q.To), hourMs)
+	tiers := cover(ms(q.From), ms(q.To), dayMs, hourMs)
 	var parts []minerCount
-	if whole.lo < whole.hi {
-		rows, err := queryList(db, `SELECT miner_id, sum(solutions), max(last_at) FROM mining_hours
+	for i, sql := range []string{
+		`SELECT miner_id, sum(solutions), max(last_at) FROM mining_miner_days
+			WHERE token_id = ? AND day_at >= ? AND day_at < ? GROUP BY miner_id`,
+		`SELECT miner_id, sum(solutions), max(last_at) FROM mining_hours
 			WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND solutions > 0 GROUP BY miner_id`,
-			[]any{q.Token, whole.lo, whole.hi}, scanMinerCount)
-		if err != nil {
-			return err
-		}
-		parts = rows
-	}
-	for _, e := range ends {
-		rows, err := queryList(db, `SELECT miner_id, count(*), max(received_at) FROM solutions
+		`SELECT miner_id, count(*), max(received_at) FROM solutions
 			WHERE token_id = ? AND received_at >= ? AND received_at < ? AND repeat_of IS NULL GROUP BY miner_id`,
-			[]any{q.Token, e.lo, e.hi}, scanMinerCount)
-		if err != nil {
-			return err
+	} {
+		for _, sp := range tiers[i] {
+			rows, err := queryList(db, sql, []any{q.Token, sp.lo, sp.hi}, scanMinerCount)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, rows...)
 		}
-		parts = append(parts, rows...)
 	}
 	board := mergeCounts(parts)
 	out.MinerCount = int64(len(board))

@@ -12,10 +12,11 @@ import (
 
 // MiningSeries answers GET /tokens/{id}/mining/series: n buckets of step (a whole number of
 // minutes) from start (a multiple of step since the Unix epoch). Solutions, difficulty and
-// block time come from the minute aggregates; the network hash rate is kept per hour: a
-// bucket's is the sum over miners of the mean hash rate each reported, while mining the token,
-// in the hours that start inside the bucket (or, for a bucket shorter than an hour that no hour
-// starts in, the hour it lies in).
+// block time come from the token hours when step is whole hours (a 30-day series of hours reads
+// 720 rows), else from the minutes. The network hash rate is kept per token hour (the sum over
+// miners of the mean each reported while mining the token): a bucket's is the mean of the
+// hours that start inside it and have one, or, for a bucket shorter than an hour that no hour
+// starts in, the hour it lies in.
 func (s *Store) MiningSeries(ctx context.Context, token string, start time.Time, step time.Duration, n int) ([]registry.MiningBucket, error) {
 	lo, st := ms(start), step.Milliseconds()
 	hi := lo + int64(n)*st
@@ -23,17 +24,21 @@ func (s *Store) MiningSeries(ctx context.Context, token string, start time.Time,
 	for i := range out {
 		out[i].Start = fromMs(lo + int64(i)*st)
 	}
-	type minuteSum struct {
+	type bucketSum struct {
 		bucket, solutions, first, last int64
 		dmax                           string
 	}
+	q := `SELECT (minute_at - ?) / ? AS b, sum(solutions), min(first_at), max(last_at), max(difficulty_max)
+		FROM mining_minutes WHERE token_id = ? AND minute_at >= ? AND minute_at < ? GROUP BY b`
+	if st%hourMs == 0 {
+		q = `SELECT (hour_at - ?) / ? AS b, sum(solutions), min(first_at), max(last_at), max(difficulty_max)
+		FROM mining_token_hours WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND solutions > 0 GROUP BY b`
+	}
 	db := s.read(ctx)
-	rows, err := queryList(db, `SELECT (minute_at - ?) / ? AS b, sum(solutions), min(first_at), max(last_at), max(difficulty_max)
-		FROM mining_minutes WHERE token_id = ? AND minute_at >= ? AND minute_at < ? GROUP BY b`,
-		[]any{lo, st, token, lo, hi}, func(sc scanner) (minuteSum, error) {
-			var v minuteSum
-			return v, sc.Scan(&v.bucket, &v.solutions, &v.first, &v.last, &v.dmax)
-		})
+	rows, err := queryList(db, q, []any{lo, st, token, lo, hi}, func(sc scanner) (bucketSum, error) {
+		var v bucketSum
+		return v, sc.Scan(&v.bucket, &v.solutions, &v.first, &v.last, &v.dmax)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("mining series of %s: %w", token, translate(err))
 	}
@@ -48,60 +53,50 @@ func (s *Store) MiningSeries(ctx context.Context, token string, start time.Time,
 			b.AverageBlockTimeSeconds = &v
 		}
 	}
-	if err := s.seriesHashRates(db, token, lo, st, out); err != nil {
+	if err := seriesHashRates(db, token, lo, st, out); err != nil {
 		return nil, fmt.Errorf("mining series of %s: %w", token, translate(err))
 	}
 	return out, nil
 }
 
-// seriesHashRates fills each bucket's NetworkHashRate from mining_hours.
-func (s *Store) seriesHashRates(db *gorm.DB, token string, lo, st int64, out []registry.MiningBucket) error {
+// seriesHashRates fills each bucket's NetworkHashRate from mining_token_hours.
+func seriesHashRates(db *gorm.DB, token string, lo, st int64, out []registry.MiningBucket) error {
 	type hourRate struct {
-		hour  int64
-		miner string
-		sum   float64
-		n     int64
+		hour int64
+		rate float64
 	}
 	hi := lo + int64(len(out))*st
-	rows, err := queryList(db, `SELECT hour_at, miner_id, hash_rate_sum, hash_rate_samples FROM mining_hours
-		WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND hash_rate_samples > 0`,
+	rows, err := queryList(db, `SELECT hour_at, hash_rate FROM mining_token_hours
+		WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND hash_rate IS NOT NULL`,
 		[]any{token, floorTo(lo, hourMs), hi}, func(sc scanner) (hourRate, error) {
 			var v hourRate
-			return v, sc.Scan(&v.hour, &v.miner, &v.sum, &v.n)
+			return v, sc.Scan(&v.hour, &v.rate)
 		})
 	if err != nil || len(rows) == 0 {
 		return err
 	}
-	byHour := map[int64][]hourRate{}
+	byHour := make(map[int64]float64, len(rows))
 	for _, r := range rows {
-		byHour[r.hour] = append(byHour[r.hour], r)
+		byHour[r.hour] = r.rate
 	}
-	per := make([]map[string][2]float64, len(out)) // miner → {sum, samples}
 	for i := range out {
 		b := lo + int64(i)*st
 		h, last := floorTo(b+hourMs-1, hourMs), b+st
 		if h >= last { // no hour starts inside: the hour the bucket lies in
 			h, last = floorTo(b, hourMs), floorTo(b, hourMs)+1
 		}
+		var sum float64
+		var hours int
 		for ; h < last; h += hourMs {
-			for _, r := range byHour[h] {
-				if per[i] == nil {
-					per[i] = map[string][2]float64{}
-				}
-				a := per[i][r.miner]
-				per[i][r.miner] = [2]float64{a[0] + r.sum, a[1] + float64(r.n)}
+			if r, ok := byHour[h]; ok {
+				sum += r
+				hours++
 			}
 		}
-	}
-	for i, m := range per {
-		if m == nil {
-			continue
+		if hours > 0 {
+			v := sum / float64(hours)
+			out[i].NetworkHashRate = &v
 		}
-		var total float64
-		for _, a := range m {
-			total += a[0] / a[1]
-		}
-		out[i].NetworkHashRate = &total
 	}
 	return nil
 }

@@ -1,11 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -48,10 +45,14 @@ func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 	var out MiningSync
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		out = MiningSync{}
-		if err := syncSolutionsTx(tx, &out); err != nil {
+		w, err := s.txRows(ctx, tx)
+		if err != nil {
 			return err
 		}
-		return syncHashRatesTx(tx, &out)
+		if err := syncSolutionsTx(w, tx, &out); err != nil {
+			return err
+		}
+		return syncHashRatesTx(w, tx, &out)
 	})
 	if err != nil {
 		return MiningSync{}, fmt.Errorf("sync mining: %w", err)
@@ -88,7 +89,7 @@ func scanOutcall(sc scanner) (outcallRow, error) {
 	return r, sc.Scan(&r.ID, &r.MinerID, &r.Data, &r.ReceivedAt)
 }
 
-func syncSolutionsTx(tx *gorm.DB, out *MiningSync) error {
+func syncSolutionsTx(w txRows, tx *gorm.DB, out *MiningSync) error {
 	pos, err := positionTx(tx, "solutions")
 	if err != nil {
 		return err
@@ -98,28 +99,33 @@ func syncSolutionsTx(tx *gorm.DB, out *MiningSync) error {
 	if err != nil || len(rows) == 0 {
 		return err
 	}
-	agg := miningAgg{minutes: map[minuteKey]*minuteAgg{}, hours: map[hourKey]*hourAgg{}}
+	sols := make([]solutionRow, 0, len(rows))
 	for _, r := range rows {
-		row, ok := parseSolution(r)
-		if !ok {
+		if row, ok := parseSolution(r); ok {
+			sols = append(sols, row)
+		} else {
 			out.Skipped++
-			continue
 		}
-		if err := claimHeightTx(tx, &row); err != nil {
+	}
+	if len(sols) > 0 {
+		if err := markRepeats(w, tx, sols); err != nil {
 			return err
 		}
-		if err := tx.Create(&row).Error; err != nil {
-			return fmt.Errorf("store solution %d: %w", row.NotificationID, err)
+		if err := insertSolutions(w, sols); err != nil {
+			return err
 		}
-		out.Solutions++
-		if row.RepeatOf != nil {
-			out.Repeats++
-			continue
+		agg := newMiningAgg()
+		for i := range sols {
+			out.Solutions++
+			if sols[i].RepeatOf != nil {
+				out.Repeats++
+				continue
+			}
+			agg.add(&sols[i])
 		}
-		agg.add(&row)
-	}
-	if err := agg.flush(tx); err != nil {
-		return err
+		if err := agg.flush(w); err != nil {
+			return err
+		}
 	}
 	out.More = out.More || len(rows) == MiningBatch
 	return setPositionTx(tx, "solutions", pos, rows[len(rows)-1].ID)
@@ -169,23 +175,69 @@ func plainText(raw json.RawMessage) string {
 	return s
 }
 
-// claimHeightTx makes row the first solution of its height, or marks it a repeat of the first.
-func claimHeightTx(tx *gorm.DB, row *solutionRow) error {
-	var first int64
-	err := one(tx.Raw(`INSERT INTO solution_heights (token_id, block_height, notification_id) VALUES (?, ?, ?)
-		ON CONFLICT (token_id, block_height) DO NOTHING RETURNING notification_id`, row.TokenID, row.BlockHeight, row.NotificationID)).
-		Scan(&first)
-	if err == nil {
-		return nil
+// heightKey is a block height of a token.
+type heightKey struct{ token, height string }
+
+var insertHeights = &multiRow{`INSERT INTO solution_heights (token_id, block_height, notification_id) VALUES `,
+	`(?, ?, ?)`, ` ON CONFLICT (token_id, block_height) DO NOTHING RETURNING notification_id`}
+
+// markRepeats sets RepeatOf on each solution (in id order) whose height is already stored for
+// its token or came earlier in the batch: one multi-row INSERT of the batch's first solution
+// of each height decides, through what it returns, which heights were new; the first solution
+// of each other height is then read (repeats are rare: one SELECT each).
+func markRepeats(w txRows, tx *gorm.DB, sols []solutionRow) error {
+	first := map[heightKey]int{} // height → index of its first solution in the batch
+	var cands []int
+	args := make([]any, 0, 3*len(sols))
+	for i := range sols {
+		k := heightKey{sols[i].TokenID, sols[i].BlockHeight}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+			cands = append(cands, i)
+			args = append(args, k.token, k.height, sols[i].NotificationID)
+		}
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
+	inserted, err := w.ids(insertHeights, len(cands), args)
+	if err != nil {
+		return fmt.Errorf("solution heights: %w", err)
 	}
-	if err := one(tx.Raw("SELECT notification_id FROM solution_heights WHERE token_id = ? AND block_height = ?",
-		row.TokenID, row.BlockHeight)).Scan(&first); err != nil {
-		return err
+	for _, i := range cands {
+		if inserted[sols[i].NotificationID] {
+			continue
+		}
+		var stored int64
+		if err := one(tx.Raw("SELECT notification_id FROM solution_heights WHERE token_id = ? AND block_height = ?",
+			sols[i].TokenID, sols[i].BlockHeight)).Scan(&stored); err != nil {
+			return fmt.Errorf("solution height %s of %s: %w", sols[i].BlockHeight, sols[i].TokenID, err)
+		}
+		sols[i].RepeatOf = &stored
 	}
-	row.RepeatOf = &first
+	for i := range sols {
+		f := first[heightKey{sols[i].TokenID, sols[i].BlockHeight}]
+		switch {
+		case f == i:
+		case sols[f].RepeatOf != nil:
+			sols[i].RepeatOf = sols[f].RepeatOf
+		default:
+			sols[i].RepeatOf = &sols[f].NotificationID
+		}
+	}
+	return nil
+}
+
+var insertSolutionRows = &multiRow{`INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty,
+	reward, hash, nonce, received_at, repeat_of) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``}
+
+// insertSolutions stores the batch's solutions in one multi-row INSERT.
+func insertSolutions(w txRows, sols []solutionRow) error {
+	args := make([]any, 0, 10*len(sols))
+	for _, r := range sols {
+		args = append(args, r.NotificationID, r.TokenID, r.BlockHeight, r.MinerID, r.Difficulty, r.Reward, r.Hash, r.Nonce,
+			r.ReceivedAt, r.RepeatOf)
+	}
+	if err := w.exec(insertSolutionRows, len(sols), args); err != nil {
+		return fmt.Errorf("store solutions %d–%d: %w", sols[0].NotificationID, sols[len(sols)-1].NotificationID, err)
+	}
 	return nil
 }
 
@@ -205,99 +257,6 @@ func setPositionTx(tx *gorm.DB, name string, old, pos int64) error {
 	return res.Error
 }
 
-type minuteKey struct {
-	token  string
-	minute int64
-}
-
-type minuteAgg struct {
-	solutions, first, last int64
-	dmin, dmax             string // NatKey
-}
-
-type hourKey struct {
-	token string
-	hour  int64
-	miner string
-}
-
-type hourAgg struct {
-	solutions, last int64
-	rateSum         float64
-	rateSamples     int64
-}
-
-// miningAgg sums one batch by minute and by hour, so that a batch costs one upsert per minute
-// and per (hour, miner) rather than one per solution.
-type miningAgg struct {
-	minutes map[minuteKey]*minuteAgg
-	hours   map[hourKey]*hourAgg
-}
-
-func (a *miningAgg) add(r *solutionRow) {
-	mk := minuteKey{r.TokenID, floorTo(r.ReceivedAt, minuteMs)}
-	m := a.minutes[mk]
-	if m == nil {
-		m = &minuteAgg{first: r.ReceivedAt, last: r.ReceivedAt}
-		a.minutes[mk] = m
-	}
-	m.solutions++
-	m.first, m.last = min(m.first, r.ReceivedAt), max(m.last, r.ReceivedAt)
-	if k := registry.NatKey(r.Difficulty); k != "" {
-		if m.dmin == "" || k < m.dmin {
-			m.dmin = k
-		}
-		m.dmax = max(m.dmax, k)
-	}
-	h := a.hour(hourKey{r.TokenID, floorTo(r.ReceivedAt, hourMs), r.MinerID})
-	h.solutions++
-	h.last = max(h.last, r.ReceivedAt)
-}
-
-func (a *miningAgg) hour(k hourKey) *hourAgg {
-	h := a.hours[k]
-	if h == nil {
-		h = &hourAgg{}
-		a.hours[k] = h
-	}
-	return h
-}
-
-// flush upserts the batch's sums, in key order.
-func (a *miningAgg) flush(tx *gorm.DB) error {
-	for _, k := range slices.SortedFunc(maps.Keys(a.minutes), func(x, y minuteKey) int {
-		return cmp.Or(cmp.Compare(x.token, y.token), cmp.Compare(x.minute, y.minute))
-	}) {
-		m := a.minutes[k]
-		if err := tx.Exec(`INSERT INTO mining_minutes (token_id, minute_at, solutions, first_at, last_at, difficulty_min, difficulty_max)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, minute_at) DO UPDATE SET
-			solutions = mining_minutes.solutions + excluded.solutions,
-			first_at = CASE WHEN excluded.first_at < mining_minutes.first_at THEN excluded.first_at ELSE mining_minutes.first_at END,
-			last_at = CASE WHEN excluded.last_at > mining_minutes.last_at THEN excluded.last_at ELSE mining_minutes.last_at END,
-			difficulty_min = CASE WHEN mining_minutes.difficulty_min = '' OR (excluded.difficulty_min <> '' AND excluded.difficulty_min < mining_minutes.difficulty_min)
-				THEN excluded.difficulty_min ELSE mining_minutes.difficulty_min END,
-			difficulty_max = CASE WHEN excluded.difficulty_max > mining_minutes.difficulty_max THEN excluded.difficulty_max ELSE mining_minutes.difficulty_max END`,
-			k.token, k.minute, m.solutions, m.first, m.last, m.dmin, m.dmax).Error; err != nil {
-			return fmt.Errorf("mining minutes: %w", err)
-		}
-	}
-	for _, k := range slices.SortedFunc(maps.Keys(a.hours), func(x, y hourKey) int {
-		return cmp.Or(cmp.Compare(x.token, y.token), cmp.Compare(x.hour, y.hour), cmp.Compare(x.miner, y.miner))
-	}) {
-		h := a.hours[k]
-		if err := tx.Exec(`INSERT INTO mining_hours (token_id, hour_at, miner_id, solutions, last_at, hash_rate_sum, hash_rate_samples)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, hour_at, miner_id) DO UPDATE SET
-			solutions = mining_hours.solutions + excluded.solutions,
-			last_at = CASE WHEN excluded.last_at > mining_hours.last_at THEN excluded.last_at ELSE mining_hours.last_at END,
-			hash_rate_sum = mining_hours.hash_rate_sum + excluded.hash_rate_sum,
-			hash_rate_samples = mining_hours.hash_rate_samples + excluded.hash_rate_samples`,
-			k.token, k.hour, k.miner, h.solutions, h.last, h.rateSum, h.rateSamples).Error; err != nil {
-			return fmt.Errorf("mining hours: %w", err)
-		}
-	}
-	return nil
-}
-
 // rateRow is a miner refresh with the token its miner was mining when the follower read it.
 type rateRow struct {
 	ID, ObservedAt int64
@@ -306,8 +265,9 @@ type rateRow struct {
 }
 
 // syncHashRatesTx adds the next refreshes to mining_hours under the token their miner is
-// mining (a refresh of a miner that is not mining counts for no token).
-func syncHashRatesTx(tx *gorm.DB, out *MiningSync) error {
+// mining (a refresh of a miner that is not mining counts for no token), then recomputes the
+// network hash rate of each token hour they fell in.
+func syncHashRatesTx(w txRows, tx *gorm.DB, out *MiningSync) error {
 	pos, err := positionTx(tx, "hash_rates")
 	if err != nil {
 		return err
@@ -322,7 +282,8 @@ func syncHashRatesTx(tx *gorm.DB, out *MiningSync) error {
 	if err != nil || len(rows) == 0 {
 		return err
 	}
-	agg := miningAgg{hours: map[hourKey]*hourAgg{}}
+	agg := newMiningAgg()
+	touched := map[tokenHour]bool{}
 	for _, r := range rows {
 		if r.Token == "" {
 			continue
@@ -330,9 +291,18 @@ func syncHashRatesTx(tx *gorm.DB, out *MiningSync) error {
 		h := agg.hour(hourKey{r.Token, floorTo(r.ObservedAt, hourMs), r.MinerID})
 		h.rateSum += r.HashRate
 		h.rateSamples++
+		touched[tokenHour{r.Token, floorTo(r.ObservedAt, hourMs)}] = true
 	}
-	if err := agg.flush(tx); err != nil {
+	if err := agg.flush(w); err != nil {
 		return err
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(touched), tokenHour.compare) {
+		if err := tx.Exec(`INSERT INTO mining_token_hours (token_id, hour_at, hash_rate)
+			SELECT token_id, hour_at, sum(hash_rate_sum / hash_rate_samples) FROM mining_hours
+			WHERE token_id = ? AND hour_at = ? AND hash_rate_samples > 0 GROUP BY token_id, hour_at
+			ON CONFLICT (token_id, hour_at) DO UPDATE SET hash_rate = excluded.hash_rate`, k.token, k.hour).Error; err != nil {
+			return fmt.Errorf("network hash rate of %s at %d: %w", k.token, k.hour, err)
+		}
 	}
 	out.HashRates = len(rows)
 	out.More = out.More || len(rows) == MiningBatch

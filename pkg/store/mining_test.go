@@ -109,7 +109,7 @@ func TestMining_BruteForce(t *testing.T) {
 		var model []mSol
 		at := t0
 		for i := range 1500 {
-			at += rng.Int64N(4 * 60_000)
+			at += rng.Int64N(12 * 60_000) // about six days: whole days, hours and minutes in most ranges
 			sol := mSol{token: []string{mTokenA, mTokenB}[rng.IntN(2)], miner: mMiners[rng.IntN(3)],
 				height: fmt.Sprint(rng.IntN(1200)), diff: new(big.Int).Lsh(big.NewInt(rng.Int64N(1000)+1), uint(rng.IntN(100))).String(), at: at}
 			c, err := storetest.ClaimOutcall(ctx, s, storetest.Outcall{Key: fmt.Sprint(i), Miner: sol.miner, At: time.UnixMilli(at),
@@ -163,6 +163,7 @@ func checkSummary(t *testing.T, s *store.Store, tok string, from, to int64, coun
 	var n int64
 	var dmin, dmax, first, last string
 	per := map[string]int64{}
+	lastAt := map[string]int64{}
 	for _, c := range counted {
 		if c.token != tok || c.at < from || c.at > to {
 			continue
@@ -172,6 +173,7 @@ func checkSummary(t *testing.T, s *store.Store, tok string, from, to int64, coun
 		}
 		last = c.diff
 		per[c.miner]++
+		lastAt[c.miner] = c.at
 		if dmin == "" || natLess(c.diff, dmin) {
 			dmin = c.diff
 		}
@@ -187,8 +189,9 @@ func checkSummary(t *testing.T, s *store.Store, tok string, from, to int64, coun
 		t.Fatalf("[%d, %d] miners: got %d, want %d", from, to, got.MinerCount, len(per))
 	}
 	for _, m := range got.Miners {
-		if m.Solutions != per[m.MinerID] {
-			t.Fatalf("[%d, %d] miner %s: got %d, want %d", from, to, m.MinerID, m.Solutions, per[m.MinerID])
+		if m.Solutions != per[m.MinerID] || m.LastSolutionAt.UnixMilli() != lastAt[m.MinerID] {
+			t.Fatalf("[%d, %d] miner %s: got %d last %d, want %d last %d", from, to, m.MinerID, m.Solutions,
+				m.LastSolutionAt.UnixMilli(), per[m.MinerID], lastAt[m.MinerID])
 		}
 	}
 	if !slices.IsSortedFunc(got.Miners, func(a, b registry.MinerShare) int { return int(b.Solutions - a.Solutions) }) {
@@ -199,6 +202,9 @@ func checkSummary(t *testing.T, s *store.Store, tok string, from, to int64, coun
 func checkSeries(t *testing.T, s *store.Store, tok string, from int64, counted []mSol, rng *rand.Rand) {
 	t.Helper()
 	step := time.Duration(1+rng.IntN(180)) * time.Minute
+	if rng.IntN(2) == 0 { // whole hours: read from the token hours
+		step = time.Duration(1+rng.IntN(24)) * time.Hour
+	}
 	st := step.Milliseconds()
 	start := from - ((from%st)+st)%st
 	n := 1 + rng.IntN(60)
@@ -208,9 +214,13 @@ func checkSeries(t *testing.T, s *store.Store, tok string, from int64, counted [
 	}
 	want := make([]int64, n)
 	wmax := make([]string, n)
+	first, last := make([]int64, n), make([]int64, n)
 	for _, c := range counted {
 		if i := (c.at - start) / st; c.token == tok && c.at >= start && i < int64(n) {
-			want[i]++
+			if want[i]++; want[i] == 1 {
+				first[i] = c.at
+			}
+			last[i] = c.at
 			if natLess(wmax[i], c.diff) {
 				wmax[i] = c.diff
 			}
@@ -220,12 +230,22 @@ func checkSeries(t *testing.T, s *store.Store, tok string, from int64, counted [
 		if bk.Solutions != want[i] || bk.DifficultyMax != wmax[i] {
 			t.Fatalf("series step %s bucket %d: got %d max %s, want %d max %s", step, i, bk.Solutions, bk.DifficultyMax, want[i], wmax[i])
 		}
+		var wantBlock *float64
+		if want[i] >= 2 {
+			v := float64(last[i]-first[i]) / 1000 / float64(want[i]-1)
+			wantBlock = &v
+		}
+		if (bk.AverageBlockTimeSeconds == nil) != (wantBlock == nil) || wantBlock != nil && *bk.AverageBlockTimeSeconds != *wantBlock {
+			t.Fatalf("series step %s bucket %d: block time %v, want %v", step, i, bk.AverageBlockTimeSeconds, wantBlock)
+		}
 	}
 }
 
-// TestMining_SeriesHashRate: a bucket's network hash rate is the sum over miners of the mean
-// each reported, while mining the token, in the hours starting inside it; a bucket shorter
-// than an hour shows the hour it lies in; a refresh while not mining counts for no token.
+// TestMining_SeriesHashRate: an hour's network hash rate is the sum over miners of the mean
+// each reported in it while mining the token; a bucket's is the mean of the hours starting
+// inside it that have one (not the sum of each miner's mean over the whole bucket: 10:00–12:00
+// is (350 + 300) / 2, where that would be 300 + 50); a bucket shorter than an hour shows the
+// hour it lies in; a refresh while not mining counts for no token.
 func TestMining_SeriesHashRate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s := openStore(t, b.DB(t))
@@ -258,6 +278,7 @@ func TestMining_SeriesHashRate(t *testing.T) {
 		mine(mMiners[2], mTokenA, false)
 		stat(mMiners[0], "10:10", 100)
 		stat(mMiners[0], "10:40", 200)
+		stat(mMiners[0], "10:50", 600)
 		stat(mMiners[1], "10:30", 50)
 		stat(mMiners[2], "10:30", 1e9) // not mining
 		stat(mMiners[0], "11:20", 300)
@@ -268,9 +289,10 @@ func TestMining_SeriesHashRate(t *testing.T) {
 			n    int
 			want string
 		}{
-			{30 * time.Minute, 5, "200 200 300 300 -"},
-			{time.Hour, 2, "200 300"},
-			{2 * time.Hour, 1, "250"},
+			{30 * time.Minute, 5, "350 350 300 300 -"},
+			{time.Hour, 2, "350 300"},
+			{2 * time.Hour, 1, "325"},
+			{3 * time.Hour, 1, "325"}, // 12:00 has no report: not a zero
 		} {
 			got, err := s.MiningSeries(ctx, mTokenA, at("10:00"), c.step, c.n)
 			if err != nil {

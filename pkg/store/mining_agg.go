@@ -1,0 +1,230 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"canistry/pkg/registry"
+)
+
+// The follower's aggregates (migrations 0011 and 0015): a batch of solutions is summed in
+// memory per minute, token hour, miner hour and miner day, then written as one multi-row
+// upsert per table, so a batch costs a fixed number of statements whatever its size.
+
+const dayMs = 24 * hourMs
+
+// txRows runs the follower's multi-row statements on the write transaction's database/sql
+// transaction. Their text depends on the batch's size, so they are not prepared (one parse
+// per statement and batch, against one execution per row before).
+type txRows struct {
+	ctx     context.Context
+	tx      *sql.Tx
+	dollars bool
+}
+
+func (s *Store) txRows(ctx context.Context, tx *gorm.DB) (txRows, error) {
+	t, err := sqlTx(tx)
+	return txRows{ctx: ctx, tx: t, dollars: s.d.dollarParams}, err
+}
+
+func (w txRows) text(m *multiRow, n int) string {
+	q := m.head + strings.TrimSuffix(strings.Repeat(m.row+", ", n), ", ") + m.tail
+	if w.dollars {
+		q = dollarPlaceholders(q)
+	}
+	return q
+}
+
+func (w txRows) exec(m *multiRow, n int, args []any) error {
+	if n == 0 {
+		return nil
+	}
+	_, err := w.tx.ExecContext(w.ctx, w.text(m, n), args...)
+	return err
+}
+
+// ids runs a multi-row statement that returns one int64 per row it wrote.
+func (w txRows) ids(m *multiRow, n int, args []any) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if n == 0 {
+		return out, nil
+	}
+	rs, err := w.tx.QueryContext(w.ctx, w.text(m, n), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rs.Err()
+}
+
+type tokenHour struct {
+	token string
+	hour  int64
+}
+
+func (x tokenHour) compare(y tokenHour) int {
+	return cmp.Or(cmp.Compare(x.token, y.token), cmp.Compare(x.hour, y.hour))
+}
+
+type minuteKey struct {
+	token  string
+	minute int64
+}
+
+// countAgg is the counted solutions of a minute or token hour.
+type countAgg struct {
+	solutions, first, last int64
+	dmin, dmax             string // NatKey
+}
+
+func (m *countAgg) add(r *solutionRow) {
+	if m.solutions == 0 {
+		m.first, m.last = r.ReceivedAt, r.ReceivedAt
+	}
+	m.solutions++
+	m.first, m.last = min(m.first, r.ReceivedAt), max(m.last, r.ReceivedAt)
+	if k := registry.NatKey(r.Difficulty); k != "" {
+		if m.dmin == "" || k < m.dmin {
+			m.dmin = k
+		}
+		m.dmax = max(m.dmax, k)
+	}
+}
+
+// hourKey is a miner's hour (mining_hours) or, with a day's start, its day (mining_miner_days).
+type hourKey struct {
+	token string
+	hour  int64
+	miner string
+}
+
+func (x hourKey) compare(y hourKey) int {
+	return cmp.Or(cmp.Compare(x.token, y.token), cmp.Compare(x.hour, y.hour), cmp.Compare(x.miner, y.miner))
+}
+
+type hourAgg struct {
+	solutions, last int64
+	rateSum         float64
+	rateSamples     int64
+}
+
+// miningAgg sums one batch, so that a batch costs one upsert per table.
+type miningAgg struct {
+	minutes map[minuteKey]*countAgg
+	tokens  map[tokenHour]*countAgg
+	hours   map[hourKey]*hourAgg
+	days    map[hourKey]*hourAgg
+}
+
+func newMiningAgg() *miningAgg {
+	return &miningAgg{minutes: map[minuteKey]*countAgg{}, tokens: map[tokenHour]*countAgg{}, hours: map[hourKey]*hourAgg{},
+		days: map[hourKey]*hourAgg{}}
+}
+
+func (a *miningAgg) add(r *solutionRow) {
+	get(a.minutes, minuteKey{r.TokenID, floorTo(r.ReceivedAt, minuteMs)}).add(r)
+	get(a.tokens, tokenHour{r.TokenID, floorTo(r.ReceivedAt, hourMs)}).add(r)
+	for _, h := range []*hourAgg{a.hour(hourKey{r.TokenID, floorTo(r.ReceivedAt, hourMs), r.MinerID}),
+		get(a.days, hourKey{r.TokenID, floorTo(r.ReceivedAt, dayMs), r.MinerID})} {
+		h.solutions++
+		h.last = max(h.last, r.ReceivedAt)
+	}
+}
+
+func (a *miningAgg) hour(k hourKey) *hourAgg { return get(a.hours, k) }
+
+func get[K comparable, V any](m map[K]*V, k K) *V {
+	v := m[k]
+	if v == nil {
+		v = new(V)
+		m[k] = v
+	}
+	return v
+}
+
+// The upserts: excluded is the batch's sum, added to (or compared with) the stored row.
+const countUpdate = `solutions = %[1]s.solutions + excluded.solutions,
+	first_at = CASE WHEN %[1]s.solutions = 0 OR excluded.first_at < %[1]s.first_at THEN excluded.first_at ELSE %[1]s.first_at END,
+	last_at = CASE WHEN excluded.last_at > %[1]s.last_at THEN excluded.last_at ELSE %[1]s.last_at END,
+	difficulty_min = CASE WHEN %[1]s.difficulty_min = '' OR (excluded.difficulty_min <> '' AND excluded.difficulty_min < %[1]s.difficulty_min)
+		THEN excluded.difficulty_min ELSE %[1]s.difficulty_min END,
+	difficulty_max = CASE WHEN excluded.difficulty_max > %[1]s.difficulty_max THEN excluded.difficulty_max ELSE %[1]s.difficulty_max END`
+
+var (
+	upsertMinutes = &multiRow{`INSERT INTO mining_minutes (token_id, minute_at, solutions, first_at, last_at, difficulty_min,
+		difficulty_max) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`,
+		` ON CONFLICT (token_id, minute_at) DO UPDATE SET ` + fmt.Sprintf(countUpdate, "mining_minutes")}
+	upsertTokenHours = &multiRow{`INSERT INTO mining_token_hours (token_id, hour_at, solutions, first_at, last_at, difficulty_min,
+		difficulty_max) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`,
+		` ON CONFLICT (token_id, hour_at) DO UPDATE SET ` + fmt.Sprintf(countUpdate, "mining_token_hours")}
+	upsertHours = &multiRow{`INSERT INTO mining_hours (token_id, hour_at, miner_id, solutions, last_at, hash_rate_sum,
+		hash_rate_samples) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (token_id, hour_at, miner_id) DO UPDATE SET
+		solutions = mining_hours.solutions + excluded.solutions,
+		last_at = CASE WHEN excluded.last_at > mining_hours.last_at THEN excluded.last_at ELSE mining_hours.last_at END,
+		hash_rate_sum = mining_hours.hash_rate_sum + excluded.hash_rate_sum,
+		hash_rate_samples = mining_hours.hash_rate_samples + excluded.hash_rate_samples`}
+	upsertDays = &multiRow{`INSERT INTO mining_miner_days (token_id, day_at, miner_id, solutions, last_at) VALUES `,
+		`(?, ?, ?, ?, ?)`, ` ON CONFLICT (token_id, day_at, miner_id) DO UPDATE SET
+		solutions = mining_miner_days.solutions + excluded.solutions,
+		last_at = CASE WHEN excluded.last_at > mining_miner_days.last_at THEN excluded.last_at ELSE mining_miner_days.last_at END`}
+)
+
+// flush upserts the batch's sums, each table's rows in key order.
+func (a *miningAgg) flush(w txRows) error {
+	for _, f := range []func() error{
+		func() error {
+			return upsert(w, upsertMinutes, a.minutes, func(x, y minuteKey) int {
+				return cmp.Or(cmp.Compare(x.token, y.token), cmp.Compare(x.minute, y.minute))
+			}, func(k minuteKey, m *countAgg) []any {
+				return []any{k.token, k.minute, m.solutions, m.first, m.last, m.dmin, m.dmax}
+			})
+		},
+		func() error {
+			return upsert(w, upsertTokenHours, a.tokens, tokenHour.compare, func(k tokenHour, m *countAgg) []any {
+				return []any{k.token, k.hour, m.solutions, m.first, m.last, m.dmin, m.dmax}
+			})
+		},
+		func() error {
+			return upsert(w, upsertHours, a.hours, hourKey.compare, func(k hourKey, h *hourAgg) []any {
+				return []any{k.token, k.hour, k.miner, h.solutions, h.last, h.rateSum, h.rateSamples}
+			})
+		},
+		func() error {
+			return upsert(w, upsertDays, a.days, hourKey.compare, func(k hourKey, d *hourAgg) []any {
+				return []any{k.token, k.hour, k.miner, d.solutions, d.last}
+			})
+		},
+	} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upsert writes rows as one multi-row statement m, in key order (so that two writers would
+// lock rows in the same order).
+func upsert[K comparable, V any](w txRows, m *multiRow, rows map[K]*V, order func(K, K) int, values func(K, *V) []any) error {
+	var args []any
+	for _, k := range slices.SortedFunc(maps.Keys(rows), order) {
+		args = append(args, values(k, rows[k])...)
+	}
+	if err := w.exec(m, len(rows), args); err != nil {
+		return fmt.Errorf("mining aggregates (%s): %w", strings.Fields(m.head)[2], err)
+	}
+	return nil
+}
