@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"canistry/pkg/eventlog"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
@@ -16,9 +17,10 @@ import (
 
 // BenchmarkIntakeMiningFollower is the intake's throughput of distinct solution_found outcalls
 // with the mining follower stopped and running, in interleaved rounds on the same database (so
-// both see the same growth), on each backend. The follower is wired as in cmd/notifier: woken
-// at each publish of a claimed outcall, else polling every second.
-// ratio_with_follower is the throughput with it over the throughput without it.
+// both see the same growth), on each backend. Both sides run the event log's tailer feeding the
+// hub's delivery, as cmd/notifier does; with the follower it is wired as there too: woken at each
+// publish, polling every second, and synced before the delivery of a solution_found event
+// (SyncBefore). ratio_with_follower is the throughput with it over the throughput without it.
 func BenchmarkIntakeMiningFollower(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend, func(b *testing.B) {
@@ -26,11 +28,11 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var current atomic.Pointer[notify.MiningFollower]
+			var current atomic.Pointer[followerWiring]
 			in, err := notify.New(notify.Config{Store: st, Keys: []string{testKey}, Window: 5 * time.Minute,
 				Publish: func(registry.Event) error {
-					if f := current.Load(); f != nil {
-						f.Wake()
+					if w := current.Load(); w != nil {
+						w.wake()
 					}
 					return nil
 				},
@@ -48,18 +50,18 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 				return notification(registry.EventSolutionFound, n, fmt.Sprintf(`{"token_id":%q,"ticker":"TST","block_height":%d,`+
 					`"nonce":42,"hash":"000000ff","difficulty":"%d","reward":50,"decimals":8}`, tokenID, n, n%100_000))
 			}
+			phase := func(follow bool) time.Duration {
+				w := wireFollower(b, st, follow)
+				current.Store(w)
+				d, _ := load(b, intake, benchBatch, body)
+				current.Store(nil)
+				w.close(b)
+				return d
+			}
 			var tWithout, tWith time.Duration
 			for b.Loop() {
-				d, _ := load(b, intake, benchBatch, body)
-				tWithout += d
-				f := notify.NewMiningFollower(st, time.Second, slog.New(slog.DiscardHandler))
-				current.Store(f)
-				d, _ = load(b, intake, benchBatch, body)
-				tWith += d
-				current.Store(nil)
-				if err := f.Close(context.Background()); err != nil {
-					b.Fatal(err)
-				}
+				tWithout += phase(false)
+				tWith += phase(true)
 			}
 			if err := storetest.SyncMining(b.Context(), st); err != nil {
 				b.Fatal(err)
@@ -69,5 +71,51 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 			b.ReportMetric(n/tWith.Seconds(), "with_notifications/s")
 			b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio_with_follower")
 		})
+	}
+}
+
+// followerWiring is cmd/notifier's tailer, with or without the mining follower.
+type followerWiring struct {
+	tail     *eventlog.Tailer
+	follower *notify.MiningFollower
+}
+
+func wireFollower(b *testing.B, st *store.Store, follow bool) *followerWiring {
+	w := &followerWiring{}
+	deliver := func([]registry.Event) {}
+	if follow {
+		w.follower = notify.NewMiningFollower(st, time.Second, slog.New(slog.DiscardHandler))
+		deliver = w.follower.SyncBefore(deliver)
+	}
+	bounds, err := st.EventLogBounds(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.tail, err = eventlog.New(eventlog.Config{
+		Read: func(ctx context.Context, after int64, limit int) ([]registry.Event, error) {
+			return st.Events(ctx, after, 0, limit)
+		},
+		Deliver: deliver, From: bounds.Head, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+func (w *followerWiring) wake() {
+	w.tail.Wake()
+	if w.follower != nil {
+		w.follower.Wake()
+	}
+}
+
+func (w *followerWiring) close(b *testing.B) {
+	if err := w.tail.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if w.follower != nil {
+		if err := w.follower.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

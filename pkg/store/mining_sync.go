@@ -41,8 +41,20 @@ const (
 )
 
 // SyncMining applies the next batch of stored solution_found outcalls and miner refreshes.
+// When a read finds nothing past the positions it takes no write lock: the follower's poll
+// and its syncs before deliveries cost the intake nothing while there is nothing to apply.
 func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 	var out MiningSync
+	var pending bool
+	if err := one(s.read(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM notifications WHERE event = ?
+			AND id > (SELECT last_id FROM mining_positions WHERE name = 'solutions'))
+		OR EXISTS (SELECT 1 FROM miner_stats WHERE id > (SELECT last_id FROM mining_positions WHERE name = 'hash_rates'))`,
+		registry.EventSolutionFound)).Scan(&pending); err != nil {
+		return out, fmt.Errorf("sync mining: %w", translate(err))
+	}
+	if !pending {
+		return out, nil
+	}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		out = MiningSync{}
 		w, err := s.txRows(ctx, tx)
