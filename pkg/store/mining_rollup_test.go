@@ -131,3 +131,45 @@ func TestMining_RollupMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncMining_NothingPendingTakesNoLock: with nothing past its positions, SyncMining does
+// not wait for the write lock another writer holds (the follower's poll and the syncs before
+// deliveries stay out of the intake's way); once there is something to apply, it applies it.
+func TestSyncMining_NothingPendingTakesNoLock(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		st := openStore(t, b.DB(t))
+		locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- st.Write(ctx, func(*gorm.DB) error { close(locked); <-release; return nil })
+		}()
+		<-locked
+		synced := make(chan error, 1)
+		go func() {
+			r, err := st.SyncMining(ctx)
+			if err == nil && r != (store.MiningSync{}) {
+				err = fmt.Errorf("applied %+v with nothing pending", r)
+			}
+			synced <- err
+		}()
+		select {
+		case err := <-synced:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+			t.Error("a sync with nothing pending waited for another writer's lock")
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := storetest.ClaimOutcall(ctx, st, storetest.Outcall{Key: "a", Miner: mMiners[0], At: time.Now(),
+			Data: map[string]any{"token_id": mTokenA, "block_height": 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := st.SyncMining(ctx); err != nil || r.Solutions != 1 {
+			t.Fatalf("sync with an outcall to apply: %+v, %v", r, err)
+		}
+	})
+}
