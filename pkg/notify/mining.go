@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"canistry/pkg/registry"
@@ -13,25 +14,33 @@ import (
 
 // MiningFollower keeps the mining analytics (issue 27) up to date in the notifier: it runs
 // store.SyncMining, which reads stored solution_found outcalls and miner refreshes from its
-// own stored positions, when woken (a new event: the intake's publish, the bus doorbell), on
-// its own poll, and synchronously before the hub delivers a solution_found event (SyncBefore),
-// so that a page refreshing on that event reads a summary that already counts it. It is
-// never part of the intake's claim transaction.
+// own stored positions, when woken (a new event: the intake's publish, the bus doorbell) and
+// on its own poll, at most once per miningGap, so that under a stream of outcalls it applies
+// them in batches: each sync is one write transaction, and its cost (pages written at commit)
+// hardly depends on the batch's size. Before the hub delivers a solution_found event it waits
+// until a sync has applied it (SyncBefore), so that a page refreshing on that event reads a
+// summary that already counts it. It is never part of the intake's claim transaction.
 type MiningFollower struct {
 	store  *store.Store
 	poll   time.Duration
 	logger *slog.Logger
 
-	mu   sync.Mutex // one SyncMining at a time in this process
+	mu      sync.Mutex   // one SyncMining at a time in this process
+	applied atomic.Int64 // solution_found outcalls up to this notification id are applied
+
+	smu    sync.Mutex
+	synced chan struct{} // closed (and replaced) when a sync ends
+
 	wake chan struct{}
 	stop context.CancelFunc
 	done chan struct{}
 }
 
-// miningGap is the least time between two syncs of the run loop, so that under a stream of
-// outcalls (a wake at each one) the follower applies them in batches instead of one write
-// transaction per outcall competing with the intake's.
+// miningGap is the least time between two syncs of the run loop.
 const miningGap = 250 * time.Millisecond
+
+// syncWait bounds how long SyncBefore holds a delivery back.
+const syncWait = 2 * time.Second
 
 // NewMiningFollower starts a follower that polls every poll (zero: 1s).
 func NewMiningFollower(s *store.Store, poll time.Duration, logger *slog.Logger) *MiningFollower {
@@ -42,12 +51,13 @@ func NewMiningFollower(s *store.Store, poll time.Duration, logger *slog.Logger) 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &MiningFollower{store: s, poll: poll, logger: logger, wake: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
+	f := &MiningFollower{store: s, poll: poll, logger: logger, synced: make(chan struct{}), wake: make(chan struct{}, 1),
+		stop: cancel, done: make(chan struct{})}
 	go f.run(ctx)
 	return f
 }
 
-// Wake asks for a sync now; it never blocks.
+// Wake asks for a sync soon; it never blocks.
 func (f *MiningFollower) Wake() {
 	select {
 	case f.wake <- struct{}{}:
@@ -59,30 +69,70 @@ func (f *MiningFollower) Wake() {
 func (f *MiningFollower) Sync(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	defer f.broadcast()
 	for {
 		r, err := f.store.SyncMining(ctx)
-		if err != nil || !r.More {
+		if err != nil {
 			return err
+		}
+		if r.Position > f.applied.Load() {
+			f.applied.Store(r.Position)
+		}
+		if !r.More {
+			return nil
 		}
 	}
 }
 
+func (f *MiningFollower) broadcast() {
+	f.smu.Lock()
+	close(f.synced)
+	f.synced = make(chan struct{})
+	f.smu.Unlock()
+}
+
+func (f *MiningFollower) nextSync() <-chan struct{} {
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	return f.synced
+}
+
 // SyncBefore wraps deliver (the hub's): a batch holding a solution_found event is delivered
-// after the follower has synced (for at most two seconds; on a failure it is delivered anyway
-// and the poll catches up).
+// once a sync of the run loop has applied it (for at most syncWait, then anyway: the poll
+// catches up). Deliveries in a stream share the run loop's syncs instead of each writing one.
 func (f *MiningFollower) SyncBefore(deliver func([]registry.Event)) func([]registry.Event) {
 	return func(evs []registry.Event) {
+		var target int64
 		for _, e := range evs {
 			if e.Event == registry.EventSolutionFound {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				if err := f.Sync(ctx); err != nil {
-					f.logger.Warn("mining analytics: sync before delivery failed; the poll retries", "err", err)
-				}
-				cancel()
-				break
+				target = max(target, e.NotificationID)
 			}
 		}
+		if target > 0 && !f.await(target) {
+			f.logger.Warn("mining analytics: a solution_found event is delivered before it was counted; the poll retries",
+				"notification_id", target)
+		}
 		deliver(evs)
+	}
+}
+
+// await waits until the solutions up to notification id target are applied.
+func (f *MiningFollower) await(target int64) bool {
+	deadline := time.NewTimer(syncWait)
+	defer deadline.Stop()
+	for {
+		next := f.nextSync()
+		if f.applied.Load() >= target {
+			return true
+		}
+		f.Wake()
+		select {
+		case <-next:
+		case <-deadline.C:
+			return false
+		case <-f.done:
+			return f.applied.Load() >= target
+		}
 	}
 }
 

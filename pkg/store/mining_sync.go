@@ -30,6 +30,9 @@ type MiningSync struct {
 	Skipped   int  // solution_found outcalls without a token_id or a whole-number block_height
 	HashRates int  // miner refreshes read (attributed to the token the miner was mining)
 	More      bool // a batch was full: call again to catch up
+	// Position: every stored solution_found outcall with a notification id up to it has been
+	// applied (read as a solution or skipped).
+	Position int64
 }
 
 // MiningBatch is how many outcalls (and how many refreshes) one SyncMining call reads.
@@ -46,10 +49,9 @@ const (
 func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 	var out MiningSync
 	var pending bool
-	if err := one(s.read(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM notifications WHERE event = ?
-			AND id > (SELECT last_id FROM mining_positions WHERE name = 'solutions'))
-		OR EXISTS (SELECT 1 FROM miner_stats WHERE id > (SELECT last_id FROM mining_positions WHERE name = 'hash_rates'))`,
-		registry.EventSolutionFound)).Scan(&pending); err != nil {
+	if err := one(s.read(ctx).Raw(`SELECT p.last_id, EXISTS (SELECT 1 FROM notifications WHERE event = ? AND id > p.last_id)
+		OR EXISTS (SELECT 1 FROM miner_stats WHERE id > (SELECT last_id FROM mining_positions WHERE name = 'hash_rates'))
+		FROM mining_positions p WHERE p.name = 'solutions'`, registry.EventSolutionFound)).Scan(&out.Position, &pending); err != nil {
 		return out, fmt.Errorf("sync mining: %w", translate(err))
 	}
 	if !pending {
@@ -108,6 +110,7 @@ func syncSolutionsTx(w txRows, tx *gorm.DB, out *MiningSync) error {
 	}
 	rows, err := queryList(tx, `SELECT id, miner_id, data, received_at FROM notifications
 		WHERE event = ? AND id > ? ORDER BY id LIMIT ?`, []any{registry.EventSolutionFound, pos, MiningBatch}, scanOutcall)
+	out.Position = pos
 	if err != nil || len(rows) == 0 {
 		return err
 	}
@@ -140,7 +143,8 @@ func syncSolutionsTx(w txRows, tx *gorm.DB, out *MiningSync) error {
 		}
 	}
 	out.More = out.More || len(rows) == MiningBatch
-	return setPositionTx(tx, "solutions", pos, rows[len(rows)-1].ID)
+	out.Position = rows[len(rows)-1].ID
+	return setPositionTx(tx, "solutions", pos, out.Position)
 }
 
 // parseSolution reads a solution_found outcall's data (CANISTERS.md: token_id, block_height,

@@ -53,13 +53,13 @@ func TestMining_Rules(t *testing.T) {
 		claim(storetest.Outcall{Key: "r", Miner: mMiners[1], At: t0.Add(time.Second), Data: solutionData(mTokenA, 11, "1", "1")}) // refused
 		repeat := claim(storetest.Outcall{Key: "b", Miner: mMiners[1], At: t0.Add(2 * time.Second), Data: solutionData(mTokenA, "10", "5", "5")})
 		claim(storetest.Outcall{Key: "c", Miner: mMiners[1], At: t0.Add(90 * time.Second), Data: solutionData(mTokenA, "0012", big2, "18446744073709551617")})
-		claim(storetest.Outcall{Key: "d", Miner: mMiners[1], At: t0.Add(3 * time.Second), Data: map[string]any{"token_id": mTokenA, "block_height": 1.5}})
+		skipped := claim(storetest.Outcall{Key: "d", Miner: mMiners[1], At: t0.Add(3 * time.Second), Data: map[string]any{"token_id": mTokenA, "block_height": 1.5}})
 		claim(storetest.Outcall{Key: "e", Miner: mMiners[2], Event: "mining_started", At: t0, Data: map[string]any{"token_id": mTokenA}})
 		if err := storetest.SyncMining(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		again, err := s.SyncMining(ctx)
-		if err != nil || again != (store.MiningSync{}) {
+		if err != nil || again != (store.MiningSync{Position: again.Position}) || again.Position != skipped.Notification.ID {
 			t.Fatalf("second sync: %+v, %v; want nothing", again, err)
 		}
 		list, err := s.Solutions(ctx, registry.SolutionFilter{Token: mTokenA, Page: registry.Page{Limit: 10, Desc: true, WithTotal: true}})
