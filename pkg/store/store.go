@@ -19,6 +19,9 @@ type Store struct {
 	d    dialect  // what the backend does differently
 	rdb  *gorm.DB // read pool, query_only
 	wdb  *gorm.DB // the single writer connection
+	// writer is held while a write uses wdb: a write waits for it on its ctx, where waiting for
+	// the pool's one connection (begun without ctx's deadline, see write) would not end with ctx.
+	writer chan struct{}
 
 	claimStmts *stmtCache // the claim path's statements on wdb (prepared.go)
 	now        func() time.Time
@@ -42,7 +45,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // safe to call from several processes at once on an empty data directory (or an empty
 // PostgreSQL database). A path that is a postgres:// or postgresql:// URL opens PostgreSQL.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{path: path, now: time.Now, d: dialectFor(path), stmtTimeout: DefaultStatementTimeout}
+	s := &Store{path: path, now: time.Now, d: dialectFor(path), stmtTimeout: DefaultStatementTimeout, writer: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -217,7 +220,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if err := ctx.Err(); err != nil {
 			return translate(err)
 		}
-		err := s.wdb.WithContext(context.WithoutCancel(ctx)).Transaction(locked)
+		err := s.writeOnce(ctx, locked)
 		if err == nil || !isBusy(err) {
 			s.storage.note(err)
 			return translate(err)
@@ -229,6 +232,18 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 			return translate(err)
 		}
 	}
+}
+
+// writeOnce runs one attempt of write on the writer connection, waiting for it no longer
+// than ctx (another write of this process may hold it).
+func (s *Store) writeOnce(ctx context.Context, locked func(tx *gorm.DB) error) error {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the writer connection: %w", ctx.Err())
+	}
+	defer func() { <-s.writer }()
+	return s.wdb.WithContext(context.WithoutCancel(ctx)).Transaction(locked)
 }
 
 // backoff waits about *delay (jittered) before a retry of a busy database, then doubles it up

@@ -282,3 +282,42 @@ func TestStore_DataVersion_Concurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestWrite_WaitForWriterEndsWithCtx: a write waiting for the writer connection, which another
+// write of the same process holds, gives up when its ctx ends (503 material, nothing written),
+// and the store writes normally once the first write is done.
+func TestWrite_WaitForWriterEndsWithCtx(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := mustOpenOn(t, b)
+		ctx := t.Context()
+		locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() { done <- s.Write(ctx, func(*gorm.DB) error { close(locked); <-release; return nil }) }()
+		<-locked
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		waited := make(chan error, 1)
+		go func() {
+			waited <- s.Write(short, func(tx *gorm.DB) error {
+				return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'x', 0)").Error
+			})
+		}()
+		select {
+		case err := <-waited:
+			if registry.ErrorCode(err) != registry.EUNAVAILABLE {
+				t.Errorf("the waiting write: %v, want unavailable", err)
+			}
+		case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+			t.Fatal("a write kept waiting for the writer connection after its ctx ended")
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := s.Write(ctx, func(tx *gorm.DB) error {
+			return tx.Raw("SELECT count(*) FROM schema_migrations WHERE version = 9999").Scan(&n).Error
+		}); err != nil || n != 0 {
+			t.Fatalf("the abandoned write left %d rows (%v)", n, err)
+		}
+	})
+}
