@@ -134,7 +134,17 @@ call 200 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/mining/series?step=15m"
 call 200 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/solutions?limit=10&miner=rrkah-fqaaa-aaaaa-aaaaq-cai"
 call 400 "$API/tokens/ryjl3-tyaaa-aaaaa-aaaba-cai/mining/series?step=30s"
 
+# wallets: a registered wallet with its balances in every tracked ledger (empty until the
+# poller has read them); SNS discovery: the runs so far, and one now (429 while one is running)
+call 201 -X POST "$API/canisters" -H "$AUTH" -H "$JSON" -d '{"canister_id":"qaa6y-5yaaa-aaaaa-aaafa-cai","kind":"wallet","name":"treasury"}'
+call 200 "$API/wallets?q=treasury"
+call 200 "$API/wallets/qaa6y-5yaaa-aaaaa-aaafa-cai"
+call 200 "$API/wallets/qaa6y-5yaaa-aaaaa-aaafa-cai/balances?ledger=ryjl3-tyaaa-aaaaa-aaaba-cai"
+call 200 "$API/discover/sns"
+call '202|429' -X POST "$API/discover/sns" -H "$AUTH"
+
 # delete (204), again (404): the next run starts over
+call 204 -X DELETE "$API/canisters/qaa6y-5yaaa-aaaaa-aaafa-cai" -H "$AUTH"
 call 204 -X DELETE "$API/canisters/rrkah-fqaaa-aaaaa-aaaaq-cai" -H "$AUTH"
 call 204 -X DELETE "$API/canisters/ryjl3-tyaaa-aaaaa-aaaba-cai" -H "$AUTH"
 call 404 -X DELETE "$API/canisters/ryjl3-tyaaa-aaaaa-aaaba-cai" -H "$AUTH"

@@ -63,7 +63,7 @@ func TestCurlExamples(t *testing.T) {
 		cmd.Dir, cmd.Env = dir, append(withoutEnvFile(baseEnv()), env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.HasSuffix(string(out), "every reply as expected\n") {
-			t.Fatalf("run %d: %v\n%s\nbinaries:\n%s", round, err, out, lines.rest())
+			t.Fatalf("run %d: %v\n%s\nbinaries:\n%s", round, err, out, lines) // not rest(): the binaries are still running
 		}
 		if round == 1 {
 			t.Logf("curl_examples.sh:\n%s", out)
