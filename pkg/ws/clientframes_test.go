@@ -142,3 +142,33 @@ func TestHub_IdleClientsHaveNoGoroutine(t *testing.T) {
 		t.Fatalf("got %d %q, want the pong", op, p)
 	}
 }
+
+// TestHub_ManyClientsAtOnce: clients whose frames arrive interleaved, a byte at a time, are each
+// parsed on their own (over both ways the hub reads): every one gets the pong of its own ping.
+func TestHub_ManyClientsAtOnce(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			hub, srv := startHubOver(t, transport, ws.Config{})
+			const n = 20
+			clients := make([]*rawClient, n)
+			for i := range clients {
+				clients[i] = dialRaw(t, srv)
+			}
+			waitClients(t, hub, n)
+			frames := make([][]byte, n)
+			for i := range frames { // payloads of one length, so the bytes go out in step
+				frames[i] = clientFrame(fin|opPing, fmt.Appendf(nil, "client %02d", i), false)
+			}
+			for k := range len(frames[0]) { // every client's k-th byte, then the next
+				for i, c := range clients {
+					c.write(frames[i][k:k+1], 0)
+				}
+			}
+			for i, c := range clients {
+				if op, p := c.nextControl(); op != opPong || string(p) != fmt.Sprintf("client %02d", i) {
+					t.Errorf("client %d: got %d %q", i, op, p)
+				}
+			}
+		})
+	}
+}
