@@ -57,7 +57,8 @@ type pending struct {
 // allowedMethods is the Allow header of /ws.
 var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 
-// ServeHTTP upgrades GET /ws and starts the client's reader (and, for a replay, its writer).
+// ServeHTTP upgrades GET /ws, has the poller (or a reader goroutine) read the client and, for a
+// replay, starts its writer.
 // It returns at once, so that net/http releases the request's buffers.
 //
 // Before any upgrade the query is validated (parseRequest: 400 like the REST api). OPTIONS

@@ -150,11 +150,11 @@ func NewHub(cfg Config) *Hub {
 		Error:       handshakeError,
 	}
 	h.delivered.Store(cfg.Start)
-	if p, err := newPoller(); err == nil {
-		h.poll = p
-	} else {
-		h.logger.Warn("no epoll: one reader goroutine per client", "err", err)
+	p, err := newPoller() // nil without error where there is no epoll
+	if err != nil {
+		h.logger.Warn("epoll failed: one reader goroutine per client", "err", err)
 	}
+	h.poll = p
 	go h.pingLoop()
 	return h
 }

@@ -35,8 +35,8 @@ type poller struct {
 
 const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
-// newPoller starts the hub's poller; nil (with the error) when epoll is not available, and
-// then every client gets a reader goroutine instead.
+// newPoller starts the hub's poller; nil with the error when epoll fails, and then every client
+// gets a reader goroutine instead.
 func newPoller() (*poller, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {

@@ -10,7 +10,7 @@ type poller struct{}
 
 var errNotSocket = errors.New("no poller on this system")
 
-func newPoller() (*poller, error) { return nil, errNotSocket }
+func newPoller() (*poller, error) { return nil, nil }
 
 func (*poller) add(*client) error { return errNotSocket }
 func (*poller) forget(*client)    {}
