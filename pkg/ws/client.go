@@ -2,11 +2,12 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,18 +21,25 @@ const replayTimeout = time.Minute
 
 // client is one WebSocket connection. The hub appends to its queue; at most one writer
 // goroutine per client runs at a time, started when there is something to write (messages, a
-// ping, a close) and gone when the queue is empty, so an idle client costs one goroutine (its
-// reader) and no write buffer.
+// ping, a close) and gone when the queue is empty. What the client sends is read by the hub's
+// poller (poll_linux.go) when it arrives, or else by a reader goroutine (TLS, other systems),
+// so an idle client costs no goroutine, no read buffer and no write buffer: the connection is
+// kept as its net.Conn alone (gorilla's Conn, with its buffers, only performs the handshake).
 type client struct {
 	hub    *Hub
-	conn   *websocket.Conn
+	nc     net.Conn
 	filter filter
+
+	in      frameReader     // what arrived of a frame not complete yet
+	pongDue *time.Timer     // ends the connection when no pong came for PongWait
+	raw     syscall.RawConn // the socket, for the poller
+	pollID  uint64          // the poller's id of this connection; 0 when it has none
 
 	mu        sync.Mutex
 	out       pending // what the writer has to write
 	writing   bool    // a writer goroutine is running
 	replaying bool    // live messages are held (up to ReplayBuffer) until the replay is done
-	gone      bool    // the reader has stopped: nothing more is written
+	gone      bool    // the connection is closed (end): nothing more is written
 
 	deadline time.Time // the connection's write deadline (writer only)
 }
@@ -49,7 +57,8 @@ type pending struct {
 // allowedMethods is the Allow header of /ws.
 var allowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 
-// ServeHTTP upgrades GET /ws and starts the client's reader (and, for a replay, its writer).
+// ServeHTTP upgrades GET /ws, has the poller (or a reader goroutine) read the client and, for a
+// replay, starts its writer.
 // It returns at once, so that net/http releases the request's buffers.
 //
 // Before any upgrade the query is validated (parseRequest: 400 like the REST api). OPTIONS
@@ -88,7 +97,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := &client{hub: h, conn: conn, filter: req.filter, replaying: req.replay, writing: req.replay}
+	c := &client{hub: h, nc: conn.NetConn(), filter: req.filter, replaying: req.replay, writing: req.replay}
 	live, ok := h.add(c)
 	if !ok {
 		_ = conn.WriteControl(websocket.CloseMessage,
@@ -96,7 +105,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	go c.readLoop()
+	c.mu.Lock()
+	if !c.gone { // a failed first write may have ended it already
+		c.pongDue = time.AfterFunc(h.cfg.PongWait, c.end)
+	}
+	c.mu.Unlock()
 	if req.replay {
 		h.wg.Add(1)
 		since := req.since
@@ -105,63 +118,26 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		go c.replayThenWrite(since, live)
 	}
+	if h.poll.add(c) != nil {
+		go c.readLoop()
+	}
 }
 
-// readLoop reads until the connection fails: it processes pongs (which extend the read
-// deadline), pings (answered by the writer) and close frames. A data message (text or binary)
-// is a protocol violation: /ws only sends, so the client is closed with 1008 and a reason
-// rather than ignored. Then it removes the client; a close from the client is answered by the
-// writer, which closes the connection after it.
-func (c *client) readLoop() {
-	cfg := &c.hub.cfg
-	c.conn.SetReadLimit(cfg.ReadLimit)
-	_ = c.conn.SetReadDeadline(time.Now().Add(cfg.PongWait))
-	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(cfg.PongWait)) })
-	c.conn.SetPingHandler(func(data string) error {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.out.pong = []byte(data)
-		c.wakeLocked()
-		return nil
-	})
-	c.conn.SetCloseHandler(func(int, string) error { return nil }) // answered below
-	_, _, err := c.conn.NextReader()
-	if err == nil {
-		c.shut(websocket.ClosePolicyViolation, clientMessageReason)
-		err = c.drainUntilClose()
-	}
-	var ce *websocket.CloseError
+// end closes the connection and removes the client from the hub, once.
+func (c *client) end() {
 	c.mu.Lock()
-	echo := errors.As(err, &ce) && c.out.code == 0
-	if echo {
-		code := ce.Code
-		if code == websocket.CloseNoStatusReceived {
-			code = websocket.CloseNormalClosure
-		}
-		c.out.code, c.out.reason = code, ""
-		c.wakeLocked()
-	} else {
-		c.gone = true
-	}
-	c.out.queue = nil
+	gone, due := c.gone, c.pongDue
+	c.gone, c.out.queue = true, nil
 	c.mu.Unlock()
-	if !echo {
-		_ = c.conn.Close()
+	if gone {
+		return
 	}
+	if due != nil {
+		due.Stop()
+	}
+	_ = c.nc.Close()
+	c.hub.poll.forget(c)
 	c.hub.remove(c)
-}
-
-// clientMessageReason is the close reason for a client that sent a data message.
-const clientMessageReason = "/ws does not accept messages from clients; filters and resume go in the URL query"
-
-// drainUntilClose reads after the client was told to close, until its close frame or the
-// connection's end; data messages are no longer looked at.
-func (c *client) drainUntilClose() error {
-	for {
-		if _, _, err := c.conn.NextReader(); err != nil {
-			return err
-		}
-	}
 }
 
 // wakeLocked starts the writer if it is not running; c.mu is held.
@@ -189,10 +165,10 @@ func (c *client) writeLoop() {
 		}
 		c.mu.Unlock()
 		if !c.flush(&w) {
-			_ = c.conn.Close() // the reader notices and cleans up
 			c.mu.Lock()
 			c.writing = false
 			c.mu.Unlock()
+			c.end()
 			return
 		}
 	}
@@ -233,7 +209,7 @@ func (c *client) write(m *message) bool {
 // less than half of WriteWait is left, so a write never blocks longer than WriteWait and a busy
 // connection does not reprogram its timer for every message.
 func (c *client) writeRaw(frame []byte) bool {
-	nc := c.conn.NetConn()
+	nc := c.nc
 	if now := time.Now(); c.deadline.Sub(now) < c.hub.cfg.WriteWait/2 {
 		c.deadline = now.Add(c.hub.cfg.WriteWait)
 		if nc.SetWriteDeadline(c.deadline) != nil {
@@ -264,9 +240,9 @@ func (c *client) enqueue(m *message) {
 	c.out.queue, c.out.code = nil, websocket.ClosePolicyViolation
 	c.out.reason = fmt.Sprintf("too slow: more than %d messages queued", limit)
 	c.hub.dropped.Add(1)
-	c.hub.logger.Info("websocket client dropped: too slow", "remote", c.conn.RemoteAddr().String(), "queued", limit)
+	c.hub.logger.Info("websocket client dropped: too slow", "remote", c.nc.RemoteAddr().String(), "queued", limit)
 	// A write blocked on this client's full socket gives up within a second.
-	_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.wakeLocked()
 }
 

@@ -25,15 +25,16 @@ func startHub(t *testing.T, cfg ws.Config) (*ws.Hub, *httptest.Server) {
 	t.Helper()
 	h := ws.NewHub(cfg)
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
-		defer cancel()
-		if err := h.Close(ctx); err != nil {
-			t.Errorf("close hub: %v", err)
-		}
-		srv.Close()
-	})
+	t.Cleanup(func() { closeHub(t, h); srv.Close() })
 	return h, srv
+}
+
+func closeHub(t *testing.T, h *ws.Hub) {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Errorf("close hub: %v", err)
+	}
 }
 
 func wsURL(srv *httptest.Server, query string) string {

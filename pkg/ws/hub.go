@@ -66,7 +66,7 @@ type Config struct {
 	PingInterval time.Duration // [25s]
 	PongWait     time.Duration // a client that answers no ping for this long is closed [60s]
 	WriteWait    time.Duration // deadline of each write [10s]
-	ReadLimit    int64         // largest message accepted from a client [512]
+	ReadLimit    int64         // a client's data frame above this is refused with 1009, not 1008 (/ws takes no messages) [512]
 }
 
 func (c *Config) defaults() {
@@ -113,11 +113,12 @@ type Hub struct {
 	cfg      Config
 	upgrader websocket.Upgrader
 	logger   *slog.Logger
+	poll     *poller // reads every client's socket; nil: a reader goroutine per client
 
 	mu      sync.RWMutex
 	clients map[*client]struct{}
 	closed  bool
-	wg      sync.WaitGroup // readers and writers of every client
+	wg      sync.WaitGroup // every connection (until end) and writer
 	stop    chan struct{}  // closed by Close: stops the ping loop
 	pinging chan struct{}  // closed when the ping loop has stopped
 
@@ -149,6 +150,11 @@ func NewHub(cfg Config) *Hub {
 		Error:       handshakeError,
 	}
 	h.delivered.Store(cfg.Start)
+	p, err := newPoller() // nil without error where there is no epoll
+	if err != nil {
+		h.logger.Warn("epoll failed: one reader goroutine per client", "err", err)
+	}
+	h.poll = p
 	go h.pingLoop()
 	return h
 }
@@ -245,13 +251,15 @@ func (h *Hub) Close(ctx context.Context) error {
 	<-h.pinging
 	select {
 	case <-done:
+		h.poll.close()
 		return nil
 	case <-ctx.Done():
 		h.mu.Lock()
 		for c := range h.clients {
-			_ = c.conn.Close()
+			_ = c.nc.Close()
 		}
 		h.mu.Unlock()
+		h.poll.close()
 		return errors.New("websocket clients still closing at the shutdown deadline")
 	}
 }
@@ -265,7 +273,7 @@ func (h *Hub) add(c *client) (int64, bool) {
 		return 0, false
 	}
 	h.clients[c] = struct{}{}
-	h.wg.Add(1) // the reader
+	h.wg.Add(1) // the connection, until client.end
 	h.connected.Add(1)
 	h.total.Add(1)
 	return h.delivered.Load(), true

@@ -336,24 +336,7 @@ func dialNoRead(t *testing.T, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	req := "GET /ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	// Read the 101 response byte by byte so that no frame is consumed.
-	var head []byte
-	b := make([]byte, 1)
-	_ = c.SetReadDeadline(time.Now().Add(patience))
-	for !strings.HasSuffix(string(head), "\r\n\r\n") {
-		if _, err := c.Read(b); err != nil {
-			t.Fatalf("handshake: %v", err)
-		}
-		head = append(head, b[0])
-	}
-	if !strings.HasPrefix(string(head), "HTTP/1.1 101") {
-		t.Fatalf("handshake: %q", head)
-	}
+	upgradeRaw(t, c, addr)
 	return c
 }
 
