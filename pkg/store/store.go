@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ type Store struct {
 
 	maxConns    int           // PostgreSQL read pool size (WithMaxConns)
 	stmtTimeout time.Duration // PostgreSQL statement_timeout (WithStatementTimeout)
+
+	noPipeline bool                    // tests: PostgreSQL claims take the general path
+	writerDial func(net.Conn) net.Conn // tests: wraps the PostgreSQL writer's connections
 }
 
 // Option configures Open.

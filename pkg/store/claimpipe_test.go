@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"canistry/pkg/registry"
+	"canistry/pkg/store"
+)
+
+// tripCounter counts the round trips of a store's PostgreSQL writer connections: every Write
+// is one (pgx writes a statement, or a whole pipeline up to its Sync, at once, then waits for
+// the reply), except database/sql's liveness ping of a connection idle for over a second
+// (stdlib.Conn.ResetSession), which is not the claim's.
+type tripCounter struct{ n atomic.Int64 }
+
+type countedConn struct {
+	net.Conn
+	c *tripCounter
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	if !(len(p) > 0 && p[0] == 'Q' && bytes.Contains(p, []byte("-- ping"))) {
+		c.c.n.Add(1)
+	}
+	return c.Conn.Write(p)
+}
+
+func (t *tripCounter) wrap(c net.Conn) net.Conn { return countedConn{Conn: c, c: t} }
+
+// TestPostgres_ClaimRoundTrips: on PostgreSQL a batch of new keys is claimed in one round trip
+// (lock, look, inserts and commit in one pipeline), whatever its size, with every claim and its
+// event as the general path writes them; a batch the pipeline does not take (a key claimed
+// before, a key twice) falls back to the general path and takes more, correctly.
+func TestPostgres_ClaimRoundTrips(t *testing.T) {
+	postgresServer(t)
+	var trips tripCounter
+	s := openStore(t, backend{name: "postgres"}.DB(t), store.WithWriterConn(trips.wrap))
+	now := time.UnixMilli(1_700_000_000_000)
+	batch := func(keys ...string) []*registry.Notification {
+		var ns []*registry.Notification
+		for _, k := range keys {
+			ns = append(ns, newNotification(k, "h", now))
+		}
+		return ns
+	}
+	many := make([]string, 64)
+	for i := range many {
+		many[i] = fmt.Sprintf("many-%d", i)
+	}
+	cases := []struct {
+		name    string
+		ns      []*registry.Notification
+		claimed int   // how many of the batch are claimed
+		trips   int64 // 0: more than one
+	}{
+		{"warm-up (statements prepared)", batch("w1", "w2"), 2, 0},
+		{"one new key", batch("a"), 1, 1},
+		{"64 new keys", batch(many...), 64, 1},
+		{"a key claimed before", batch("b", "a"), 1, 0},
+		{"a key twice", batch("c", "c"), 1, 0},
+		{"new keys after a fallback", batch("d", "e", "f"), 3, 1},
+	}
+	for _, tc := range cases {
+		trips.n.Store(0)
+		out, err := s.ClaimNotifications(t.Context(), tc.ns, time.Minute)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := trips.n.Load()
+		claimed := 0
+		for _, c := range out {
+			if c.Claimed {
+				claimed++
+				if c.Event.ID == 0 || c.Event.NotificationID != c.Notification.ID {
+					t.Errorf("%s: claim of %s has event %+v", tc.name, c.Notification.DedupKey, c.Event)
+				}
+			}
+		}
+		switch {
+		case claimed != tc.claimed:
+			t.Errorf("%s: %d claimed, want %d", tc.name, claimed, tc.claimed)
+		case tc.trips != 0 && got != tc.trips:
+			t.Errorf("%s: %d round trips, want %d", tc.name, got, tc.trips)
+		case tc.trips == 0 && got <= 1:
+			t.Errorf("%s: %d round trips, want the general path's several", tc.name, got)
+		}
+		t.Logf("%s: %d round trips", tc.name, got)
+	}
+	// The general path, for comparison: a statement per round trip.
+	var general tripCounter
+	g := openStore(t, backend{name: "postgres"}.DB(t), store.WithWriterConn(general.wrap), store.WithoutPipeline())
+	for i := range 2 { // the first prepares the statements of its shape
+		keys := make([]string, len(many))
+		for j := range keys {
+			keys[j] = fmt.Sprintf("g%d-%d", i, j)
+		}
+		general.n.Store(0)
+		if _, err := g.ClaimNotifications(t.Context(), batch(keys...), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if got := general.n.Load(); i == 1 && got <= 1 {
+			t.Errorf("general path: %d round trips for 64 new keys, want several", got)
+		} else if i == 1 {
+			t.Logf("general path, 64 new keys: %d round trips", got)
+		}
+	}
+}
