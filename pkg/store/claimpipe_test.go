@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,4 +112,88 @@ func TestPostgres_ClaimRoundTrips(t *testing.T) {
 			t.Logf("general path, 64 new keys: %d round trips", got)
 		}
 	}
+}
+
+// TestPostgres_ClaimPipelineWaits: the pipelined claim's waits end with the caller's deadline,
+// whether it waits for the write lock (another host writing) or for a table's lock, before or
+// after its statements are prepared on the connection; the claim then fails with nothing
+// written, and the same batch claims normally once the lock is released. No statement_timeout
+// bounds the waits here, and the lock is released only after a long patience: a wait that
+// ignored the deadline would end in a successful claim.
+func TestPostgres_ClaimPipelineWaits(t *testing.T) {
+	postgresServer(t)
+	now := time.UnixMilli(1_700_000_000_000)
+	cases := []struct {
+		name   string
+		lock   string
+		warmUp bool // statements prepared before the lock is taken
+	}{
+		{"write lock", fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", store.WriteLockKey), true},
+		{"notifications table", "LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE", true},
+		{"events table", "LOCK TABLE events IN ACCESS EXCLUSIVE MODE", true},
+		{"notifications table, not prepared yet", "LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url := backend{name: "postgres"}.DB(t)
+			s := openStore(t, url, store.WithStatementTimeout(0))
+			if tc.warmUp {
+				if _, err := s.ClaimNotifications(t.Context(), []*registry.Notification{newNotification("w", "h", now)}, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
+			head := eventHead(t, s)
+			release := holdLock(t, url, tc.lock)
+			patience := time.AfterFunc(30*time.Second, release)
+			defer patience.Stop()
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			batch := func() []*registry.Notification {
+				return []*registry.Notification{newNotification("a", "h", now), newNotification("b", "h", now)}
+			}
+			if _, err := s.ClaimNotifications(ctx, batch(), time.Minute); err == nil {
+				t.Fatal("claimed while the lock was held past the deadline")
+			} else {
+				t.Logf("%v (%s)", err, registry.ErrorCode(err))
+			}
+			release()
+			if got := eventHead(t, s); got != head {
+				t.Errorf("event log head %d after the failed claim, want %d", got, head)
+			}
+			out, err := s.ClaimNotifications(t.Context(), batch(), time.Minute)
+			if err != nil || !out[0].Claimed || !out[1].Claimed || out[0].Notification.Copies != 1 {
+				t.Fatalf("after the release: %+v %v", out, err)
+			}
+		})
+	}
+}
+
+func eventHead(t *testing.T, s *store.Store) int64 {
+	t.Helper()
+	b, err := s.EventLogBounds(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Head
+}
+
+// holdLock takes lock in a transaction of its own connection to url until release.
+func holdLock(t *testing.T, url, lock string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), lock); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { _ = tx.Rollback() }) }
+	t.Cleanup(release)
+	return release
 }

@@ -38,3 +38,6 @@ func WithoutPipeline() Option { return func(s *Store) { s.noPipeline = true } }
 func WithWriterConn(wrap func(net.Conn) net.Conn) Option {
 	return func(s *Store) { s.writerDial = wrap }
 }
+
+// WriteLockKey is the PostgreSQL advisory lock every write transaction holds.
+const WriteLockKey = writeLockKey
