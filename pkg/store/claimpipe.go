@@ -101,6 +101,11 @@ func (s *Store) claimPipelined(ctx context.Context, ns []*registry.Notification,
 		if !isPgx {
 			return fmt.Errorf("store: the writer connection is a %T", dc)
 		}
+		if mode := c.Conn().Config().DefaultQueryExecMode; mode != pgx.QueryExecModeCacheStatement {
+			// Not pgx's default, which prepares every statement anyway: the DSN asked for
+			// another mode (default_query_exec_mode, e.g. for a pooler), which this respects.
+			return fmt.Errorf("store: query exec mode %v", mode)
+		}
 		out, err = b.run(ctx, c.Conn())
 		return err
 	})

@@ -94,6 +94,19 @@ func TestPostgres_ClaimRoundTrips(t *testing.T) {
 		}
 		t.Logf("%s: %d round trips", tc.name, got)
 	}
+	// A DSN that asks pgx for another query mode (e.g. for a pooler) keeps the general path.
+	var simple tripCounter
+	sp := openStore(t, backend{name: "postgres"}.DB(t)+"&default_query_exec_mode=simple_protocol", store.WithWriterConn(simple.wrap))
+	for _, keys := range [][]string{{"s1"}, {"s2"}} {
+		simple.n.Store(0)
+		out, err := sp.ClaimNotifications(t.Context(), batch(keys...), time.Minute)
+		if err != nil || !out[0].Claimed {
+			t.Fatalf("simple protocol: %+v %v", out, err)
+		}
+		if got := simple.n.Load(); got <= 1 {
+			t.Errorf("simple protocol: %d round trips, want the general path's several", got)
+		}
+	}
 	// The general path, for comparison: a statement per round trip.
 	var general tripCounter
 	g := openStore(t, backend{name: "postgres"}.DB(t), store.WithWriterConn(general.wrap), store.WithoutPipeline())
