@@ -86,11 +86,16 @@ func (s *Store) claimPipelined(ctx context.Context, ns []*registry.Notification,
 	if s.noPipeline || len(ns) == 0 || !distinctKeys(ns) || ctx.Err() != nil {
 		return nil, false, nil
 	}
+	release, err := s.holdWriter(ctx) // in-process writes wait here
+	if err != nil {
+		return nil, false, nil // the general path fails on ctx too
+	}
+	defer release()
 	sqlDB, err := s.wdb.DB()
 	if err != nil {
 		return nil, false, nil
 	}
-	conn, err := sqlDB.Conn(ctx) // the one writer connection: in-process writes wait here
+	conn, err := sqlDB.Conn(ctx) // the one writer connection
 	if err != nil {
 		return nil, false, nil
 	}

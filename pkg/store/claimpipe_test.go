@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 )
@@ -209,4 +211,30 @@ func holdLock(t *testing.T, url, lock string) (release func()) {
 	release = func() { once.Do(func() { _ = tx.Rollback() }) }
 	t.Cleanup(release)
 	return release
+}
+
+// TestPostgres_ClaimPipelineWaitsForWriter: a pipelined claim waiting for the writer
+// connection, which another write of the same process holds, gives up when its ctx ends
+// (unavailable, nothing written); the batch claims normally once the write is done.
+func TestPostgres_ClaimPipelineWaitsForWriter(t *testing.T) {
+	postgresServer(t)
+	s := openStore(t, backend{name: "postgres"}.DB(t))
+	now := time.UnixMilli(1_700_000_000_000)
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() { done <- s.Write(t.Context(), func(*gorm.DB) error { close(locked); <-release; return nil }) }()
+	<-locked
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	batch := []*registry.Notification{newNotification("a", "h", now)}
+	if _, err := s.ClaimNotifications(ctx, batch, time.Minute); registry.ErrorCode(err) != registry.EUNAVAILABLE {
+		t.Errorf("claim while another write holds the writer: %v, want unavailable", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.ClaimNotifications(t.Context(), batch, time.Minute)
+	if err != nil || !out[0].Claimed || out[0].Event.ID != 1 {
+		t.Fatalf("after the write: %+v %v", out, err)
+	}
 }
