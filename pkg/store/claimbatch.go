@@ -26,7 +26,8 @@ import (
 //
 // The statements run through database/sql, prepared once per shape (prepared.go). A feature
 // that writes more rows with each claimed notification adds one multi-row statement to
-// insertNew, keyed by the notification ids it returns.
+// insertNew, keyed by the notification ids it returns, and the same rows to claimPipeSQL
+// (claimpipe.go), PostgreSQL's one-round-trip path for a batch of new keys.
 type claimBatch struct {
 	s      *Store
 	ctx    context.Context

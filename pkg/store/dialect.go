@@ -30,6 +30,8 @@ type dialect struct {
 	// dollarParams: the driver takes $1, $2, … instead of ? (database/sql used directly,
 	// prepared.go; gorm rewrites them itself).
 	dollarParams bool
+	// pipelinedClaims: a batch of new keys is claimed in one pgx pipeline (claimpipe.go).
+	pipelinedClaims bool
 
 	open         func(ctx context.Context, s *Store) error          // the pools (and the version probe)
 	afterMigrate func(tx *gorm.DB) error                            // nil for nothing
@@ -54,13 +56,14 @@ func dialectFor(path string) dialect {
 			eventHead: `SELECT (SELECT min(id) FROM events) AS oldest,
 				coalesce((SELECT max(id) FROM events),
 					(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq)) AS head`,
-			dollarParams: true,
-			writeLock:    fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeLockKey),
-			open:         func(_ context.Context, s *Store) error { return s.openPostgres(s.path) },
-			afterMigrate: ensureVersionTriggers,
-			dataVersion:  pgDataVersion,
-			sizeBytes:    pgSizeBytes,
-			redact:       RedactURL,
+			dollarParams:    true,
+			pipelinedClaims: true,
+			writeLock:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeLockKey),
+			open:            func(_ context.Context, s *Store) error { return s.openPostgres(s.path) },
+			afterMigrate:    ensureVersionTriggers,
+			dataVersion:     pgDataVersion,
+			sizeBytes:       pgSizeBytes,
+			redact:          RedactURL,
 		}
 	}
 	return dialect{

@@ -31,7 +31,9 @@
 //     database/sql on the write transaction's own *sql.Tx (sqlTx), each prepared once per shape
 //     on the writer pool and reused (stmtCache, prepared.go), because gorm re-prepares every
 //     statement inside a transaction. A write that adds rows for each claimed notification
-//     adds one multi-row statement to claimBatch, not a statement per claim.
+//     adds one multi-row statement to claimBatch, not a statement per claim, and on
+//     PostgreSQL one data-modifying CTE to claimPipeSQL (claimpipe.go): there a batch of new
+//     keys is written in one round trip, a pgx pipeline that takes the same write lock.
 //   - An observation is written only when it differs from what is stored (saveIfChanged),
 //     compared inside the write transaction.
 //   - Everything SQLite and PostgreSQL do differently is a field of the dialect (dialect.go);

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net"
 
 	"gorm.io/gorm"
 )
@@ -28,3 +29,15 @@ func MigrationVersions(pg bool) ([]int, error) {
 	}
 	return out, err
 }
+
+// WithoutPipeline makes a PostgreSQL store claim every batch on the general path
+// (claimBatchTx), the reference the pipelined one is compared with.
+func WithoutPipeline() Option { return func(s *Store) { s.noPipeline = true } }
+
+// WithWriterConn wraps each connection of the PostgreSQL writer pool in wrap.
+func WithWriterConn(wrap func(net.Conn) net.Conn) Option {
+	return func(s *Store) { s.writerDial = wrap }
+}
+
+// WriteLockKey is the PostgreSQL advisory lock every write transaction holds.
+const WriteLockKey = writeLockKey

@@ -13,9 +13,9 @@ import (
 	"canistry/pkg/store"
 )
 
-func openStore(t *testing.T, path string) *store.Store {
+func openStore(t *testing.T, path string, opts ...store.Option) *store.Store {
 	t.Helper()
-	s, err := store.Open(t.Context(), path)
+	s, err := store.Open(t.Context(), path, opts...)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -62,17 +64,18 @@ func (s *Store) openPostgres(target string) error {
 		s.maxConns = DefaultMaxConns
 	}
 	var err error
-	if s.wdb, err = openPGPool(target, false, 1, s.stmtTimeout); err != nil {
+	if s.wdb, err = openPGPool(target, false, 1, s.stmtTimeout, s.writerDial); err != nil {
 		return err
 	}
-	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout)
+	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout, nil)
 	return err
 }
 
 // openPGPool opens a pool on target. Runtime parameters go in the URL, where pgx passes
 // unknown query parameters on to the server: the read pool is read-only, as SQLite's
-// query_only one is.
-func openPGPool(target string, readOnly bool, conns int, timeout time.Duration) (*gorm.DB, error) {
+// query_only one is. wrap, when set, wraps each connection the pool dials (tests count round
+// trips with it).
+func openPGPool(target string, readOnly bool, conns int, timeout time.Duration, wrap func(net.Conn) net.Conn) (*gorm.DB, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
@@ -88,7 +91,7 @@ func openPGPool(target string, readOnly bool, conns int, timeout time.Duration) 
 		q.Set("default_transaction_read_only", "on")
 	}
 	u.RawQuery = q.Encode()
-	db, err := gorm.Open(postgres.New(postgres.Config{DSN: u.String()}), &gorm.Config{
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: u.String(), OptionOpenDB: wrapDial(wrap)}), &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		TranslateError:         true,
@@ -106,6 +109,24 @@ func openPGPool(target string, readOnly bool, conns int, timeout time.Duration) 
 	sqlDB.SetMaxIdleConns(conns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
+}
+
+// wrapDial is the pool option that wraps each connection the pool dials in wrap.
+func wrapDial(wrap func(net.Conn) net.Conn) []stdlib.OptionOpenDB {
+	if wrap == nil {
+		return nil
+	}
+	return []stdlib.OptionOpenDB{stdlib.OptionBeforeConnect(func(_ context.Context, cfg *pgx.ConnConfig) error {
+		dial := cfg.DialFunc
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return wrap(c), nil
+		}
+		return nil
+	})}
 }
 
 // ensureVersionTriggers gives every table of the schema the statement trigger that bumps

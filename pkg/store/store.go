@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ type Store struct {
 
 	maxConns    int           // PostgreSQL read pool size (WithMaxConns)
 	stmtTimeout time.Duration // PostgreSQL statement_timeout (WithStatementTimeout)
+
+	noPipeline bool                    // tests: PostgreSQL claims take the general path
+	writerDial func(net.Conn) net.Conn // tests: wraps the PostgreSQL writer's connections
 }
 
 // Option configures Open.
@@ -237,13 +241,23 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // writeOnce runs one attempt of write on the writer connection, waiting for it no longer
 // than ctx (another write of this process may hold it).
 func (s *Store) writeOnce(ctx context.Context, locked func(tx *gorm.DB) error) error {
+	release, err := s.holdWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.wdb.WithContext(context.WithoutCancel(ctx)).Transaction(locked)
+}
+
+// holdWriter takes the writer connection for a write (writeOnce, claimPipelined), waiting no
+// longer than ctx.
+func (s *Store) holdWriter(ctx context.Context) (release func(), err error) {
 	select {
 	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the writer connection: %w", ctx.Err())
+		return nil, fmt.Errorf("waiting for the writer connection: %w", ctx.Err())
 	}
-	defer func() { <-s.writer }()
-	return s.wdb.WithContext(context.WithoutCancel(ctx)).Transaction(locked)
 }
 
 // backoff waits about *delay (jittered) before a retry of a busy database, then doubles it up
