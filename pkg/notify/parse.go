@@ -97,11 +97,24 @@ func parseString(v json.RawMessage, field string) (string, error) {
 	if missing(v) {
 		return "", registry.Errorf(registry.EINVALID, "field %s is required", field)
 	}
+	if s, ok := plainString(v); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", registry.Errorf(registry.EINVALID, "field %s must be a string", field)
 	}
 	return s, nil
+}
+
+// plainString returns the text of v, a JSON value of a body already decoded once (valid JSON
+// and UTF-8), when v is a string without escapes: then its text is the bytes between its quotes,
+// exactly what json.Unmarshal would return, without the decoder's second scan.
+func plainString(v json.RawMessage) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || bytes.IndexByte(v[1:len(v)-1], '\\') >= 0 {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 // parseEvent accepts dot-separated words of letters, digits, '_' and '-', so that the name is
