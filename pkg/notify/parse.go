@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"canistry/pkg/registry"
@@ -145,7 +146,7 @@ func parseMiner(v json.RawMessage) (registry.CanisterID, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := registry.ParseCanisterID(s)
+	id, err := principals.parse(s)
 	if err != nil {
 		return "", registry.Errorf(registry.EINVALID, "field miner_id %.70q is not a principal in canonical text form", s)
 	}
@@ -203,6 +204,39 @@ func tokenID(data json.RawMessage) (registry.CanisterID, bool) {
 	if json.Unmarshal(data, &d) != nil || d.TokenID == "" {
 		return "", false
 	}
-	id, err := registry.ParseCanisterID(d.TokenID)
+	id, err := principals.parse(d.TokenID)
 	return id, err == nil
+}
+
+// maxPrincipals bounds the principal texts remembered as valid; when full it starts again.
+const maxPrincipals = 4096
+
+// principals remembers the principal texts registry.ParseCanisterID accepted (miner and token
+// ids: few, each sent again and again), so that a known one is not decoded and re-encoded on
+// every request. Only accepted texts are kept, so the answer for any text is unchanged.
+var principals = &principalSet{m: make(map[string]struct{})}
+
+type principalSet struct {
+	mu sync.RWMutex
+	m  map[string]struct{}
+}
+
+func (p *principalSet) parse(s string) (registry.CanisterID, error) {
+	p.mu.RLock()
+	_, ok := p.m[s]
+	p.mu.RUnlock()
+	if ok {
+		return registry.CanisterID(s), nil
+	}
+	id, err := registry.ParseCanisterID(s)
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	if len(p.m) >= maxPrincipals {
+		clear(p.m)
+	}
+	p.m[s] = struct{}{}
+	p.mu.Unlock()
+	return id, nil
 }

@@ -3,6 +3,8 @@ package notify
 import (
 	"encoding/json"
 	"testing"
+
+	"canistry/pkg/registry"
 )
 
 // TestPlainString: the fast path takes only strings without escapes, and returns exactly what
@@ -53,6 +55,24 @@ func TestIsJSON(t *testing.T) {
 	} {
 		if got := isJSON(ct); got != want {
 			t.Errorf("isJSON(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
+// TestPrincipalSet: a remembered text is answered as registry.ParseCanisterID answers it, the
+// first time and every later time; rejected texts are never remembered.
+func TestPrincipalSet(t *testing.T) {
+	set := &principalSet{m: map[string]struct{}{}}
+	for _, s := range []string{"ryjl3-tyaaa-aaaaa-aaaba-cai", "RYJL3-TYAAA-AAAAA-AAABA-CAI", "ryjl3-tyaaa-aaaaa-aaaba-caj", "", "aaaaa-aa"} {
+		want, wantErr := registry.ParseCanisterID(s)
+		for round := range 2 {
+			got, err := set.parse(s)
+			if got != want || (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+				t.Errorf("round %d: parse(%q) = %q, %v; ParseCanisterID gives %q, %v", round, s, got, err, want, wantErr)
+			}
+		}
+		if _, kept := set.m[s]; kept != (wantErr == nil) {
+			t.Errorf("%q remembered: %v, want %v", s, kept, wantErr == nil)
 		}
 	}
 }
