@@ -14,7 +14,8 @@ import (
 // maxClaimBatch is the most claims committed in one transaction.
 const maxClaimBatch = 64
 
-// maxYields bounds the yields of one fill.
+// maxYields bounds the yields of one fill (it stops earlier, at the first yield that brings
+// no claim).
 const maxYields = 4
 
 // The states of a queued claim. A request leaves claimQueued exactly once, by a compare-and-swap
@@ -76,7 +77,8 @@ func (in *Intake) claim(ctx context.Context, n *registry.Notification) (store.No
 }
 
 // claimLoop takes the waiting claims, up to maxClaimBatch, commits them together, and repeats
-// until ctx ends. With one claim waiting it commits at once: batching adds no delay. The
+// until ctx ends. With one claim waiting it commits after one yield of the processor (fill):
+// batching adds no timer and no wait for claims that are not on their way. The
 // effects and answers of a committed batch are handed to deliverLoop, in commit order, so the
 // next transaction need not wait for them; claimsDone closes when both loops are done.
 func (in *Intake) claimLoop(ctx context.Context) {
