@@ -166,7 +166,7 @@ func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
 	if !ok {
 		return in.reject(registry.Errorf(registry.EUNAUTHORIZED, "missing or unknown X-API-Key"))
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if !isJSON(r.Header.Get("Content-Type")) {
 		return in.reject(registry.Errorf(registry.EUNSUPPORTED, "Content-Type must be application/json"))
 	}
 	body, err := readBody(w, r)
@@ -184,6 +184,16 @@ func (in *Intake) handle(w http.ResponseWriter, r *http.Request) response {
 	sum := sha256.Sum256(body)
 	cp := store.CopyRecord{Source: httpserver.ClientAddr(r, in.proxies), At: in.now(), BodyHash: hex.EncodeToString(sum[:])}
 	return in.accept(r.Context(), keyIdx, &n, key, cp)
+}
+
+// isJSON reports whether the media type of ct is application/json. The plain value, which is
+// what callers send, is decided without parsing (mime.ParseMediaType allocates a parameter map).
+func isJSON(ct string) bool {
+	if ct == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"canistry/pkg/bus"
 	"canistry/pkg/notify"
 	"canistry/pkg/store"
@@ -47,7 +50,7 @@ func benchDatabase(b *testing.B, backend string) string {
 	return filepath.Join(b.TempDir(), "registry.db")
 }
 
-func newBenchIntake(b *testing.B, backend string) (*notify.Intake, *store.Store) {
+func newBenchIntake(b *testing.B, backend string) (*notify.Intake, *store.Store, *prometheus.Registry) {
 	b.Helper()
 	ns, err := bus.Serve(bus.ServerConfig{URL: "nats://127.0.0.1:0"})
 	if err != nil {
@@ -63,14 +66,46 @@ func newBenchIntake(b *testing.B, backend string) (*notify.Intake, *store.Store)
 	if err != nil {
 		b.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	in, err := notify.New(notify.Config{Store: st, Keys: []string{testKey}, Window: 5 * time.Minute,
 		Publish: conn.PublishEvent, Refresh: conn.RequestRefresh,
-		Logger: slog.New(slog.DiscardHandler), Limits: notify.Unlimited()})
+		Logger: slog.New(slog.DiscardHandler), Limits: notify.Unlimited(), Metrics: reg})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = in.Close(b.Context()); _ = st.Close() })
-	return in, st
+	return in, st, reg
+}
+
+// groupCommit reads, from the intake's metrics, how many claim transactions it committed, how
+// many notifications they claimed and the time spent in them.
+func groupCommit(b *testing.B, reg *prometheus.Registry) (txs, claims uint64, busy time.Duration) {
+	b.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case mf.GetName() == "canistry_notify_claim_batch_seconds":
+				h := m.GetHistogram()
+				txs, busy = h.GetSampleCount(), time.Duration(h.GetSampleSum()*float64(time.Second))
+			case mf.GetName() == "canistry_notify_copies_total" && labelIs(m, "result", "claimed"):
+				claims = uint64(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return txs, claims, busy
+}
+
+func labelIs(m *dto.Metric, name, value string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name && l.GetValue() == value {
+			return true
+		}
+	}
+	return false
 }
 
 func serve(b *testing.B, h http.Handler) benchTarget {
@@ -147,7 +182,7 @@ func BenchmarkIntakeDuplicates(b *testing.B) {
 }
 
 func benchDuplicates(b *testing.B, backend string) {
-	in, _ := newBenchIntake(b, backend)
+	in, _, _ := newBenchIntake(b, backend)
 	intake, bare := serve(b, in), serve(b, bareHandler())
 	body := solution(1_700_000_000_000_000_000)
 	same := func(int) []byte { return body }
@@ -176,7 +211,7 @@ func BenchmarkIntakeDistinct(b *testing.B) {
 }
 
 func benchDistinct(b *testing.B, backend string) {
-	in, _ := newBenchIntake(b, backend)
+	in, _, reg := newBenchIntake(b, backend)
 	intake, bare := serve(b, in), serve(b, bareHandler())
 	var seq atomic.Uint64
 	seq.Store(1_700_000_000_000_000_000)
@@ -200,4 +235,9 @@ func benchDistinct(b *testing.B, backend string) {
 	b.ReportMetric(n/tBare.Seconds(), "bare_req/s")
 	b.ReportMetric(percentile(latBare, 0.99), "bare_p99_ms")
 	b.ReportMetric(tBare.Seconds()/tIntake.Seconds(), "ratio_vs_bare")
+	// The group commit: claims per transaction, and the share of the intake's time a claim
+	// transaction was running (the one writer's occupancy).
+	txs, claims, busy := groupCommit(b, reg)
+	b.ReportMetric(float64(claims)/float64(max(txs, 1)), "claims/tx")
+	b.ReportMetric(busy.Seconds()/tIntake.Seconds(), "writer_busy")
 }

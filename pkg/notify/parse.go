@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"canistry/pkg/registry"
@@ -97,11 +98,24 @@ func parseString(v json.RawMessage, field string) (string, error) {
 	if missing(v) {
 		return "", registry.Errorf(registry.EINVALID, "field %s is required", field)
 	}
+	if s, ok := plainString(v); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", registry.Errorf(registry.EINVALID, "field %s must be a string", field)
 	}
 	return s, nil
+}
+
+// plainString returns the text of v, a JSON value of a body already decoded once (valid JSON
+// and UTF-8), when v is a string without escapes: then its text is the bytes between its quotes,
+// exactly what json.Unmarshal would return, without the decoder's second scan.
+func plainString(v json.RawMessage) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || bytes.IndexByte(v[1:len(v)-1], '\\') >= 0 {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 // parseEvent accepts dot-separated words of letters, digits, '_' and '-', so that the name is
@@ -132,7 +146,7 @@ func parseMiner(v json.RawMessage) (registry.CanisterID, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := registry.ParseCanisterID(s)
+	id, err := principals.parse(s)
 	if err != nil {
 		return "", registry.Errorf(registry.EINVALID, "field miner_id %.70q is not a principal in canonical text form", s)
 	}
@@ -190,6 +204,39 @@ func tokenID(data json.RawMessage) (registry.CanisterID, bool) {
 	if json.Unmarshal(data, &d) != nil || d.TokenID == "" {
 		return "", false
 	}
-	id, err := registry.ParseCanisterID(d.TokenID)
+	id, err := principals.parse(d.TokenID)
 	return id, err == nil
+}
+
+// maxPrincipals bounds the principal texts remembered as valid; when full it starts again.
+const maxPrincipals = 4096
+
+// principals remembers the principal texts registry.ParseCanisterID accepted (miner and token
+// ids: few, each sent again and again), so that a known one is not decoded and re-encoded on
+// every request. Only accepted texts are kept, so the answer for any text is unchanged.
+var principals = &principalSet{m: make(map[string]struct{})}
+
+type principalSet struct {
+	mu sync.RWMutex
+	m  map[string]struct{}
+}
+
+func (p *principalSet) parse(s string) (registry.CanisterID, error) {
+	p.mu.RLock()
+	_, ok := p.m[s]
+	p.mu.RUnlock()
+	if ok {
+		return registry.CanisterID(s), nil
+	}
+	id, err := registry.ParseCanisterID(s)
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	if len(p.m) >= maxPrincipals {
+		clear(p.m)
+	}
+	p.m[s] = struct{}{}
+	p.mu.Unlock()
+	return id, nil
 }
