@@ -12,10 +12,11 @@ import (
 	"canistry/pkg/registry"
 )
 
-// The mining follower (migration 0011): SyncMining turns stored solution_found outcalls and
-// miner refreshes into the solutions table and its per-minute and per-hour aggregates. It
-// runs apart from the intake (the notifier calls it after each read of the event log and on
-// its own poll), never inside a claim transaction, so the intake's write path is unchanged.
+// The mining follower (migrations 0011 and 0015): SyncMining turns stored solution_found
+// outcalls and miner refreshes into the solutions table and its aggregates (per minute, token
+// hour, miner hour and miner day; mining_agg.go). It runs apart from the intake (the notifier's
+// notify.MiningFollower calls it when woken and on its own poll), never inside a claim
+// transaction, so the intake's write path is unchanged.
 //
 // Exactly once: a batch, its aggregates and the new positions commit in one write
 // transaction, and every write transaction holds the database's write lock (SQLite's
