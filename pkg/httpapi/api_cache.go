@@ -29,6 +29,7 @@ type readCache struct {
 
 	mu      sync.Mutex
 	at      int64 // the data version the entries belong to
+	probed  bool  // at is a probe's answer (lookup has run)
 	size    int
 	entries map[string]*cachedReply
 }
@@ -44,8 +45,8 @@ func newReadCache(version func(context.Context) (int64, error), now func() time.
 		counts: counts, enc: enc, entries: map[string]*cachedReply{}}
 }
 
-// dataVersionKey is the gin context key under which the middleware leaves the data version
-// the request is answered at.
+// dataVersionKey is the gin context key under which the middleware leaves the request's
+// *requestVersion: the data version the request is answered at.
 const dataVersionKey = "canistry.data_version"
 
 // maxCachedBody is the largest reply kept (a page of 500 canisters fits).
@@ -54,30 +55,33 @@ const maxCachedBody = 1 << 20
 // middleware serves a cached reply when there is one for this URI and data version, and
 // otherwise records the handler's reply for the next request. A request with If-None-Match is
 // served too: the reply encoder outside turns a cached 200 whose ETag matches into a 304.
+//
+// A request whose URI has no reply in the cache is a miss at any version, so it does not wait
+// for a probe (issue 26: the probe was a fifth of an uncached point read): its reply is stored
+// under the version the entries belong to, which a probe read before this handler reads the
+// data, so the reply is never older than that version, and it is dropped with the others as
+// soon as a probe sees a newer one. What needs the current version (the list totals,
+// totalKey) probes on first use through the request's requestVersion.
 func (rc *readCache) middleware(c *gin.Context) {
 	r := c.Request
 	if r.Method != http.MethodGet || r.Header.Get("If-Modified-Since") != "" {
 		c.Next()
 		return
 	}
-	v, err := rc.version(r.Context())
-	if err != nil { // the handler will meet the same problem and report it
-		c.Next()
-		return
-	}
-	c.Set(dataVersionKey, v) // list totals key on it too (totalKey)
 	key := r.URL.RequestURI()
-	if e := rc.lookup(v, key); e != nil {
-		rc.counts.WithLabelValues("hit").Inc()
-		h := c.Writer.Header()
-		for k, vals := range e.header {
-			h[k] = vals
+	rv := &requestVersion{probe: func() (int64, error) { return rc.version(r.Context()) }}
+	c.Set(dataVersionKey, rv) // list totals key on it too (totalKey)
+	v, held := rc.held(key)
+	if held {
+		var err error
+		if v, err = rv.get(); err != nil { // the handler will meet the same problem and report it
+			c.Next()
+			return
 		}
-		httpserver.Remember(c.Writer, e.body)
-		c.Status(http.StatusOK)
-		_, _ = c.Writer.Write(e.body.Body())
-		c.Abort()
-		return
+		if e := rc.lookup(v, key); e != nil {
+			rc.serve(c, e)
+			return
+		}
 	}
 	rc.counts.WithLabelValues("miss").Inc()
 	rec := &recordingWriter{ResponseWriter: c.Writer}
@@ -91,9 +95,46 @@ func (rc *readCache) middleware(c *gin.Context) {
 	}
 }
 
+// serve answers c with the cached reply e.
+func (rc *readCache) serve(c *gin.Context, e *cachedReply) {
+	rc.counts.WithLabelValues("hit").Inc()
+	h := c.Writer.Header()
+	for k, vals := range e.header {
+		h[k] = vals
+	}
+	httpserver.Remember(c.Writer, e.body)
+	c.Status(http.StatusOK)
+	_, _ = c.Writer.Write(e.body.Body())
+	c.Abort()
+}
+
+// held reports whether the request for key needs the current data version: the cache holds a
+// reply for key (of any age), or no probe has told it a version yet. Otherwise it returns the
+// version the entries belong to.
+func (rc *readCache) held(key string) (int64, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.at, !rc.probed || rc.entries[key] != nil
+}
+
+// requestVersion is the data version one request is answered at, probed once, when first
+// asked for.
+type requestVersion struct {
+	probe func() (int64, error)
+	once  sync.Once
+	v     int64
+	err   error
+}
+
+func (rv *requestVersion) get() (int64, error) {
+	rv.once.Do(func() { rv.v, rv.err = rv.probe() })
+	return rv.v, rv.err
+}
+
 func (rc *readCache) lookup(v int64, key string) *cachedReply {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	rc.probed = true
 	if v != rc.at {
 		rc.at, rc.size, rc.entries = v, 0, map[string]*cachedReply{}
 		return nil
@@ -108,6 +149,7 @@ func (rc *readCache) lookup(v int64, key string) *cachedReply {
 func (rc *readCache) store(v int64, key string, e *cachedReply) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	rc.probed = true
 	if v != rc.at { // the data moved on while the handler ran
 		return
 	}

@@ -56,3 +56,40 @@ func TestReadCache_CoherentAcrossProcesses(t *testing.T) {
 		t.Fatalf("read after own write = %q, want two", one.Name)
 	}
 }
+
+// A URI the cache holds no reply for is answered without waiting for a version probe, and its
+// reply is stored under the version of the entries already there, which may be older than the
+// data it read. Such a reply must still never be served once another process has written:
+// each step reads a canister after another process renamed it (or not), and must see the name.
+func TestReadCache_UnheldURIAfterOtherProcessWrites(t *testing.T) {
+	a := newTestAPI(t, apiOptions{adminKey: testAdminKey})
+	ids := []registry.CanisterID{"ryjl3-tyaaa-aaaaa-aaaba-cai", "mxzaz-hqaaa-aaaar-qaada-cai"}
+	for _, id := range ids {
+		if r := a.admin(http.MethodPost, "/canisters", map[string]any{"canister_id": id, "kind": "other", "name": "one"}); r.Status != http.StatusCreated {
+			t.Fatalf("register %s = %d %s", id, r.Status, r.Body)
+		}
+	}
+	other, err := store.Open(t.Context(), a.Store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a.do(http.MethodGet, "/canisters/"+string(ids[0]), nil) // the entries' version: before every rename below
+	for i, step := range []struct {
+		rename string // "" reads without a write before
+	}{{"two"}, {""}, {"three"}, {""}, {"four"}} {
+		if step.rename != "" {
+			if _, err := other.UpdateCanister(t.Context(), ids[1], registry.CanisterUpdate{Name: &step.rename}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got struct {
+			Name string `json:"name"`
+		}
+		a.do(http.MethodGet, "/canisters/"+string(ids[1]), nil).JSON(t, &got)
+		want := []string{"two", "two", "three", "three", "four"}[i]
+		if got.Name != want {
+			t.Fatalf("step %d: name %q, want %q (a stale cached reply)", i, got.Name, want)
+		}
+	}
+}

@@ -51,15 +51,16 @@ func (a *api) listCanisters(c *gin.Context) {
 }
 
 func (a *api) getCanister(c *gin.Context) {
-	var badges map[registry.CanisterID]registry.Badges
-	replyOne(a, c, func(ctx context.Context, id registry.CanisterID) (registry.CanisterRecord, error) {
-		rec, err := a.d.Store.GetCanister(ctx, id)
-		if err == nil {
-			badges, err = a.canisterBadges(ctx, []registry.CanisterRecord{rec})
-		}
+	var badges *registry.Badges
+	replyOne(a, c, func(ctx context.Context, id registry.CanisterID) (rec registry.CanisterRecord, err error) {
+		rec, badges, err = a.d.Store.GetCanisterBadges(ctx, id)
 		return rec, err
 	}, func(r *registry.CanisterRecord, before time.Time) canisterJSON {
-		return withBadges(toCanisterJSON(r, before), badges)
+		out := toCanisterJSON(r, before)
+		if badges != nil {
+			out.badgesJSON = toBadgesJSON(badges)
+		}
+		return out
 	})
 }
 

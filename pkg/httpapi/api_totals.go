@@ -70,8 +70,10 @@ func totalKey(c *gin.Context, stale registry.Staleness) string {
 	if stale.Want != nil {
 		q.Set("stale_before", strconv.FormatInt(stale.Before.Unix(), 10))
 	}
-	if v, ok := c.Get(dataVersionKey); ok {
-		q.Set("data_version", strconv.FormatInt(v.(int64), 10))
+	if rv, ok := c.Get(dataVersionKey); ok {
+		if v, err := rv.(*requestVersion).get(); err == nil {
+			q.Set("data_version", strconv.FormatInt(v, 10))
+		}
 	}
 	return c.Request.URL.Path + "?" + q.Encode()
 }

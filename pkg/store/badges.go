@@ -19,11 +19,11 @@ func (s *Store) BadgeState(ctx context.Context, id registry.CanisterID) (registr
 	var ctrls string
 	var known bool
 	var hashAt, ctrlAt, installed sql.NullInt64
-	err := one(s.read(ctx).Raw(`SELECT c.module_hash, c.controllers, c.last_installed_at,
+	err := s.readOne(ctx, `SELECT c.module_hash, c.controllers, c.last_installed_at,
 		EXISTS (SELECT 1 FROM module_hashes h WHERE h.hash = c.module_hash),
 		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'module_hash'),
 		(SELECT max(x.observed_at) FROM module_hash_changes x WHERE x.canister_id = c.canister_id AND x.field = 'controllers' AND x.old_value <> '')
-		FROM canisters c WHERE c.canister_id = ?`, string(id))).
+		FROM canisters c WHERE c.canister_id = ?`, string(id)).
 		Scan(&in.ModuleHash, &ctrls, &installed, &known, &hashAt, &ctrlAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return in, nil, registry.Errorf(registry.ENOTFOUND, "canister %s is not registered", id)
@@ -78,6 +78,38 @@ func (s *Store) Badges(ctx context.Context, ids []registry.CanisterID) (map[regi
 	return s.badgesOf(ctx, ids)
 }
 
+// badgeColumns are the canister_badges row aliased b, in badgeDest.targets' order. Every one
+// is NULL when a LEFT JOIN found no badges.
+const badgeColumns = `b.canister_id, b.verified, b.blackholed, b.immutable, b.immutable_since, b.controller_changed,
+	b.controllers_changed_at, b.computed_at, b.immutable_basis, b.icrc2, b.icrc3, b.indexed, b.privileged`
+
+type badgeDest struct {
+	id, basis                                                  sql.NullString
+	verified, blackholed, immutable, changed, i2, i3, idx, prv sql.NullBool
+	since, changedAt, at                                       sql.NullInt64
+}
+
+func (d *badgeDest) targets() []any {
+	return []any{&d.id, &d.verified, &d.blackholed, &d.immutable, &d.since, &d.changed, &d.changedAt, &d.at,
+		&d.basis, &d.i2, &d.i3, &d.idx, &d.prv}
+}
+
+// stored returns the badges read, nil when there were none (a LEFT JOIN's NULLs).
+func (d *badgeDest) stored() *registry.Badges {
+	if !d.id.Valid {
+		return nil
+	}
+	b := d.badges()
+	return &b
+}
+
+func (d *badgeDest) badges() registry.Badges {
+	return registry.Badges{Verified: d.verified.Bool, Blackholed: d.blackholed.Bool, Immutable: d.immutable.Bool,
+		ImmutableSince: fromMsPtr(nullTime(d.since)), ImmutableBasis: d.basis.String, ControllerChanged: d.changed.Bool,
+		ControllersChangedAt: fromMsPtr(nullTime(d.changedAt)), ComputedAt: fromMs(d.at.Int64),
+		LedgerBadges: registry.LedgerBadges{ICRC2: d.i2.Bool, ICRC3: d.i3.Bool, Indexed: d.idx.Bool, Privileged: d.prv.Bool}}
+}
+
 func (s *Store) badgesOf(ctx context.Context, ids []registry.CanisterID) (map[registry.CanisterID]registry.Badges, error) {
 	out := make(map[registry.CanisterID]registry.Badges, len(ids))
 	if len(ids) == 0 {
@@ -91,17 +123,12 @@ func (s *Store) badgesOf(ctx context.Context, ids []registry.CanisterID) (map[re
 		id registry.CanisterID
 		b  registry.Badges
 	}
-	rows, err := queryList(s.read(ctx), `SELECT canister_id, verified, blackholed, immutable, immutable_since, controller_changed,
-		controllers_changed_at, computed_at, immutable_basis, icrc2, icrc3, indexed, privileged
-		FROM canister_badges WHERE canister_id IN ?`, []any{keys}, func(sc scanner) (stored, error) {
-		var r stored
-		var since, changed sql.NullInt64
-		var at int64
-		err := sc.Scan(&r.id, &r.b.Verified, &r.b.Blackholed, &r.b.Immutable, &since, &r.b.ControllerChanged, &changed, &at,
-			&r.b.ImmutableBasis, &r.b.ICRC2, &r.b.ICRC3, &r.b.Indexed, &r.b.Privileged)
-		r.b.ImmutableSince, r.b.ControllersChangedAt, r.b.ComputedAt = fromMsPtr(nullTime(since)), fromMsPtr(nullTime(changed)), fromMs(at)
-		return r, err
-	})
+	rows, err := queryList(s.read(ctx), "SELECT "+badgeColumns+" FROM canister_badges b WHERE b.canister_id IN ?", []any{keys},
+		func(sc scanner) (stored, error) {
+			var d badgeDest
+			err := sc.Scan(d.targets()...)
+			return stored{registry.CanisterID(d.id.String), d.badges()}, err
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read badges: %w", err)
 	}

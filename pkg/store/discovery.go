@@ -140,7 +140,7 @@ func (s *Store) applyOne(ctx context.Context, tx *gorm.DB, d *registry.Discovere
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	cur, err := getCanister(ctx, tx, d.ID)
+	cur, err := getCanister(one(tx.Raw(canisterByID, string(d.ID))), d.ID)
 	registered := err == nil
 	if err != nil && registry.ErrorCode(err) != registry.ENOTFOUND {
 		return err

@@ -14,11 +14,16 @@
 //   - Reads are hand-written SQL. A table (or a join) has its column list as a constant next to
 //     the one function that scans it (canisterColumns and scanCanister, tokenRowColumns and
 //     tokenRow.targets, …); many rows are read with queryList, one row with
-//     scan(one(db.Raw(q, args...))) (sql.ErrNoRows is "not found"), a single value with
-//     one(…).Scan, a column of values with queryList and scanValue. Never gorm's Row: its nil
-//     *sql.Row panics when a statement cannot be prepared (row.go). No GORM query builder
-//     (Where, Find, Take, Count, Pluck) and no Raw(…).Scan into structs: the scan is explicit,
-//     prepared once (PrepareStmt) and costs no reflection.
+//     scan(s.readOne(ctx, q, args...)) (sql.ErrNoRows is "not found"), a single value with
+//     s.readOne(…).Scan, a column of values with queryList and scanValue. readOne runs a fixed
+//     SQL text as a database/sql statement prepared once on the read pool, without gorm (a
+//     point read by key is most of an uncached GET, issue 26); inside a write the same is
+//     one(tx.Raw(q, args...)), and one(s.read(ctx).Raw(…)) is left for a text composed per call
+//     (a list's count). A table joined to a point read adds its columns to the same statement
+//     (scanWith) rather than a second read. Never gorm's Row: its nil *sql.Row panics when a
+//     statement cannot be prepared (row.go). No GORM query builder (Where, Find, Take, Count,
+//     Pluck) and no Raw(…).Scan into structs: the scan is explicit, prepared once and costs no
+//     reflection.
 //   - Every list and time series is paged by listPage (listing.go) and returns registry.List:
 //     total, keyset position, query, trim, in one place.
 //   - Writes run in s.write(ctx, fn), one transaction on the writer connection, retried while

@@ -118,7 +118,7 @@ func (s *Store) Events(ctx context.Context, after, upTo int64, limit int) ([]reg
 // EventLogBounds returns the log's epoch, oldest stored id and head.
 func (s *Store) EventLogBounds(ctx context.Context) (registry.LogBounds, error) {
 	var oldest, head sql.NullInt64
-	if err := one(s.read(ctx).Raw(s.d.eventHead)).Scan(&oldest, &head); err != nil {
+	if err := s.readOne(ctx, s.d.eventHead).Scan(&oldest, &head); err != nil {
 		return registry.LogBounds{}, fmt.Errorf("event log bounds: %w", translate(err))
 	}
 	out := registry.LogBounds{Epoch: s.epoch, Head: head.Int64}

@@ -103,6 +103,6 @@ func (s *Store) migrate(ctx context.Context) error {
 // SchemaVersion returns the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := one(s.read(ctx).Raw("SELECT coalesce(max(version), 0) FROM schema_migrations")).Scan(&v)
+	err := s.readOne(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v)
 	return v, translate(err)
 }

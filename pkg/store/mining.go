@@ -57,8 +57,8 @@ func (s *Store) Solutions(ctx context.Context, f registry.SolutionFilter) (regis
 // MiningKnown reports whether token is a registered canister or named by a stored solution.
 func (s *Store) MiningKnown(ctx context.Context, token string) (bool, error) {
 	var n int64
-	err := one(s.read(ctx).Raw(`SELECT (SELECT count(*) FROM canisters WHERE canister_id = ?)
-		+ (SELECT count(*) FROM (SELECT 1 FROM solutions WHERE token_id = ? LIMIT 1) x)`, token, token)).Scan(&n)
+	err := s.readOne(ctx, `SELECT (SELECT count(*) FROM canisters WHERE canister_id = ?)
+		+ (SELECT count(*) FROM (SELECT 1 FROM solutions WHERE token_id = ? LIMIT 1) x)`, token, token).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("mining of %s: %w", token, translate(err))
 	}

@@ -50,9 +50,9 @@ const (
 func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 	var out MiningSync
 	var pending bool
-	if err := one(s.read(ctx).Raw(`SELECT p.last_id, EXISTS (SELECT 1 FROM notifications WHERE event = ? AND id > p.last_id)
+	if err := s.readOne(ctx, `SELECT p.last_id, EXISTS (SELECT 1 FROM notifications WHERE event = ? AND id > p.last_id)
 		OR EXISTS (SELECT 1 FROM miner_stats WHERE id > (SELECT last_id FROM mining_positions WHERE name = 'hash_rates'))
-		FROM mining_positions p WHERE p.name = 'solutions'`, registry.EventSolutionFound)).Scan(&out.Position, &pending); err != nil {
+		FROM mining_positions p WHERE p.name = 'solutions'`, registry.EventSolutionFound).Scan(&out.Position, &pending); err != nil {
 		return out, fmt.Errorf("sync mining: %w", translate(err))
 	}
 	if !pending {

@@ -40,7 +40,7 @@ func (s *Store) CreateModuleHash(ctx context.Context, m registry.ModuleHash) (re
 			return err
 		}
 		var err error
-		rec, err = getModuleHash(ctx, tx, m.Hash)
+		rec, err = getModuleHash(one(tx.Raw(moduleHashByHash, m.Hash)), m.Hash)
 		return err
 	})
 	if registry.ErrorCode(err) == registry.ECONFLICT {
@@ -58,15 +58,19 @@ func (s *Store) GetModuleHash(ctx context.Context, hash string) (registry.Module
 	if err != nil {
 		return registry.ModuleHashRecord{}, err
 	}
-	rec, err := getModuleHash(ctx, s.rdb, h)
+	rec, err := getModuleHash(s.readOne(ctx, moduleHashByHash, h), h)
 	if err != nil {
 		return rec, fmt.Errorf("get module hash: %w", err)
 	}
 	return rec, nil
 }
 
-func getModuleHash(ctx context.Context, db *gorm.DB, hash string) (registry.ModuleHashRecord, error) {
-	rec, err := scanModuleHash(one(db.WithContext(ctx).Raw("SELECT "+moduleHashColumns+" FROM module_hashes h WHERE h.hash = ?", hash)))
+// moduleHashByHash reads one known build by its hash.
+const moduleHashByHash = "SELECT " + moduleHashColumns + " FROM module_hashes h WHERE h.hash = ?"
+
+// getModuleHash scans the build that row (moduleHashByHash for hash) read: ENOTFOUND when none.
+func getModuleHash(row scanner, hash string) (registry.ModuleHashRecord, error) {
+	rec, err := scanModuleHash(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "module hash %s is not known", hash)
 	}

@@ -33,7 +33,7 @@ func (s *Store) PutModuleHash(ctx context.Context, m registry.ModuleHash) (rec r
 		if err := setVerifiedBadgesTx(tx, m.Hash, true); err != nil {
 			return err
 		}
-		rec, err = getModuleHash(ctx, tx, m.Hash)
+		rec, err = getModuleHash(one(tx.Raw(moduleHashByHash, m.Hash)), m.Hash)
 		return err
 	})
 	if err != nil {

@@ -277,7 +277,7 @@ func (s *Store) PruneNotifications(ctx context.Context, now time.Time, keep time
 
 // Notification returns the notification with the given id.
 func (s *Store) Notification(ctx context.Context, id int64) (registry.Notification, error) {
-	n, err := scanNotification(one(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE id = ?", id)))
+	n, err := scanNotification(s.readOne(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE id = ?", id))
 	if err != nil {
 		return registry.Notification{}, fmt.Errorf("get notification %d: %w", id, translate(err))
 	}
@@ -286,7 +286,7 @@ func (s *Store) Notification(ctx context.Context, id int64) (registry.Notificati
 
 // NotificationByKey returns the newest notification stored under dedup key.
 func (s *Store) NotificationByKey(ctx context.Context, key string) (registry.Notification, error) {
-	n, err := scanNotification(one(s.read(ctx).Raw("SELECT "+notificationColumns+" FROM notifications WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", key)))
+	n, err := scanNotification(s.readOne(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE dedup_key = ? ORDER BY id DESC LIMIT 1", key))
 	if err != nil {
 		return registry.Notification{}, fmt.Errorf("get notification by key: %w", translate(err))
 	}

@@ -158,7 +158,7 @@ func pgSizeBytes(s *Store) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var n int64
-	if err := one(s.read(ctx).Raw("SELECT pg_database_size(current_database())")).Scan(&n); err != nil {
+	if err := s.readOne(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
 		return 0
 	}
 	return n

@@ -24,6 +24,10 @@ import (
 // (pgx prepares and caches every statement per connection by its text); there stmtCache only
 // rewrites the placeholders.
 
+// The read pool's one-row reads by key (readOne, row.go) use a stmtCache of their own on the
+// read pool: there no transaction holds a connection, so a statement is prepared on its first
+// use and kept (database/sql prepares it again on each of the pool's connections once).
+
 // stmtCache holds the prepared statements of one pool, by their SQL text with ? placeholders.
 type stmtCache struct {
 	db      *sql.DB
@@ -51,6 +55,41 @@ func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, q string, args ...any
 	} else {
 		return tx.QueryContext(ctx, text, args...)
 	}
+}
+
+// queryPool runs q (? placeholders) on the pool, outside any transaction: its prepared
+// statement, prepared now if it is not yet. On PostgreSQL it runs the text (pgx prepares and
+// caches it per connection).
+func (c *stmtCache) queryPool(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, text := c.lookup(q)
+	if st == nil && !c.dollars {
+		var err error
+		if st, err = c.prepare(ctx, q, text); err != nil {
+			return nil, err
+		}
+	}
+	if st == nil {
+		return c.db.QueryContext(ctx, text, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// prepare prepares q (text on the driver) and keeps it, unless another caller kept one
+// meanwhile: then it returns that one.
+func (c *stmtCache) prepare(ctx context.Context, q, text string) (*sql.Stmt, error) {
+	st, err := c.db.PrepareContext(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.missed, q)
+	if kept := c.stmts[q]; kept != nil {
+		_ = st.Close()
+		return kept, nil
+	}
+	c.stmts[q] = st
+	return st, nil
 }
 
 // exec is query for a statement that returns no rows.
@@ -99,18 +138,7 @@ func (c *stmtCache) prepareMissed(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	for q, text := range todo {
-		st, err := c.db.PrepareContext(ctx, text)
-		if err != nil {
-			continue
-		}
-		c.mu.Lock()
-		if c.stmts[q] == nil {
-			c.stmts[q], st = st, nil
-		}
-		c.mu.Unlock()
-		if st != nil {
-			_ = st.Close() // another caller prepared it meanwhile
-		}
+		_, _ = c.prepare(ctx, q, text) // on failure it stays unprepared, tried after its next use
 	}
 }
 

@@ -67,7 +67,7 @@ type Count struct {
 // (nil before the first): when the poller last did any work, whatever the registry's size.
 func (s *Store) LastRefresh(ctx context.Context) (attempt, success *time.Time, err error) {
 	var a, ok sql.NullInt64
-	err = one(s.read(ctx).Raw("SELECT max(last_attempt_at), max(last_success_at) FROM canisters")).Scan(&a, &ok)
+	err = s.readOne(ctx, "SELECT max(last_attempt_at), max(last_success_at) FROM canisters").Scan(&a, &ok)
 	if err != nil {
 		return nil, nil, fmt.Errorf("last refresh: %w", translate(err))
 	}
@@ -79,7 +79,7 @@ func (s *Store) Counts(ctx context.Context) ([]Count, error) {
 	out := make([]Count, 0, len(countedTables))
 	for _, t := range countedTables {
 		var n int64
-		if err := one(s.read(ctx).Raw("SELECT count(*) FROM " + t)).Scan(&n); err != nil {
+		if err := s.readOne(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count %s: %w", t, translate(err))
 		}
 		out = append(out, Count{Table: t, Rows: n})

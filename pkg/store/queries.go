@@ -63,7 +63,7 @@ func scanToken(sc scanner) (registry.TokenRecord, error) {
 // GetToken returns what the poller read from a token canister. A registered canister that was
 // never read as a token is ENOTFOUND.
 func (s *Store) GetToken(ctx context.Context, id registry.CanisterID) (registry.TokenRecord, error) {
-	rec, err := scanToken(one(s.read(ctx).Raw("SELECT "+tokenColumns+tokenFrom+" WHERE t.canister_id = ?", string(id))))
+	rec, err := scanToken(s.readOne(ctx, "SELECT "+tokenColumns+tokenFrom+" WHERE t.canister_id = ?", string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "no token data for %s (not registered as a token, or not read yet)", id)
 	}
@@ -85,7 +85,7 @@ func (s *Store) ListTokens(ctx context.Context, f registry.TokenFilter) (registr
 // TokenLogo returns the stored logo of a token (ENOTFOUND when there is none).
 func (s *Store) TokenLogo(ctx context.Context, id registry.CanisterID) (registry.Logo, error) {
 	var r tokenLogoRow
-	err := one(s.read(ctx).Raw("SELECT media_type, data, sha256, updated_at FROM token_logos WHERE canister_id = ?", string(id))).
+	err := s.readOne(ctx, "SELECT media_type, data, sha256, updated_at FROM token_logos WHERE canister_id = ?", string(id)).
 		Scan(&r.MediaType, &r.Data, &r.SHA256, &r.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return registry.Logo{}, registry.Errorf(registry.ENOTFOUND, "no logo stored for %s", id)
@@ -123,7 +123,7 @@ func scanMiner(sc scanner) (registry.MinerRecord, error) {
 // GetMiner returns what the poller read from a miner canister. A registered canister that was
 // never read as a miner is ENOTFOUND.
 func (s *Store) GetMiner(ctx context.Context, id registry.CanisterID) (registry.MinerRecord, error) {
-	rec, err := scanMiner(one(s.read(ctx).Raw("SELECT "+minerColumns+minerFrom+" WHERE m.canister_id = ?", string(id))))
+	rec, err := scanMiner(s.readOne(ctx, "SELECT "+minerColumns+minerFrom+" WHERE m.canister_id = ?", string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "no miner data for %s (not registered as a miner, or not read yet)", id)
 	}
@@ -161,8 +161,8 @@ func scanStats(sc scanner) (minerStatsRow, error) {
 
 // LatestMinerStats returns the newest stats observation of a miner, or nil when there is none.
 func (s *Store) LatestMinerStats(ctx context.Context, id registry.CanisterID) (*registry.MinerStats, error) {
-	r, err := scanStats(one(s.read(ctx).Raw("SELECT "+statsColumns+` FROM miner_stats
-		WHERE canister_id = ? ORDER BY observed_at DESC, id DESC LIMIT 1`, string(id))))
+	r, err := scanStats(s.readOne(ctx, "SELECT "+statsColumns+` FROM miner_stats
+		WHERE canister_id = ? ORDER BY observed_at DESC, id DESC LIMIT 1`, string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -12,7 +12,7 @@ import (
 
 // RelayCall returns the relay call id, with its stored reply.
 func (s *Store) RelayCall(ctx context.Context, id int64) (registry.RelayCall, error) {
-	c, err := scanRelayCall(one(s.read(ctx).Raw("SELECT "+relayCallColumns+" FROM relay_calls WHERE id = ?", id)))
+	c, err := scanRelayCall(s.readOne(ctx, "SELECT "+relayCallColumns+" FROM relay_calls WHERE id = ?", id))
 	if err != nil {
 		return registry.RelayCall{}, fmt.Errorf("get relay call %d: %w", id, translate(err))
 	}

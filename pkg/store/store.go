@@ -25,6 +25,7 @@ type Store struct {
 	writer chan struct{}
 
 	claimStmts *stmtCache // the claim path's statements on wdb (prepared.go)
+	readStmts  *stmtCache // readOne's statements on rdb
 	now        func() time.Time
 
 	version *versionProbe
@@ -59,6 +60,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	var err error
 	if s.claimStmts, err = newStmtCache(s.wdb, s.d.dollarParams); err != nil {
+		s.closePools()
+		return nil, err
+	}
+	if s.readStmts, err = newStmtCache(s.rdb, s.d.dollarParams); err != nil {
 		s.closePools()
 		return nil, err
 	}
@@ -155,8 +160,10 @@ func (s *Store) Close() error { return s.closePools() }
 
 func (s *Store) closePools() error {
 	var errs []error
-	if s.claimStmts != nil {
-		s.claimStmts.close()
+	for _, c := range []*stmtCache{s.claimStmts, s.readStmts} {
+		if c != nil {
+			c.close()
+		}
 	}
 	if s.version != nil {
 		errs = append(errs, s.version.close())
@@ -187,7 +194,7 @@ func (s *Store) SizeBytes() int64 { return s.d.sizeBytes(s) }
 // its work, so /readyz reports it until a write succeeds again.
 func (s *Store) Ping(ctx context.Context) error {
 	var n int
-	if err := one(s.read(ctx).Raw("SELECT 1")).Scan(&n); err != nil {
+	if err := s.readOne(ctx, "SELECT 1").Scan(&n); err != nil {
 		return fmt.Errorf("ping database: %w", translate(err))
 	}
 	return s.storage.err()

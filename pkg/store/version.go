@@ -114,6 +114,6 @@ func (v *versionProbe) run(ctx context.Context, r *versionRound) {
 
 func pgDataVersion(ctx context.Context, s *Store) (int64, error) {
 	var n int64
-	err := one(s.read(ctx).Raw("SELECT v FROM data_version WHERE id = 1")).Scan(&n)
+	err := s.readOne(ctx, "SELECT v FROM data_version WHERE id = 1").Scan(&n)
 	return n, err
 }
