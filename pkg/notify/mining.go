@@ -65,8 +65,8 @@ func (f *MiningFollower) Wake() {
 	}
 }
 
-// Sync applies everything stored so far.
-func (f *MiningFollower) Sync(ctx context.Context) error {
+// syncAll applies everything stored so far (the run loop's sync).
+func (f *MiningFollower) syncAll(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	defer f.broadcast()
@@ -142,7 +142,7 @@ func (f *MiningFollower) run(ctx context.Context) {
 	defer t.Stop()
 	failing := false
 	for {
-		err := f.Sync(ctx)
+		err := f.syncAll(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			f.logger.Error("mining analytics: sync failed; will retry", "err", err)

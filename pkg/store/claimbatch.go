@@ -280,6 +280,11 @@ var (
 		`(?, ?, ?, ?, ?, ?)`, ` RETURNING id, notification_id`}
 )
 
+// text is the statement for n rows.
+func (m *multiRow) text(n int) string {
+	return m.head + strings.TrimSuffix(strings.Repeat(m.row+", ", n), ", ") + m.tail
+}
+
 // batchTexts caches each statement's text by row count, so that the text, like the prepared
 // statement it keys, is built once.
 var batchTexts sync.Map // batchKey → string
@@ -293,7 +298,7 @@ func batchSQL(m *multiRow, n int) string {
 	if s, ok := batchTexts.Load(batchKey{m, n}); ok {
 		return s.(string)
 	}
-	s := m.head + strings.TrimSuffix(strings.Repeat(m.row+", ", n), ", ") + m.tail
+	s := m.text(n)
 	batchTexts.Store(batchKey{m, n}, s)
 	return s
 }

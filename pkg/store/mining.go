@@ -148,13 +148,7 @@ func cover(from, to int64, units ...int64) [][]span {
 // mining_token_hours, whole minutes from mining_minutes, the rest from solutions.
 func countTotals(db *gorm.DB, token string, from, to int64, out *registry.MiningSummary) error {
 	tiers := cover(from, to, hourMs, minuteMs)
-	var dmin, dmax string
-	addKey := func(k string) {
-		if k != "" && (dmin == "" || k < dmin) {
-			dmin = k
-		}
-		dmax = max(dmax, k)
-	}
+	var diff natRange
 	for i, q := range []string{
 		`SELECT coalesce(sum(solutions), 0), coalesce(min(CASE WHEN difficulty_min <> '' THEN difficulty_min END), ''),
 			coalesce(max(difficulty_max), '') FROM mining_token_hours WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND solutions > 0`,
@@ -168,8 +162,8 @@ func countTotals(db *gorm.DB, token string, from, to int64, out *registry.Mining
 				return err
 			}
 			out.Solutions += n
-			addKey(lo)
-			addKey(hi)
+			diff.add(lo)
+			diff.add(hi)
 		}
 	}
 	for _, sp := range tiers[2] {
@@ -180,10 +174,10 @@ func countTotals(db *gorm.DB, token string, from, to int64, out *registry.Mining
 		}
 		out.Solutions += int64(len(diffs))
 		for _, d := range diffs {
-			addKey(registry.NatKey(d))
+			diff.add(registry.NatKey(d))
 		}
 	}
-	out.DifficultyMin, out.DifficultyMax = registry.NatFromKey(dmin), registry.NatFromKey(dmax)
+	out.DifficultyMin, out.DifficultyMax = registry.NatFromKey(diff.min), registry.NatFromKey(diff.max)
 	return nil
 }
 

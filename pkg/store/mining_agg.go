@@ -35,7 +35,7 @@ func (s *Store) txRows(ctx context.Context, tx *gorm.DB) (txRows, error) {
 }
 
 func (w txRows) text(m *multiRow, n int) string {
-	q := m.head + strings.TrimSuffix(strings.Repeat(m.row+", ", n), ", ") + m.tail
+	q := m.text(n)
 	if w.dollars {
 		q = dollarPlaceholders(q)
 	}
@@ -85,10 +85,24 @@ type minuteKey struct {
 	minute int64
 }
 
+// natRange is the least and greatest of some difficulties, as NatKeys ("": none yet).
+type natRange struct{ min, max string }
+
+// add widens r by key (a NatKey; "" adds nothing).
+func (r *natRange) add(key string) {
+	if key == "" {
+		return
+	}
+	if r.min == "" || key < r.min {
+		r.min = key
+	}
+	r.max = max(r.max, key)
+}
+
 // countAgg is the counted solutions of a minute or token hour.
 type countAgg struct {
 	solutions, first, last int64
-	dmin, dmax             string // NatKey
+	diff                   natRange
 }
 
 func (m *countAgg) add(r *solutionRow) {
@@ -97,12 +111,7 @@ func (m *countAgg) add(r *solutionRow) {
 	}
 	m.solutions++
 	m.first, m.last = min(m.first, r.ReceivedAt), max(m.last, r.ReceivedAt)
-	if k := registry.NatKey(r.Difficulty); k != "" {
-		if m.dmin == "" || k < m.dmin {
-			m.dmin = k
-		}
-		m.dmax = max(m.dmax, k)
-	}
+	m.diff.add(registry.NatKey(r.Difficulty))
 }
 
 // hourKey is a miner's hour (mining_hours) or, with a day's start, its day (mining_miner_days).
@@ -190,12 +199,12 @@ func (a *miningAgg) flush(w txRows) error {
 			return upsert(w, upsertMinutes, a.minutes, func(x, y minuteKey) int {
 				return cmp.Or(cmp.Compare(x.token, y.token), cmp.Compare(x.minute, y.minute))
 			}, func(k minuteKey, m *countAgg) []any {
-				return []any{k.token, k.minute, m.solutions, m.first, m.last, m.dmin, m.dmax}
+				return []any{k.token, k.minute, m.solutions, m.first, m.last, m.diff.min, m.diff.max}
 			})
 		},
 		func() error {
 			return upsert(w, upsertTokenHours, a.tokens, tokenHour.compare, func(k tokenHour, m *countAgg) []any {
-				return []any{k.token, k.hour, m.solutions, m.first, m.last, m.dmin, m.dmax}
+				return []any{k.token, k.hour, m.solutions, m.first, m.last, m.diff.min, m.diff.max}
 			})
 		},
 		func() error {
