@@ -97,7 +97,9 @@ func TestPostgres_Errors(t *testing.T) {
 		})
 	}
 	t.Run("StatementTimeout", func(t *testing.T) {
-		short, err := store.Open(t.Context(), url, store.WithStatementTimeout(20*time.Millisecond))
+		// Long enough for Open's own statements on a loaded machine (20 ms made Open itself
+		// time out under load), far shorter than the sleep it must cut.
+		short, err := store.Open(t.Context(), url, store.WithStatementTimeout(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
