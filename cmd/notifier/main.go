@@ -131,7 +131,8 @@ func wire(b *lifecycle.Base, metrics *prometheus.Registry) (notify.HTTPDeps, err
 	}
 	intake, err := notify.New(notify.Config{Store: b.Store, Keys: cfg.NotifyAPIKeys, Window: cfg.DedupWindow, Retention: cfg.NotificationsRetention,
 		Publish: func(e registry.Event) error { tail.Wake(); hooks.Wake(); mining.Wake(); return b.Bus.PublishEvent(e) }, Refresh: b.Bus.RequestRefresh,
-		Logger: b.Logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies})
+		Logger: b.Logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies,
+		Limits: notify.LimitsOf(cfg.NotifyRatePerKey, cfg.NotifyBurstPerKey, cfg.NotifyRatePerMiner, cfg.NotifyBurstPerMiner)})
 	if err != nil {
 		return notify.HTTPDeps{}, err
 	}
@@ -171,7 +172,7 @@ func wireRelay(b *lifecycle.Base, metrics *prometheus.Registry) (*relay.Relay, e
 	cfg := b.Config
 	rl, err := relay.New(relay.Config{Store: b.Store, Path: cfg.RelayRoutes, Getenv: b.Getenv, Window: cfg.DedupWindow,
 		Lease: cfg.RelayLease, LocalDev: cfg.LocalDev, TrustedProxies: cfg.TrustedProxies, Retention: cfg.NotificationsRetention,
-		Logger: b.Logger, Metrics: metrics})
+		RateLimit: notify.RateOf(cfg.RelayRate), RateBurst: cfg.RelayBurst, Logger: b.Logger, Metrics: metrics})
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,15 @@ type Config struct {
 	// RelayLease is how long a notifier holds a running relay call without renewing it.
 	RelayLease time.Duration
 
+	// Rate limits of new notifications and new relay calls, per notifier process: a rate
+	// (per second, 0 = unlimited) and its burst.
+	NotifyRatePerKey    float64
+	NotifyBurstPerKey   int
+	NotifyRatePerMiner  float64
+	NotifyBurstPerMiner int
+	RelayRate           float64
+	RelayBurst          int
+
 	WebhookTimeout   time.Duration
 	WebhookRetryBase time.Duration
 	WebhookRetries   int
@@ -143,10 +152,16 @@ var vars = []Var{
 	{"ADMIN_AUTH_FAILURES", "10", "wrong admin keys one source (IPv4 address or IPv6 /64) may send within ADMIN_AUTH_WINDOW; then every bearer attempt of it is 429 until the window ends", intRange(1, 10000, func(c *Config) *int { return &c.AdminAuthFailures })},
 	{"ADMIN_AUTH_WINDOW", "1m", "the window of ADMIN_AUTH_FAILURES, from a source's first wrong key", durRange(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.AdminAuthWindow })},
 	{"DEDUP_WINDOW", "5m", "how long a notification's dedup key is remembered (minimum 3m, the outcall window)", dedupWindow},
+	{"NOTIFY_RATE_PER_KEY", "50", "new notifications per second per API key, in each notifier (copies of a stored notification never count; 0 = unlimited)", floatRange(0, 1e6, func(c *Config) *float64 { return &c.NotifyRatePerKey })},
+	{"NOTIFY_BURST_PER_KEY", "500", "burst of NOTIFY_RATE_PER_KEY", intRange(1, 1_000_000, func(c *Config) *int { return &c.NotifyBurstPerKey })},
+	{"NOTIFY_RATE_PER_MINER", "2", "new notifications per second per miner_id, in each notifier (0 = unlimited)", floatRange(0, 1e6, func(c *Config) *float64 { return &c.NotifyRatePerMiner })},
+	{"NOTIFY_BURST_PER_MINER", "60", "burst of NOTIFY_RATE_PER_MINER", intRange(1, 1_000_000, func(c *Config) *int { return &c.NotifyBurstPerMiner })},
 	{"EVENT_LOG_POLL", "1s", "how often the notifier's hub reads the event log when no bus doorbell rang (the delay of events during a bus outage)", durRange(10*time.Millisecond, time.Minute, func(c *Config) *time.Duration { return &c.EventLogPoll })},
 	{"EVENT_LOG_HOLD_BACK", "2s", "how long the hub waits for a missing event id that may still commit (several writers) before delivering past it", durRange(10*time.Millisecond, 5*time.Minute, func(c *Config) *time.Duration { return &c.EventLogHoldBack })},
 	{"RELAY_ROUTES", "", "JSON file of the outcall relay's routes ({\"routes\": [...]}, see README \"Relay\"); SIGHUP to the notifier reloads it; empty = no relay (404 on /relay/…)", func(c *Config, v string) error { c.RelayRoutes = v; return nil }},
 	{"RELAY_LEASE", "10s", "how long a notifier holds a running relay call without renewing it: after a crash, its GETs are re-run and other calls answered upstream_outcome_unknown that much later", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.RelayLease })},
+	{"RELAY_RATE", "10", "new relay calls per second per caller key and route, in each notifier (copies of a decided call never count; 0 = unlimited)", floatRange(0, 1e6, func(c *Config) *float64 { return &c.RelayRate })},
+	{"RELAY_BURST", "100", "burst of RELAY_RATE", intRange(1, 1_000_000, func(c *Config) *int { return &c.RelayBurst })},
 	{"WEBHOOK_TIMEOUT", "10s", "deadline of one webhook delivery attempt: connect, TLS handshake, reply headers and in total", durRange(time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout })},
 	{"WEBHOOK_RETRY_BASE", "5s", "wait before a failed webhook delivery's first retry; each next wait doubles (±25 % jitter)", durRange(time.Millisecond, time.Hour, func(c *Config) *time.Duration { return &c.WebhookRetryBase })},
 	{"WEBHOOK_RETRIES", "14", "retries of one event before its webhook is marked failing (14 with the 5s base: about 23 h in all)", intRange(1, 30, func(c *Config) *int { return &c.WebhookRetries })},
