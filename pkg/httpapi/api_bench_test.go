@@ -49,20 +49,29 @@ const (
 // of the run (the warm-up included), so the cache never has the reply and every request reads
 // the database. With 10,000 tokens and miners, one iteration fits before ids repeat: run it
 // with -benchtime 1x (make bench-compare does).
+//
+// The engine ceiling of each point read ("<route>_engine"): a bare gin handler that runs the
+// route's same one-row SELECT (store.PointReadSQL) through a database/sql statement prepared
+// once, on a pool of its own over the same database and driver (as many connections as the
+// store's read pool), and writes the row as a JSON object of its columns, uncached ids as
+// above. It is the least any handler over that engine can do, so "<route>_engine_ratio" (to
+// bare) bounds what "<route>_uncached_ratio" can reach on this machine, and
+// "<route>_uncached_of_engine" is how much of that ceiling the api's route gets.
 func BenchmarkAPI_Loopback(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "registry.db")
 		benchAPI(b, path, func(st *store.Store) benchIDs {
 			return seedBench(b, path)
-		})
+		}, engineDB{"sqlite", "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)", 8})
 	})
 	b.Run("postgres", func(b *testing.B) {
 		url := pgtest.New(b).Database(b)
-		benchAPI(b, url, func(*store.Store) benchIDs { return seedBenchDB(b, "pgx", url) })
+		benchAPI(b, url, func(*store.Store) benchIDs { return seedBenchDB(b, "pgx", url) },
+			engineDB{"pgx", url, store.DefaultMaxConns})
 	})
 }
 
-func benchAPI(b *testing.B, database string, seed func(*store.Store) benchIDs) {
+func benchAPI(b *testing.B, database string, seed func(*store.Store) benchIDs, eng engineDB) {
 	ctx := b.Context()
 	st, err := store.Open(ctx, database)
 	if err != nil {
@@ -78,6 +87,10 @@ func benchAPI(b *testing.B, database string, seed func(*store.Store) benchIDs) {
 	gin.SetMode(gin.ReleaseMode)
 	bare := gin.New()
 	bare.GET("/bare", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	routes := []string{"token", "miner", "canister"}
+	for _, route := range routes {
+		bare.GET("/engine/"+route+"/:id", eng.handler(b, route))
+	}
 	bareSrv := httptest.NewServer(bare)
 	b.Cleanup(bareSrv.Close)
 
@@ -88,10 +101,7 @@ func benchAPI(b *testing.B, database string, seed func(*store.Store) benchIDs) {
 	cached := func(route string, list []string) func(int) string {
 		return func(i int) string { return api.URL + route + list[i%16] }
 	}
-	targets := []struct {
-		name string
-		url  func(int) string
-	}{
+	targets := []benchTarget{
 		{"bare", func(int) string { return bareSrv.URL + "/bare" }},
 		{"canisters", func(int) string { return api.URL + "/canisters?limit=100" }},
 		{"token", cached("/tokens/", ids.tokens)},
@@ -100,6 +110,11 @@ func benchAPI(b *testing.B, database string, seed func(*store.Store) benchIDs) {
 		{"miner_uncached", uncached("/miners/", ids.miners)},
 		{"canister", cached("/canisters/", ids.canisters)},
 		{"canister_uncached", uncached("/canisters/", ids.canisters)},
+	}
+	engineIDs := map[string][]string{"token": ids.tokens, "miner": ids.miners, "canister": ids.canisters}
+	for _, route := range routes {
+		list := engineIDs[route]
+		targets = append(targets, benchTarget{route + "_engine", func(int) string { return bareSrv.URL + "/engine/" + route + "/" + list[int(spread.Add(1))%len(list)] }})
 	}
 	urls := make([]func(int) string, len(targets))
 	for i, t := range targets {
@@ -116,7 +131,17 @@ func benchAPI(b *testing.B, database string, seed func(*store.Store) benchIDs) {
 				b.ReportMetric(res[i].rps/base.rps, t.name+"_ratio")
 			}
 		}
+		for _, route := range routes {
+			ours, ceiling := targetIndex(targets, route+"_uncached"), targetIndex(targets, route+"_engine")
+			b.ReportMetric(res[ours].rps/res[ceiling].rps, route+"_uncached_of_engine")
+		}
 	}
+}
+
+// benchTarget is one target of benchAPI: its metrics' name, and the URL of its i-th request.
+type benchTarget struct {
+	name string
+	url  func(int) string
 }
 
 // benchIDs are the seeded canisters' ids: all of them, the tokens' and the miners'.
@@ -226,18 +251,8 @@ func seedBenchDB(b *testing.B, driver, dsn string) benchIDs {
 	defer func() { _ = tx.Rollback() }()
 	hash := strings.Repeat("e", 64)
 	exec := func(query string, args ...any) (sql.Result, error) {
-		if driver == "pgx" { // $1, $2, … instead of ?
-			var q strings.Builder
-			n := 0
-			for _, r := range query {
-				if r == '?' {
-					n++
-					fmt.Fprintf(&q, "$%d", n)
-					continue
-				}
-				q.WriteRune(r)
-			}
-			query = q.String()
+		if driver == "pgx" {
+			query = dollars(query)
 		}
 		return tx.Exec(query, args...)
 	}
@@ -295,6 +310,21 @@ func seedBenchDB(b *testing.B, driver, dsn string) benchIDs {
 		b.Fatal(err)
 	}
 	return ids
+}
+
+// dollars numbers the ? placeholders of query as $1, $2, … (PostgreSQL).
+func dollars(query string) string {
+	var q strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&q, "$%d", n)
+			continue
+		}
+		q.WriteRune(r)
+	}
+	return q.String()
 }
 
 func appendRow(sb *strings.Builder, row string) {

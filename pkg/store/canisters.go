@@ -81,8 +81,7 @@ func (s *Store) GetCanister(ctx context.Context, id registry.CanisterID) (regist
 // read by the same statement: GET /canisters/{id} takes one read of the database, not two.
 func (s *Store) GetCanisterBadges(ctx context.Context, id registry.CanisterID) (registry.CanisterRecord, *registry.Badges, error) {
 	var d badgeDest
-	rec, err := getCanister(scanWith{s.readOne(ctx, "SELECT "+canisterColumns+", "+badgeColumns+canisterFrom+
-		" LEFT JOIN canister_badges b ON b.canister_id = c.canister_id WHERE c.canister_id = ?", string(id)), d.targets()}, id)
+	rec, err := getCanister(scanWith{s.readOne(ctx, getCanisterBadgesSQL, string(id)), d.targets()}, id)
 	if err != nil {
 		return rec, nil, fmt.Errorf("get canister %s: %w", id, err)
 	}

@@ -63,7 +63,7 @@ func scanToken(sc scanner) (registry.TokenRecord, error) {
 // GetToken returns what the poller read from a token canister. A registered canister that was
 // never read as a token is ENOTFOUND.
 func (s *Store) GetToken(ctx context.Context, id registry.CanisterID) (registry.TokenRecord, error) {
-	rec, err := scanToken(s.readOne(ctx, "SELECT "+tokenColumns+tokenFrom+" WHERE t.canister_id = ?", string(id)))
+	rec, err := scanToken(s.readOne(ctx, getTokenSQL, string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "no token data for %s (not registered as a token, or not read yet)", id)
 	}
@@ -123,7 +123,7 @@ func scanMiner(sc scanner) (registry.MinerRecord, error) {
 // GetMiner returns what the poller read from a miner canister. A registered canister that was
 // never read as a miner is ENOTFOUND.
 func (s *Store) GetMiner(ctx context.Context, id registry.CanisterID) (registry.MinerRecord, error) {
-	rec, err := scanMiner(s.readOne(ctx, "SELECT "+minerColumns+minerFrom+" WHERE m.canister_id = ?", string(id)))
+	rec, err := scanMiner(s.readOne(ctx, getMinerSQL, string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, registry.Errorf(registry.ENOTFOUND, "no miner data for %s (not registered as a miner, or not read yet)", id)
 	}
