@@ -24,7 +24,8 @@ type readCache struct {
 	now      func() time.Time
 	maxAge   time.Duration
 	maxBytes int
-	counts   *prometheus.CounterVec // result="hit"|"miss"
+	hits     prometheus.Counter // canistry_api_read_cache_requests_total{result="hit"}
+	misses   prometheus.Counter // … {result="miss"}, resolved once, not per request
 	enc      *httpserver.Encoder
 
 	mu      sync.Mutex
@@ -42,7 +43,8 @@ type cachedReply struct {
 
 func newReadCache(version func(context.Context) (int64, error), now func() time.Time, counts *prometheus.CounterVec, enc *httpserver.Encoder) *readCache {
 	return &readCache{version: version, now: now, maxAge: time.Second, maxBytes: 32 << 20,
-		counts: counts, enc: enc, entries: map[string]*cachedReply{}}
+		hits: counts.WithLabelValues("hit"), misses: counts.WithLabelValues("miss"), enc: enc,
+		entries: map[string]*cachedReply{}}
 }
 
 // dataVersionKey is the gin context key under which the middleware leaves the request's
@@ -83,7 +85,7 @@ func (rc *readCache) middleware(c *gin.Context) {
 			return
 		}
 	}
-	rc.counts.WithLabelValues("miss").Inc()
+	rc.misses.Inc()
 	rec := &recordingWriter{ResponseWriter: c.Writer}
 	c.Writer = rec
 	c.Next()
@@ -97,7 +99,7 @@ func (rc *readCache) middleware(c *gin.Context) {
 
 // serve answers c with the cached reply e.
 func (rc *readCache) serve(c *gin.Context, e *cachedReply) {
-	rc.counts.WithLabelValues("hit").Inc()
+	rc.hits.Inc()
 	h := c.Writer.Header()
 	for k, vals := range e.header {
 		h[k] = vals
