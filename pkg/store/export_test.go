@@ -39,5 +39,10 @@ func WithWriterConn(wrap func(net.Conn) net.Conn) Option {
 	return func(s *Store) { s.writerDial = wrap }
 }
 
+// WithReaderConn wraps each connection of the PostgreSQL read pool in wrap.
+func WithReaderConn(wrap func(net.Conn) net.Conn) Option {
+	return func(s *Store) { s.readerDial = wrap }
+}
+
 // WriteLockKey is the PostgreSQL advisory lock every write transaction holds.
 const WriteLockKey = writeLockKey

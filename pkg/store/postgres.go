@@ -67,7 +67,7 @@ func (s *Store) openPostgres(target string) error {
 	if s.wdb, err = openPGPool(target, false, 1, s.stmtTimeout, s.writerDial); err != nil {
 		return err
 	}
-	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout, nil)
+	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout, s.readerDial)
 	return err
 }
 

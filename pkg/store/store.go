@@ -38,6 +38,7 @@ type Store struct {
 
 	noPipeline bool                    // tests: PostgreSQL claims take the general path
 	writerDial func(net.Conn) net.Conn // tests: wraps the PostgreSQL writer's connections
+	readerDial func(net.Conn) net.Conn // tests: wraps the PostgreSQL read pool's connections
 }
 
 // Option configures Open.
