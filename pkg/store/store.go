@@ -76,6 +76,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.closePools()
 		return nil, err
 	}
+	s.warmClaimPipe(ctx)
 	return s, nil
 }
 
