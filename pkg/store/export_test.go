@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"net"
 
 	"gorm.io/gorm"
@@ -48,31 +46,3 @@ func WithReaderConn(wrap func(net.Conn) net.Conn) Option {
 
 // WriteLockKey is the PostgreSQL advisory lock every write transaction holds.
 const WriteLockKey = writeLockKey
-
-// MigrateBelow applies one backend's migrations numbered below version to db, as Open would,
-// and records them in schema_migrations: a database as an older release left it (upgrade tests).
-func MigrateBelow(db *sql.DB, pg bool, version int) error {
-	target := "registry.db"
-	if pg {
-		target = "postgres://"
-	}
-	migs, err := loadMigrations(dialectFor(target).migrations)
-	if err != nil {
-		return err
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return err
-	}
-	for _, m := range migs {
-		if m.version >= version {
-			break
-		}
-		if _, err := db.Exec(m.sql); err != nil {
-			return fmt.Errorf("migration %d: %w", m.version, err)
-		}
-		if _, err := db.Exec(fmt.Sprintf("INSERT INTO schema_migrations VALUES (%d, '%s', 0)", m.version, m.name)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
