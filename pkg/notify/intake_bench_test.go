@@ -211,8 +211,9 @@ func BenchmarkIntakeDistinct(b *testing.B) {
 }
 
 func benchDistinct(b *testing.B, backend string) {
-	in, _, reg := newBenchIntake(b, backend)
+	in, st, reg := newBenchIntake(b, backend)
 	intake, bare := serve(b, in), serve(b, bareHandler())
+	engine := newEngineRun(b, backend, st) // the engine ceiling (intake_bench_engine_test.go)
 	var seq atomic.Uint64
 	seq.Store(1_700_000_000_000_000_000)
 	distinct := func(int) []byte { return solution(seq.Add(1)) }
@@ -225,6 +226,7 @@ func benchDistinct(b *testing.B, backend string) {
 		d, l = load(b, intake, benchBatch, distinct)
 		tIntake += d
 		latIntake = append(latIntake, l...)
+		engine.measure(b, distinct)
 	}
 	slices.Sort(latIntake)
 	slices.Sort(latBare)
@@ -240,4 +242,5 @@ func benchDistinct(b *testing.B, backend string) {
 	txs, claims, busy := groupCommit(b, reg)
 	b.ReportMetric(float64(claims)/float64(max(txs, 1)), "claims/tx")
 	b.ReportMetric(busy.Seconds()/tIntake.Seconds(), "writer_busy")
+	engine.report(b, n, tBare, tIntake)
 }
