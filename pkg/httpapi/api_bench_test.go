@@ -62,7 +62,7 @@ func BenchmarkAPI_Loopback(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "registry.db")
 		benchAPI(b, path, func(st *store.Store) benchIDs {
 			return seedBench(b, path)
-		}, engineDB{"sqlite", "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)", 8})
+		}, engineDB{"sqlite", store.SQLiteDSN(path, true), 8})
 	})
 	b.Run("postgres", func(b *testing.B) {
 		url := pgtest.New(b).Database(b)

@@ -51,7 +51,7 @@ type engine struct {
 // PostgreSQL server through the same pgx driver.
 func newEngine(b *testing.B, backend string, st *store.Store) *engine {
 	b.Helper()
-	driver, dsn, ddl := "sqlite", sqliteEngineDSN(filepath.Join(b.TempDir(), "engine.db")),
+	driver, dsn, ddl := "sqlite", store.SQLiteDSN(filepath.Join(b.TempDir(), "engine.db"), false),
 		"CREATE TABLE notices (key TEXT PRIMARY KEY, body TEXT, received_at INTEGER)"
 	if backend == "postgres" {
 		// BIGINT: PostgreSQL's INTEGER is 32 bits, SQLite's 64.
@@ -72,17 +72,6 @@ func newEngine(b *testing.B, backend string, st *store.Store) *engine {
 	e.wg.Go(e.run)
 	b.Cleanup(func() { close(e.queue); e.wg.Wait(); _ = db.Close() })
 	return e
-}
-
-// sqliteEngineDSN is the store's writer DSN (pkg/store openPool) for path.
-func sqliteEngineDSN(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
 }
 
 // pgEngineDatabase creates a database named engine on the server of the intake's database

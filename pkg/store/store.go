@@ -120,7 +120,10 @@ func openBusy(err error) bool {
 	return c == sqliteBusy || c == sqliteLocked || strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
-func openPool(path string, readOnly bool, conns int) (*gorm.DB, error) {
+// SQLiteDSN is the data source name the store opens the SQLite file at path with: its writer
+// pool's, or (readOnly) its read pool's. Benchmarks that measure the engine alone open theirs
+// with it, so that they run with the store's settings.
+func SQLiteDSN(path string, readOnly bool) string {
 	q := url.Values{}
 	// Order matters: busy_timeout first, so that switching to WAL waits for other processes.
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -132,8 +135,11 @@ func openPool(path string, readOnly bool, conns int) (*gorm.DB, error) {
 	} else {
 		q.Set("_txlock", "immediate")
 	}
-	dsn := "file:" + path + "?" + q.Encode()
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openPool(path string, readOnly bool, conns int) (*gorm.DB, error) {
+	db, err := gorm.Open(sqlite.Open(SQLiteDSN(path, readOnly)), &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		TranslateError:         true,
