@@ -32,6 +32,9 @@ type dialect struct {
 	dollarParams bool
 	// pipelinedClaims: a batch of new keys is claimed in one pgx pipeline (claimpipe.go).
 	pipelinedClaims bool
+	// columnArrays: the mining follower inserts a batch of solutions as one array per column,
+	// unnested (mining_sync.go), instead of a VALUES list of the batch's length.
+	columnArrays bool
 
 	open         func(ctx context.Context, s *Store) error          // the pools (and the version probe)
 	afterMigrate func(tx *gorm.DB) error                            // nil for nothing
@@ -58,6 +61,7 @@ func dialectFor(path string) dialect {
 					(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_id_seq)) AS head`,
 			dollarParams:    true,
 			pipelinedClaims: true,
+			columnArrays:    true,
 			writeLock:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeLockKey),
 			open:            func(_ context.Context, s *Store) error { return s.openPostgres(s.path) },
 			afterMigrate:    ensureVersionTriggers,

@@ -27,11 +27,12 @@ type txRows struct {
 	ctx     context.Context
 	tx      *sql.Tx
 	dollars bool
+	arrays  bool // dialect.columnArrays
 }
 
 func (s *Store) txRows(ctx context.Context, tx *gorm.DB) (txRows, error) {
 	t, err := sqlTx(tx)
-	return txRows{ctx: ctx, tx: t, dollars: s.d.dollarParams}, err
+	return txRows{ctx: ctx, tx: t, dollars: s.d.dollarParams, arrays: s.d.columnArrays}, err
 }
 
 func (w txRows) text(m *multiRow, n int) string {
@@ -50,13 +51,10 @@ func (w txRows) exec(m *multiRow, n int, args []any) error {
 	return err
 }
 
-// ids runs a multi-row statement that returns one int64 per row it wrote.
-func (w txRows) ids(m *multiRow, n int, args []any) (map[int64]bool, error) {
+// ids runs a statement (text as the driver takes it) that returns one int64 per row it wrote.
+func (w txRows) ids(text string, args []any) (map[int64]bool, error) {
 	out := map[int64]bool{}
-	if n == 0 {
-		return out, nil
-	}
-	rs, err := w.tx.QueryContext(w.ctx, w.text(m, n), args...)
+	rs, err := w.tx.QueryContext(w.ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -45,27 +44,34 @@ const (
 )
 
 // SyncMining applies the next batch of stored solution_found outcalls and miner refreshes.
-// When a read finds nothing past the positions it takes no write lock: the follower's poll
-// and its syncs before deliveries cost the intake nothing while there is nothing to apply.
+// It reads and parses the batch on the read pool, outside the write lock, so that the intake's
+// writes wait only for the follower's inserts; in the write transaction it checks that its
+// position is still the one the batch was read after (else another follower moved it: it reads
+// the batch again there). When nothing is past the positions it takes no write lock: the
+// follower's poll and its syncs before deliveries cost the intake nothing while there is
+// nothing to apply.
 func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 	var out MiningSync
-	var pending bool
-	if err := s.readOne(ctx, `SELECT p.last_id, EXISTS (SELECT 1 FROM notifications WHERE event = ? AND id > p.last_id)
-		OR EXISTS (SELECT 1 FROM miner_stats WHERE id > (SELECT last_id FROM mining_positions WHERE name = 'hash_rates'))
-		FROM mining_positions p WHERE p.name = 'solutions'`, registry.EventSolutionFound).Scan(&out.Position, &pending); err != nil {
+	var rates bool
+	if err := s.readOne(ctx, `SELECT p.last_id, EXISTS (SELECT 1 FROM miner_stats WHERE id > (SELECT last_id FROM mining_positions WHERE name = 'hash_rates'))
+		FROM mining_positions p WHERE p.name = 'solutions'`).Scan(&out.Position, &rates); err != nil {
 		return out, fmt.Errorf("sync mining: %w", translate(err))
 	}
-	if !pending {
+	pre, err := readOutcalls(s.read(ctx), out.Position)
+	if err != nil {
+		return out, fmt.Errorf("sync mining: %w", translate(err))
+	}
+	if len(pre.rows) == 0 && !rates {
 		return out, nil
 	}
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		out = MiningSync{}
 		w, err := s.txRows(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if err := syncSolutionsTx(w, tx, &out); err != nil {
-			return err
+		if err := syncSolutionsTx(w, tx, pre, &out); err != nil || !rates {
+			return err // refreshes stored since the read wait for the next sync
 		}
 		return syncHashRatesTx(w, tx, &out)
 	})
@@ -73,6 +79,33 @@ func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 		return MiningSync{}, fmt.Errorf("sync mining: %w", err)
 	}
 	return out, nil
+}
+
+// outcallBatch is the next stored solution_found outcalls after a position, parsed.
+type outcallBatch struct {
+	after   int64
+	rows    []outcallRow
+	sols    []solutionRow // the rows that are solutions, in id order (RepeatOf not set yet)
+	skipped int
+}
+
+// readOutcalls reads and parses the next MiningBatch solution_found outcalls after pos.
+func readOutcalls(db *gorm.DB, pos int64) (outcallBatch, error) {
+	b := outcallBatch{after: pos}
+	rows, err := queryList(db, `SELECT id, miner_id, data, received_at FROM notifications
+		WHERE event = ? AND id > ? ORDER BY id LIMIT ?`, []any{registry.EventSolutionFound, pos, MiningBatch}, scanOutcall)
+	if err != nil {
+		return b, err
+	}
+	b.rows, b.sols = rows, make([]solutionRow, 0, len(rows))
+	for _, r := range rows {
+		if row, ok := parseSolution(r); ok {
+			b.sols = append(b.sols, row)
+		} else {
+			b.skipped++
+		}
+	}
+	return b, nil
 }
 
 // solutionRow is one row of solutions.
@@ -104,26 +137,24 @@ func scanOutcall(sc scanner) (outcallRow, error) {
 	return r, sc.Scan(&r.ID, &r.MinerID, &r.Data, &r.ReceivedAt)
 }
 
-func syncSolutionsTx(w txRows, tx *gorm.DB, out *MiningSync) error {
+// syncSolutionsTx applies pre, the batch read after the position before the transaction, or
+// the batch after the position it finds if that moved meanwhile.
+func syncSolutionsTx(w txRows, tx *gorm.DB, pre outcallBatch, out *MiningSync) error {
 	pos, err := positionTx(tx, "solutions")
 	if err != nil {
 		return err
 	}
-	rows, err := queryList(tx, `SELECT id, miner_id, data, received_at FROM notifications
-		WHERE event = ? AND id > ? ORDER BY id LIMIT ?`, []any{registry.EventSolutionFound, pos, MiningBatch}, scanOutcall)
 	out.Position = pos
-	if err != nil || len(rows) == 0 {
-		return err
-	}
-	sols := make([]solutionRow, 0, len(rows))
-	for _, r := range rows {
-		if row, ok := parseSolution(r); ok {
-			sols = append(sols, row)
-		} else {
-			out.Skipped++
+	if pos != pre.after {
+		if pre, err = readOutcalls(tx, pos); err != nil {
+			return err
 		}
 	}
-	if len(sols) > 0 {
+	if len(pre.rows) == 0 {
+		return nil
+	}
+	out.Skipped = pre.skipped
+	if sols := slices.Clone(pre.sols); len(sols) > 0 { // a clone: s.write may run this again
 		if err := markRepeats(w, tx, sols); err != nil {
 			return err
 		}
@@ -143,53 +174,9 @@ func syncSolutionsTx(w txRows, tx *gorm.DB, out *MiningSync) error {
 			return err
 		}
 	}
-	out.More = out.More || len(rows) == MiningBatch
-	out.Position = rows[len(rows)-1].ID
+	out.More = out.More || len(pre.rows) == MiningBatch
+	out.Position = pre.rows[len(pre.rows)-1].ID
 	return setPositionTx(tx, "solutions", pos, out.Position)
-}
-
-// parseSolution reads a solution_found outcall's data (CANISTERS.md: token_id, block_height,
-// nonce, hash, difficulty, reward). Nats may come as JSON numbers or decimal strings.
-func parseSolution(r outcallRow) (solutionRow, bool) {
-	var d struct {
-		TokenID     string          `json:"token_id"`
-		BlockHeight json.RawMessage `json:"block_height"`
-		Difficulty  json.RawMessage `json:"difficulty"`
-		Reward      json.RawMessage `json:"reward"`
-		Hash        json.RawMessage `json:"hash"`
-		Nonce       json.RawMessage `json:"nonce"`
-	}
-	if json.Unmarshal([]byte(r.Data), &d) != nil || d.TokenID == "" || len(d.TokenID) > 200 {
-		return solutionRow{}, false
-	}
-	height, ok := registry.ParseNat(d.BlockHeight)
-	if !ok {
-		return solutionRow{}, false
-	}
-	row := solutionRow{NotificationID: r.ID, TokenID: d.TokenID, BlockHeight: height, MinerID: r.MinerID,
-		Hash: plainText(d.Hash), Nonce: plainText(d.Nonce), ReceivedAt: r.ReceivedAt}
-	row.Difficulty, _ = registry.ParseNat(d.Difficulty)
-	row.Reward, _ = registry.ParseNat(d.Reward)
-	return row, true
-}
-
-// plainText is a JSON string's text or a number's digits, at most 200 bytes ("" otherwise).
-func plainText(raw json.RawMessage) string {
-	var v any
-	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
-		return ""
-	}
-	var s string
-	switch v.(type) {
-	case string:
-		_ = json.Unmarshal(raw, &s)
-	case float64:
-		s = string(raw)
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
 
 // heightKey is a block height of a token.
@@ -198,6 +185,19 @@ type heightKey struct{ token, height string }
 var insertHeights = &multiRow{`INSERT INTO solution_heights (token_id, block_height, notification_id) VALUES `,
 	`(?, ?, ?)`, ` ON CONFLICT (token_id, block_height) DO NOTHING RETURNING notification_id`}
 
+// The PostgreSQL forms of the follower's two batch inserts (dialect.columnArrays): one array
+// per column, so that their text is one whatever the batch's length, prepared once per
+// connection and planned once, where a VALUES list of 500 rows (5,000 parameters) is bound and
+// planned again at each batch.
+const (
+	insertHeightArrays = `INSERT INTO solution_heights (token_id, block_height, notification_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+		ON CONFLICT (token_id, block_height) DO NOTHING RETURNING notification_id`
+	insertSolutionArrays = `INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty, reward, hash,
+		nonce, received_at, repeat_of) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+		$6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])`
+)
+
 // markRepeats sets RepeatOf on each solution (in id order) whose height is already stored for
 // its token or came earlier in the batch: one multi-row INSERT of the batch's first solution
 // of each height decides, through what it returns, which heights were new; the first solution
@@ -205,16 +205,14 @@ var insertHeights = &multiRow{`INSERT INTO solution_heights (token_id, block_hei
 func markRepeats(w txRows, tx *gorm.DB, sols []solutionRow) error {
 	first := map[heightKey]int{} // height → index of its first solution in the batch
 	var cands []int
-	args := make([]any, 0, 3*len(sols))
 	for i := range sols {
 		k := heightKey{sols[i].TokenID, sols[i].BlockHeight}
 		if _, ok := first[k]; !ok {
 			first[k] = i
 			cands = append(cands, i)
-			args = append(args, k.token, k.height, sols[i].NotificationID)
 		}
 	}
-	inserted, err := w.ids(insertHeights, len(cands), args)
+	inserted, err := insertFirstHeights(w, sols, cands)
 	if err != nil {
 		return fmt.Errorf("solution heights: %w", err)
 	}
@@ -242,20 +240,64 @@ func markRepeats(w txRows, tx *gorm.DB, sols []solutionRow) error {
 	return nil
 }
 
+// insertFirstHeights inserts the heights of sols[cands] and returns the notification ids of
+// those it inserted (the others were stored already).
+func insertFirstHeights(w txRows, sols []solutionRow, cands []int) (map[int64]bool, error) {
+	if w.arrays {
+		var tokens, heights []string
+		var ids []int64
+		for _, i := range cands {
+			tokens, heights, ids = append(tokens, sols[i].TokenID), append(heights, sols[i].BlockHeight),
+				append(ids, sols[i].NotificationID)
+		}
+		return w.ids(insertHeightArrays, []any{tokens, heights, ids})
+	}
+	args := make([]any, 0, 3*len(cands))
+	for _, i := range cands {
+		args = append(args, sols[i].TokenID, sols[i].BlockHeight, sols[i].NotificationID)
+	}
+	return w.ids(w.text(insertHeights, len(cands)), args)
+}
+
 var insertSolutionRows = &multiRow{`INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty,
 	reward, hash, nonce, received_at, repeat_of) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``}
 
-// insertSolutions stores the batch's solutions in one multi-row INSERT.
+// insertSolutions stores the batch's solutions in one INSERT.
 func insertSolutions(w txRows, sols []solutionRow) error {
-	args := make([]any, 0, 10*len(sols))
-	for _, r := range sols {
-		args = append(args, r.NotificationID, r.TokenID, r.BlockHeight, r.MinerID, r.Difficulty, r.Reward, r.Hash, r.Nonce,
-			r.ReceivedAt, r.RepeatOf)
+	var err error
+	if w.arrays {
+		_, err = w.tx.ExecContext(w.ctx, insertSolutionArrays, solutionColumnArrays(sols)...)
+	} else {
+		args := make([]any, 0, 10*len(sols))
+		for _, r := range sols {
+			args = append(args, r.NotificationID, r.TokenID, r.BlockHeight, r.MinerID, r.Difficulty, r.Reward, r.Hash, r.Nonce,
+				r.ReceivedAt, r.RepeatOf)
+		}
+		err = w.exec(insertSolutionRows, len(sols), args)
 	}
-	if err := w.exec(insertSolutionRows, len(sols), args); err != nil {
+	if err != nil {
 		return fmt.Errorf("store solutions %d–%d: %w", sols[0].NotificationID, sols[len(sols)-1].NotificationID, err)
 	}
 	return nil
+}
+
+// solutionColumnArrays is sols as one array per column of solutions, in insertSolutionArrays'
+// order.
+func solutionColumnArrays(sols []solutionRow) []any {
+	n := len(sols)
+	ids, received := make([]int64, n), make([]int64, n)
+	repeats := make([]*int64, n)
+	texts := make([][]string, 7)
+	for c := range texts {
+		texts[c] = make([]string, n)
+	}
+	for i, r := range sols {
+		ids[i], received[i], repeats[i] = r.NotificationID, r.ReceivedAt, r.RepeatOf
+		for c, v := range []string{r.TokenID, r.BlockHeight, r.MinerID, r.Difficulty, r.Reward, r.Hash, r.Nonce} {
+			texts[c][i] = v
+		}
+	}
+	return []any{ids, texts[0], texts[1], texts[2], texts[3], texts[4], texts[5], texts[6], received, repeats}
 }
 
 func positionTx(tx *gorm.DB, name string) (int64, error) {
