@@ -21,44 +21,53 @@ import (
 const dayMs = 24 * hourMs
 
 // txRows runs the follower's multi-row statements on the write transaction's database/sql
-// transaction. Their text depends on the batch's size, so they are not prepared (one parse
-// per statement and batch, against one execution per row before).
+// transaction. Their text depends on the batch's size; the sizes a stream of outcalls repeats
+// (a full batch, and the few rows of the aggregates) are prepared once on the writer pool
+// (s.claimStmts, prepared.go), the others parsed at each use.
 type txRows struct {
-	ctx     context.Context
-	tx      *sql.Tx
-	dollars bool
-	arrays  bool // dialect.columnArrays
+	ctx    context.Context
+	tx     *sql.Tx
+	stmts  *stmtCache
+	arrays bool // dialect.columnArrays
 }
 
 func (s *Store) txRows(ctx context.Context, tx *gorm.DB) (txRows, error) {
 	t, err := sqlTx(tx)
-	return txRows{ctx: ctx, tx: t, dollars: s.d.dollarParams, arrays: s.d.columnArrays}, err
+	return txRows{ctx: ctx, tx: t, stmts: s.claimStmts, arrays: s.d.columnArrays}, err
 }
 
-func (w txRows) text(m *multiRow, n int) string {
-	q := m.text(n)
-	if w.dollars {
-		q = dollarPlaceholders(q)
-	}
-	return q
-}
+// preparedRows reports whether the follower's statements of n rows are kept prepared.
+func preparedRows(n int) bool { return n <= 8 || n == MiningBatch }
 
 func (w txRows) exec(m *multiRow, n int, args []any) error {
-	if n == 0 {
+	switch {
+	case n == 0:
 		return nil
+	case preparedRows(n):
+		return w.stmts.exec(w.ctx, w.tx, batchSQL(m, n), args...)
 	}
-	_, err := w.tx.ExecContext(w.ctx, w.text(m, n), args...)
+	_, err := w.tx.ExecContext(w.ctx, w.stmts.text(m.text(n)), args...)
 	return err
 }
 
-// ids runs a statement (text as the driver takes it) that returns one int64 per row it wrote.
-func (w txRows) ids(text string, args []any) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	rs, err := w.tx.QueryContext(w.ctx, text, args...)
+// ids runs m for n rows (or, with n < 0, the statement text q as the driver takes it), which
+// returns one int64 per row it wrote.
+func (w txRows) ids(m *multiRow, n int, q string, args []any) (map[int64]bool, error) {
+	var rs *sql.Rows
+	var err error
+	switch {
+	case n < 0:
+		rs, err = w.tx.QueryContext(w.ctx, q, args...)
+	case preparedRows(n):
+		rs, err = w.stmts.query(w.ctx, w.tx, batchSQL(m, n), args...)
+	default:
+		rs, err = w.tx.QueryContext(w.ctx, w.stmts.text(m.text(n)), args...)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
+	out := map[int64]bool{}
 	for rs.Next() {
 		var id int64
 		if err := rs.Scan(&id); err != nil {

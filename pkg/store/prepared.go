@@ -125,6 +125,14 @@ func (c *stmtCache) lookup(q string) (*sql.Stmt, string) {
 	return nil, text
 }
 
+// text is q as the driver takes it (not kept: for statements run once).
+func (c *stmtCache) text(q string) string {
+	if c.dollars {
+		return dollarPlaceholders(q)
+	}
+	return q
+}
+
 // prepareMissed prepares the statements run unprepared so far. Call it outside any
 // transaction of the pool. c.mu is not held while preparing: a prepare waits for the pool's
 // one connection, which a transaction may hold while it looks statements up. A failure leaves

@@ -24,7 +24,7 @@ type Store struct {
 	// the pool's one connection (begun without ctx's deadline, see write) would not end with ctx.
 	writer chan struct{}
 
-	claimStmts *stmtCache // the claim path's statements on wdb (prepared.go)
+	claimStmts *stmtCache // the claim path's and the mining follower's statements on wdb (prepared.go)
 	readStmts  *stmtCache // readOne's statements on rdb
 	now        func() time.Time
 
