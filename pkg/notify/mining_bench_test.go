@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,9 @@ import (
 // both see the same growth), on each backend. Both sides run the event log's tailer feeding the
 // hub's delivery, as cmd/notifier does; with the follower it is wired as there too: woken at each
 // publish, polling every second, and synced before the delivery of a solution_found event
-// (SyncBefore). ratio_with_follower is the throughput with it over the throughput without it.
+// (SyncBefore). ratio_with_follower is the throughput with it over the throughput without it;
+// without_spread (with two rounds or more) is (max − min) / median of the rounds' rates
+// without it, the noise a ratio is judged against.
 func BenchmarkIntakeMiningFollower(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend, func(b *testing.B) {
@@ -59,8 +62,11 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 				return d
 			}
 			var tWithout, tWith time.Duration
+			var rates []float64 // the without-follower rate of each round: the noise
 			for b.Loop() {
-				tWithout += phase(false)
+				d := phase(false)
+				tWithout += d
+				rates = append(rates, benchBatch/d.Seconds())
 				tWith += phase(true)
 			}
 			if err := storetest.SyncMining(b.Context(), st); err != nil {
@@ -70,6 +76,10 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 			b.ReportMetric(n/tWithout.Seconds(), "without_notifications/s")
 			b.ReportMetric(n/tWith.Seconds(), "with_notifications/s")
 			b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio_with_follower")
+			if len(rates) > 1 { // the rounds' spread without the follower, relative to their median
+				slices.Sort(rates)
+				b.ReportMetric((rates[len(rates)-1]-rates[0])/rates[len(rates)/2], "without_spread")
+			}
 		})
 	}
 }
