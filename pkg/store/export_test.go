@@ -46,3 +46,28 @@ func WithReaderConn(wrap func(net.Conn) net.Conn) Option {
 
 // WriteLockKey is the PostgreSQL advisory lock every write transaction holds.
 const WriteLockKey = writeLockKey
+
+// SyncMiningRaced is a follower that read its batch, then lost the race to another one:
+// it reads the next batch as SyncMining does, runs between (another follower's sync, more
+// outcalls), then applies what it read in a write transaction.
+func (s *Store) SyncMiningRaced(ctx context.Context, between func()) (MiningSync, error) {
+	var pos int64
+	if err := s.readOne(ctx, "SELECT last_id FROM mining_positions WHERE name = 'solutions'").Scan(&pos); err != nil {
+		return MiningSync{}, err
+	}
+	pre, err := readOutcalls(s.read(ctx), pos)
+	if err != nil {
+		return MiningSync{}, err
+	}
+	between()
+	var out MiningSync
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		out = MiningSync{}
+		w, err := s.txRows(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return syncSolutionsTx(w, tx, pre, &out)
+	})
+	return out, err
+}
