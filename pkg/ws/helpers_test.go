@@ -19,7 +19,7 @@ import (
 
 // patience is how long a test waits for something that should happen promptly; it is a
 // safety net against hangs, never an assertion about speed.
-const patience = 20 * time.Second
+const patience = ws.Patience
 
 func startHub(t *testing.T, cfg ws.Config) (*ws.Hub, *httptest.Server) {
 	t.Helper()
@@ -59,18 +59,10 @@ func dial(t *testing.T, srv *httptest.Server, query string, header http.Header) 
 	return c
 }
 
-// waitFor polls cond until it holds or patience runs out.
+// waitFor polls cond until it holds or patience runs out (ws.WaitFor).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
+	ws.WaitFor(t, what, cond)
 }
 
 func waitClients(t *testing.T, h *ws.Hub, n int64) {

@@ -29,7 +29,7 @@ func TestPoller_EpollFails(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
 		if err := h.Close(ctx); err != nil {
 			t.Errorf("close hub: %v", err)
@@ -67,14 +67,14 @@ func TestPoller_EpollFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]*websocket.Conn{"a (woke the wait)": a, "b (idle)": b} {
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_ = c.SetReadDeadline(time.Now().Add(patience))
 		if _, _, err := c.ReadMessage(); err == nil || isTimeout(err) {
 			t.Errorf("client %s: read %v, want the connection ended", name, err)
 		}
 	}
 	select {
 	case <-h.poll.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("the poller still runs after epoll failed")
 	}
 
@@ -101,7 +101,7 @@ func TestPoller_EpollFails(t *testing.T) {
 		if s != "after" {
 			t.Errorf("pong %q, want after", s)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("the new client's ping was not answered")
 	}
 	h.Deliver([]registry.Event{{ID: 1, Event: "solution_found", MinerID: "m", Data: []byte(`{}`)}})
@@ -110,7 +110,7 @@ func TestPoller_EpollFails(t *testing.T) {
 		if !strings.Contains(m, "solution_found") {
 			t.Errorf("new client got %q, want the event", m)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("the new client got no event")
 	}
 }
@@ -118,14 +118,4 @@ func TestPoller_EpollFails(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(interface{ Timeout() bool })
 	return ok && ne.Timeout()
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-	}
 }
