@@ -30,6 +30,7 @@ import (
 	"canistry/pkg/httpserver"
 	"canistry/pkg/lifecycle"
 	"canistry/pkg/notify"
+	"canistry/pkg/ratelimit"
 	"canistry/pkg/registry"
 	"canistry/pkg/relay"
 	"canistry/pkg/webhook"
@@ -172,7 +173,7 @@ func wireRelay(b *lifecycle.Base, metrics *prometheus.Registry) (*relay.Relay, e
 	cfg := b.Config
 	rl, err := relay.New(relay.Config{Store: b.Store, Path: cfg.RelayRoutes, Getenv: b.Getenv, Window: cfg.DedupWindow,
 		Lease: cfg.RelayLease, LocalDev: cfg.LocalDev, TrustedProxies: cfg.TrustedProxies, Retention: cfg.NotificationsRetention,
-		RateLimit: notify.RateOf(cfg.RelayRate), RateBurst: cfg.RelayBurst, Logger: b.Logger, Metrics: metrics})
+		RateLimit: ratelimit.PerSecond(cfg.RelayRate), RateBurst: cfg.RelayBurst, Logger: b.Logger, Metrics: metrics})
 	if err != nil {
 		return nil, err
 	}

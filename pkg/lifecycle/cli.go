@@ -129,8 +129,8 @@ Environment variables (default in brackets; every binary reads the same set):
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts Options) error
 
 // Main is every binary's main: run with the process's arguments and environment and a context
-// that ends on SIGINT or SIGTERM. It returns the process's exit code, which only main hands to the runtime: 0, or 1
-// after writing the error to stderr.
+// that ends on SIGINT or SIGTERM. It returns the process's exit code, which only main hands to
+// the runtime: 0, or 1 after writing the error to stderr.
 func Main(name string, run RunFunc) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, Options{})

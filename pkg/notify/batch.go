@@ -82,6 +82,7 @@ func (in *Intake) claim(ctx context.Context, n *registry.Notification) (store.No
 // effects and answers of a committed batch are handed to deliverLoop, in commit order, so the
 // next transaction need not wait for them; claimsDone closes when both loops are done.
 func (in *Intake) claimLoop(ctx context.Context) {
+	in.store.PrepareClaims(ctx) // before the first batch, which would otherwise wait for it
 	committed := make(chan committedBatch, 4)
 	delivered := make(chan struct{})
 	go in.deliverLoop(committed, delivered)

@@ -28,18 +28,11 @@ func DefaultLimits() Limits {
 	return Limits{PerKey: 50, PerKeyBurst: 500, PerMiner: 2, PerMinerBurst: 60}
 }
 
-// LimitsOf is the Limits of configured rates (per second; 0 means unlimited) and bursts
-// (NOTIFY_RATE_PER_KEY and the rest).
+// LimitsOf is the Limits of configured rates (per second; 0 means unlimited,
+// ratelimit.PerSecond) and bursts (NOTIFY_RATE_PER_KEY and the rest).
 func LimitsOf(perKey float64, perKeyBurst int, perMiner float64, perMinerBurst int) Limits {
-	return Limits{PerKey: RateOf(perKey), PerKeyBurst: perKeyBurst, PerMiner: RateOf(perMiner), PerMinerBurst: perMinerBurst}
-}
-
-// RateOf is a configured rate per second as a limit: 0 (or less) means unlimited.
-func RateOf(perSecond float64) rate.Limit {
-	if perSecond <= 0 {
-		return rate.Inf
-	}
-	return rate.Limit(perSecond)
+	return Limits{PerKey: ratelimit.PerSecond(perKey), PerKeyBurst: perKeyBurst,
+		PerMiner: ratelimit.PerSecond(perMiner), PerMinerBurst: perMinerBurst}
 }
 
 // Unlimited disables rate limiting (benchmarks, load tests).

@@ -7,6 +7,7 @@ import (
 
 	"canistry/pkg/config"
 	"canistry/pkg/notify"
+	"canistry/pkg/ratelimit"
 )
 
 // The environment's defaults (NOTIFY_RATE_PER_KEY and the rest) are the intake's own
@@ -23,8 +24,8 @@ func TestLimitsOf(t *testing.T) {
 		in   float64
 		want rate.Limit
 	}{{0, rate.Inf}, {0.5, 0.5}, {50, 50}} {
-		if got := notify.RateOf(tc.in); got != tc.want {
-			t.Errorf("RateOf(%g) = %v, want %v", tc.in, got, tc.want)
+		if got := ratelimit.PerSecond(tc.in); got != tc.want {
+			t.Errorf("ratelimit.PerSecond(%g) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }

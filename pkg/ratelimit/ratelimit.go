@@ -22,6 +22,15 @@ type Keyed struct {
 	m     map[string]*rate.Limiter
 }
 
+// PerSecond is a configured rate per second (NOTIFY_RATE_PER_KEY, RELAY_RATE, …) as a limit:
+// 0 (or less) means unlimited.
+func PerSecond(perSecond float64) rate.Limit {
+	if perSecond <= 0 {
+		return rate.Inf
+	}
+	return rate.Limit(perSecond)
+}
+
 // NewKeyed returns limiters of limit per second and burst; rate.Inf means unlimited.
 func NewKeyed(limit rate.Limit, burst int) *Keyed {
 	return &Keyed{limit: limit, burst: burst, m: map[string]*rate.Limiter{}}

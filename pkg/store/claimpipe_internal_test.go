@@ -11,7 +11,7 @@ import (
 	"canistry/pkg/store/pgtest"
 )
 
-// TestPostgres_ClaimPipeWarm: Open prepares the claim pipeline's statements on the writer
+// TestPostgres_ClaimPipeWarm: PrepareClaims (the intake's start) prepares the claim pipeline's statements on the writer
 // connection and plans the claim statement there (its generic plan), so that no batch after it
 // parses or plans it: PostgreSQL's own count of the statement's plans shows none custom-made
 // (by default the first five executions each plan it again).
@@ -21,6 +21,7 @@ func TestPostgres_ClaimPipeWarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	s.PrepareClaims(t.Context())
 	plans := func() (generic, custom int64) {
 		t.Helper()
 		err := s.onWriterPgx(t.Context(), func(c *pgx.Conn) error {
@@ -33,7 +34,7 @@ func TestPostgres_ClaimPipeWarm(t *testing.T) {
 		return generic, custom
 	}
 	if g, c := plans(); g != 1 || c != 0 {
-		t.Errorf("after Open: %d generic and %d custom plans, want the warm-up's one generic", g, c)
+		t.Errorf("after PrepareClaims: %d generic and %d custom plans, want the warm-up's one generic", g, c)
 	}
 	for i := range 8 {
 		var ns []*registry.Notification

@@ -45,6 +45,7 @@ func TestPostgres_ClaimRoundTrips(t *testing.T) {
 	postgresServer(t)
 	var trips tripCounter
 	s := openStore(t, backend{name: "postgres"}.DB(t), store.WithWriterConn(trips.wrap))
+	s.PrepareClaims(t.Context()) // as the intake does when it starts
 	now := time.UnixMilli(1_700_000_000_000)
 	batch := func(keys ...string) []*registry.Notification {
 		var ns []*registry.Notification
@@ -63,7 +64,7 @@ func TestPostgres_ClaimRoundTrips(t *testing.T) {
 		claimed int   // how many of the batch are claimed
 		trips   int64 // 0: more than one
 	}{
-		{"first batch (statements prepared at Open)", batch("w1", "w2"), 2, 1},
+		{"first batch (statements prepared by PrepareClaims)", batch("w1", "w2"), 2, 1},
 		{"one new key", batch("a"), 1, 1},
 		{"64 new keys", batch(many...), 64, 1},
 		{"a key claimed before", batch("b", "a"), 1, 0},

@@ -50,19 +50,22 @@ func (w txRows) exec(m *multiRow, n int, args []any) error {
 	return err
 }
 
-// ids runs m for n rows (or, with n < 0, the statement text q as the driver takes it), which
-// returns one int64 per row it wrote.
-func (w txRows) ids(m *multiRow, n int, q string, args []any) (map[int64]bool, error) {
-	var rs *sql.Rows
-	var err error
-	switch {
-	case n < 0:
-		rs, err = w.tx.QueryContext(w.ctx, q, args...)
-	case preparedRows(n):
-		rs, err = w.stmts.query(w.ctx, w.tx, batchSQL(m, n), args...)
-	default:
-		rs, err = w.tx.QueryContext(w.ctx, w.stmts.text(m.text(n)), args...)
+// ids runs m for n rows, which returns one int64 per row it wrote.
+func (w txRows) ids(m *multiRow, n int, args []any) (map[int64]bool, error) {
+	if preparedRows(n) {
+		return scanIDs(w.stmts.query(w.ctx, w.tx, batchSQL(m, n), args...))
 	}
+	return scanIDs(w.tx.QueryContext(w.ctx, w.stmts.text(m.text(n)), args...))
+}
+
+// arrayIDs runs q, a statement of one array per column in the driver's own text
+// (dialect.columnArrays), which returns one int64 per row it wrote.
+func (w txRows) arrayIDs(q string, args []any) (map[int64]bool, error) {
+	return scanIDs(w.tx.QueryContext(w.ctx, q, args...))
+}
+
+// scanIDs reads the int64 of each row of rs.
+func scanIDs(rs *sql.Rows, err error) (map[int64]bool, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -251,13 +251,13 @@ func insertFirstHeights(w txRows, sols []solutionRow, cands []int) (map[int64]bo
 			tokens, heights, ids = append(tokens, sols[i].TokenID), append(heights, sols[i].BlockHeight),
 				append(ids, sols[i].NotificationID)
 		}
-		return w.ids(nil, -1, insertHeightArrays, []any{tokens, heights, ids})
+		return w.arrayIDs(insertHeightArrays, []any{tokens, heights, ids})
 	}
 	args := make([]any, 0, 3*len(cands))
 	for _, i := range cands {
 		args = append(args, sols[i].TokenID, sols[i].BlockHeight, sols[i].NotificationID)
 	}
-	return w.ids(insertHeights, len(cands), "", args)
+	return w.ids(insertHeights, len(cands), args)
 }
 
 var insertSolutionRows = &multiRow{`INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty,

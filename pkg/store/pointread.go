@@ -14,5 +14,13 @@ const (
 // loopback benchmark runs the same text through a bare handler, to measure the least any
 // handler over the engine can do (issue 26's engine ceiling).
 func PointReadSQL(route string) string {
-	return map[string]string{"token": getTokenSQL, "miner": getMinerSQL, "canister": getCanisterBadgesSQL}[route]
+	switch route {
+	case "token":
+		return getTokenSQL
+	case "miner":
+		return getMinerSQL
+	case "canister":
+		return getCanisterBadgesSQL
+	}
+	return ""
 }

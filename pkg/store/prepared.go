@@ -113,10 +113,7 @@ func (c *stmtCache) lookup(q string) (*sql.Stmt, string) {
 	}
 	text, ok := c.texts[q]
 	if !ok {
-		text = q
-		if c.dollars {
-			text = dollarPlaceholders(q)
-		}
+		text = c.text(q)
 		c.texts[q] = text
 	}
 	if !c.dollars {
@@ -125,7 +122,7 @@ func (c *stmtCache) lookup(q string) (*sql.Stmt, string) {
 	return nil, text
 }
 
-// text is q as the driver takes it (not kept: for statements run once).
+// text is q as the driver takes it (lookup keeps it; statements run once call it directly).
 func (c *stmtCache) text(q string) string {
 	if c.dollars {
 		return dollarPlaceholders(q)

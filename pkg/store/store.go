@@ -76,7 +76,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.closePools()
 		return nil, err
 	}
-	s.warmClaimPipe(ctx)
 	return s, nil
 }
 
