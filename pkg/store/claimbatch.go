@@ -106,7 +106,7 @@ func (b *claimBatch) classify() error {
 	if len(b.expired) == 0 {
 		return nil
 	}
-	return b.s.claimStmts.exec(b.ctx, b.tx, inList("DELETE FROM notification_claims WHERE dedup_key IN (", len(b.expired), ")"),
+	return b.s.w.stmts.exec(b.ctx, b.tx, inList("DELETE FROM notification_claims WHERE dedup_key IN (", len(b.expired), ")"),
 		anySlice(b.expired)...)
 }
 
@@ -124,7 +124,7 @@ func (b *claimBatch) lookKeys() (map[string]keyState, error) {
 	in := inList("", len(keys), "")
 	q := `SELECT 0, dedup_key, notification_id, expires_at, 0, NULL FROM notification_claims WHERE dedup_key IN (` + in + `)
 		UNION ALL SELECT 1, dedup_key, 0, expires_at, response_status, response_body FROM notification_refusals WHERE dedup_key IN (` + in + `)`
-	rows, err := b.s.claimStmts.query(b.ctx, b.tx, q, append(keys, keys...)...)
+	rows, err := b.s.w.stmts.query(b.ctx, b.tx, q, append(keys, keys...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func (b *claimBatch) insertNew() error {
 
 // returnKeys runs an INSERT … RETURNING id, key and maps each returned key to its id.
 func (b *claimBatch) returnKeys(q string, args []any) (map[string]int64, error) {
-	rs, err := b.s.claimStmts.query(b.ctx, b.tx, q, args...)
+	rs, err := b.s.w.stmts.query(b.ctx, b.tx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (b *claimBatch) insertFirstCopies(rows []notificationRow) error {
 		source := canonicalAddr(b.ns[b.fresh[j]].Source)
 		args = append(args, r.ID, registry.AddrFamily(source), source, r.BodyHash)
 	}
-	return b.s.claimStmts.exec(b.ctx, b.tx, batchSQL(insertFirstCopies, len(rows)), args...)
+	return b.s.w.stmts.exec(b.ctx, b.tx, batchSQL(insertFirstCopies, len(rows)), args...)
 }
 
 // insertEvents appends the fresh notifications' events to the event log, in batch order (their
@@ -238,7 +238,7 @@ func (b *claimBatch) insertEvents(rows []notificationRow) error {
 		r := &evs[j]
 		args = append(args, r.Event, r.Data, r.Timestamp, r.MinerID, r.NotificationID, r.LoggedAt)
 	}
-	rs, err := b.s.claimStmts.query(b.ctx, b.tx, batchSQL(insertEvents, len(rows)), args...)
+	rs, err := b.s.w.stmts.query(b.ctx, b.tx, batchSQL(insertEvents, len(rows)), args...)
 	if err != nil {
 		return err
 	}

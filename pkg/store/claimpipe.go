@@ -112,12 +112,12 @@ func (s *Store) claimPipelined(ctx context.Context, ns []*registry.Notification,
 // prepares every statement anyway): a DSN that asked for another mode (default_query_exec_mode,
 // e.g. for a pooler) is respected, and claims take the general path.
 func (s *Store) onWriterPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
-	release, err := s.holdWriter(ctx) // in-process writes wait here
+	release, err := s.w.hold(ctx) // in-process writes wait here
 	if err != nil {
 		return err
 	}
 	defer release()
-	sqlDB, err := s.wdb.DB()
+	sqlDB, err := s.w.db.DB()
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,10 @@ type dialect struct {
 	// columnArrays: the mining follower inserts a batch of solutions as one array per column,
 	// unnested (mining_sync.go), instead of a VALUES list of the batch's length.
 	columnArrays bool
+	// followerApart: the mining follower writes on a connection of its own, without the write
+	// lock, locking its positions' rows instead (mining_sync.go); its tables' triggers bump
+	// data_version's row 2 (followerTables).
+	followerApart bool
 
 	open         func(ctx context.Context, s *Store) error          // the pools (and the version probe)
 	afterMigrate func(tx *gorm.DB) error                            // nil for nothing
@@ -65,6 +69,7 @@ func dialectFor(path string) dialect {
 			writeLock:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeLockKey),
 			open:            func(_ context.Context, s *Store) error { return s.openPostgres(s.path) },
 			afterMigrate:    ensureVersionTriggers,
+			followerApart:   true,
 			dataVersion:     pgDataVersion,
 			sizeBytes:       pgSizeBytes,
 			redact:          RedactURL,

@@ -61,7 +61,7 @@ func (s *Store) SyncMiningRaced(ctx context.Context, between func()) (MiningSync
 	}
 	between()
 	var out MiningSync
-	err = s.write(ctx, func(tx *gorm.DB) error {
+	err = s.writeOn(ctx, s.fw, func(tx *gorm.DB) error {
 		out = MiningSync{}
 		w, err := s.txRows(ctx, tx)
 		if err != nil {

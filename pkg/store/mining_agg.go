@@ -22,18 +22,23 @@ const dayMs = 24 * hourMs
 
 // txRows runs the follower's multi-row statements on the write transaction's database/sql
 // transaction. Their text depends on the batch's size; the sizes a stream of outcalls repeats
-// (a full batch, and the few rows of the aggregates) are prepared once on the writer pool
-// (s.claimStmts, prepared.go), the others parsed at each use.
+// (a full batch, and the few rows of the aggregates) are prepared once on the follower's writer
+// (s.fw, prepared.go), the others parsed at each use.
 type txRows struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	stmts  *stmtCache
-	arrays bool // dialect.columnArrays
+	ctx     context.Context
+	tx      *sql.Tx
+	stmts   *stmtCache
+	arrays  bool   // dialect.columnArrays
+	rowLock string // " FOR UPDATE" where the follower's transaction holds no write lock (dialect.followerApart)
 }
 
 func (s *Store) txRows(ctx context.Context, tx *gorm.DB) (txRows, error) {
 	t, err := sqlTx(tx)
-	return txRows{ctx: ctx, tx: t, stmts: s.claimStmts, arrays: s.d.columnArrays}, err
+	w := txRows{ctx: ctx, tx: t, stmts: s.fw.stmts, arrays: s.d.columnArrays}
+	if s.d.followerApart {
+		w.rowLock = " FOR UPDATE"
+	}
+	return w, err
 }
 
 // preparedRows reports whether the follower's statements of n rows are kept prepared.

@@ -18,10 +18,16 @@ import (
 // transaction, so the intake's write path is unchanged.
 //
 // Exactly once: a batch, its aggregates and the new positions commit in one write
-// transaction, and every write transaction holds the database's write lock (SQLite's
-// IMMEDIATE, PostgreSQL's advisory lock), so two followers (two notifiers) serialise and the
-// second starts from where the first ended. A notification is one claimed outcall: its replica
-// copies only count on it, and refused outcalls are never stored, so neither is read twice.
+// transaction, which holds its position's row until it commits, so two followers (two
+// notifiers) serialise and the second starts from where the first ended. On SQLite that is the
+// write lock every write transaction holds (IMMEDIATE). On PostgreSQL the follower writes apart
+// from the intake (dialect.followerApart): on a connection of its own (Store.fw), without the
+// advisory write lock, locking the position's row FOR UPDATE instead, and its tables bump
+// data_version's second row (migration 0018), so that it holds neither the write lock nor the
+// counter's row that every other write locks while it inserts a batch, and the intake's claims
+// never wait for it (before, a sync held the notifier's one writer connection, and with it
+// every claim of the process). A notification is one claimed outcall: its replica copies only
+// count on it, and refused outcalls are never stored, so neither is read twice.
 
 // MiningSync is what one SyncMining call applied.
 type MiningSync struct {
@@ -64,7 +70,7 @@ func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 	if len(pre.rows) == 0 && !rates {
 		return out, nil
 	}
-	err = s.write(ctx, func(tx *gorm.DB) error {
+	err = s.writeOn(ctx, s.fw, func(tx *gorm.DB) error {
 		out = MiningSync{}
 		w, err := s.txRows(ctx, tx)
 		if err != nil {
@@ -75,7 +81,7 @@ func (s *Store) SyncMining(ctx context.Context) (MiningSync, error) {
 		}
 		return syncHashRatesTx(w, tx, &out)
 	})
-	s.claimStmts.prepareMissed(ctx)
+	s.fw.stmts.prepareMissed(ctx)
 	if err != nil {
 		return MiningSync{}, fmt.Errorf("sync mining: %w", err)
 	}
@@ -141,7 +147,7 @@ func scanOutcall(sc scanner) (outcallRow, error) {
 // syncSolutionsTx applies pre, the batch read after the position before the transaction, or
 // the batch after the position it finds if that moved meanwhile.
 func syncSolutionsTx(w txRows, tx *gorm.DB, pre outcallBatch, out *MiningSync) error {
-	pos, err := positionTx(tx, "solutions")
+	pos, err := positionTx(tx, w.rowLock, "solutions")
 	if err != nil {
 		return err
 	}
@@ -301,14 +307,17 @@ func solutionColumnArrays(sols []solutionRow) []any {
 	return []any{ids, texts[0], texts[1], texts[2], texts[3], texts[4], texts[5], texts[6], received, repeats}
 }
 
-func positionTx(tx *gorm.DB, name string) (int64, error) {
+// positionTx reads a position in the follower's write transaction, locking its row until the
+// transaction ends where the transaction holds no write lock (rowLock: dialect.followerApart).
+func positionTx(tx *gorm.DB, rowLock, name string) (int64, error) {
 	var pos int64
-	err := one(tx.Raw("SELECT last_id FROM mining_positions WHERE name = ?", name)).Scan(&pos)
+	err := one(tx.Raw("SELECT last_id FROM mining_positions WHERE name = ?"+rowLock, name)).Scan(&pos)
 	return pos, err
 }
 
 // setPositionTx moves a position from old to pos; it is an error if it was moved meanwhile
-// (impossible while writes hold the write lock: kept as the guard of exactly-once).
+// (impossible while the transaction holds the write lock or the position's row: kept as the
+// guard of exactly-once).
 func setPositionTx(tx *gorm.DB, name string, old, pos int64) error {
 	res := tx.Exec("UPDATE mining_positions SET last_id = ? WHERE name = ? AND last_id = ?", pos, name, old)
 	if res.Error == nil && res.RowsAffected != 1 {
@@ -328,7 +337,7 @@ type rateRow struct {
 // mining (a refresh of a miner that is not mining counts for no token), then recomputes the
 // network hash rate of each token hour they fell in.
 func syncHashRatesTx(w txRows, tx *gorm.DB, out *MiningSync) error {
-	pos, err := positionTx(tx, "hash_rates")
+	pos, err := positionTx(tx, w.rowLock, "hash_rates")
 	if err != nil {
 		return err
 	}

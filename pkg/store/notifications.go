@@ -85,7 +85,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, batch []*registry.Notifi
 		out, err = s.claimBatchTx(ctx, tx, batch, window)
 		return err
 	})
-	s.claimStmts.prepareMissed(ctx)
+	s.w.stmts.prepareMissed(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("claim notification: %w", err)
 	}

@@ -27,6 +27,8 @@ import (
 //     That keeps the event log's ids committing in id order (a tailer never sees a late id),
 //     and makes the migration step safe when several processes start at once. The dedup claim
 //     is still decided by the unique key (INSERT … ON CONFLICT DO NOTHING), not by the lock.
+//     The one exception is the mining follower's (dialect.followerApart, mining_sync.go): it
+//     writes only its own tables, and serialises with other followers on its positions' rows.
 //   - Serialization failures, deadlocks and lost connections are retried inside write with
 //     backoff, like SQLITE_BUSY; a statement timeout is EUNAVAILABLE.
 //   - DataVersion reads a counter that a trigger on every table bumps once per writing
@@ -63,8 +65,20 @@ func (s *Store) openPostgres(target string) error {
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConns
 	}
-	var err error
-	if s.wdb, err = openPGPool(target, false, 1, s.stmtTimeout, s.writerDial); err != nil {
+	wdb, err := openPGPool(target, false, 1, s.stmtTimeout, s.writerDial)
+	if err != nil {
+		return err
+	}
+	if s.w, err = newWriteConn(wdb, s.d, s.d.writeLock); err != nil {
+		return err
+	}
+	// The mining follower's connection (mining_sync.go): database/sql dials it at the first
+	// sync, so the api and the poller, which never sync, never open it.
+	fdb, err := openPGPool(target, false, 1, s.stmtTimeout, nil)
+	if err != nil {
+		return err
+	}
+	if s.fw, err = newWriteConn(fdb, s.d, ""); err != nil {
 		return err
 	}
 	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout, s.readerDial)
@@ -129,6 +143,13 @@ func wrapDial(wrap func(net.Conn) net.Conn) []stdlib.OptionOpenDB {
 	})}
 }
 
+// followerTables are the tables only the mining follower writes (mining_sync.go, mining_agg.go).
+// Their trigger bumps data_version's row 2 and every other table's row 1 (migration 0018), so
+// that the follower, which writes apart from the write lock (dialect.followerApart), never waits
+// for the row every other write transaction locks until it commits, nor holds it.
+var followerTables = map[string]bool{"solutions": true, "solution_heights": true, "mining_minutes": true,
+	"mining_token_hours": true, "mining_hours": true, "mining_miner_days": true, "mining_positions": true}
+
 // ensureVersionTriggers gives every table of the schema the statement trigger that bumps
 // data_version (migration 0001 creates the table and the function), so a table added by a
 // later migration is covered without each migration remembering to. The function bumps the
@@ -142,8 +163,12 @@ func ensureVersionTriggers(tx *gorm.DB) error {
 		return err
 	}
 	for _, t := range tables {
+		row := "1"
+		if followerTables[t] {
+			row = "2"
+		}
 		q := fmt.Sprintf(`CREATE TRIGGER canistry_data_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
-			FOR EACH STATEMENT EXECUTE FUNCTION canistry_bump_data_version()`, quoteIdent(t))
+			FOR EACH STATEMENT EXECUTE FUNCTION canistry_bump_data_version('%s')`, quoteIdent(t), row)
 		if err := tx.Exec(q).Error; err != nil {
 			return fmt.Errorf("data version trigger on %s: %w", t, err)
 		}

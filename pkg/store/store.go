@@ -16,17 +16,16 @@ import (
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	path string   // the SQLite file, or the PostgreSQL URL
-	d    dialect  // what the backend does differently
-	rdb  *gorm.DB // read pool, query_only
-	wdb  *gorm.DB // the single writer connection
-	// writer is held while a write uses wdb: a write waits for it on its ctx, where waiting for
-	// the pool's one connection (begun without ctx's deadline, see write) would not end with ctx.
-	writer chan struct{}
+	path string     // the SQLite file, or the PostgreSQL URL
+	d    dialect    // what the backend does differently
+	rdb  *gorm.DB   // read pool, query_only
+	w    *writeConn // the single writer connection: every write transaction but the follower's on PostgreSQL
+	// fw is the mining follower's writer (SyncMining): w on SQLite, which has one writer; on
+	// PostgreSQL a connection of its own whose transactions skip the write lock (dialect.followerApart).
+	fw *writeConn
 
-	claimStmts *stmtCache // the claim path's and the mining follower's statements on wdb (prepared.go)
-	readStmts  *stmtCache // readOne's statements on rdb
-	now        func() time.Time
+	readStmts *stmtCache // readOne's statements on rdb
+	now       func() time.Time
 
 	version *versionProbe
 	epoch   string // the event log's epoch (loadEpoch)
@@ -51,7 +50,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // safe to call from several processes at once on an empty data directory (or an empty
 // PostgreSQL database). A path that is a postgres:// or postgresql:// URL opens PostgreSQL.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{path: path, now: time.Now, d: dialectFor(path), stmtTimeout: DefaultStatementTimeout, writer: make(chan struct{}, 1)}
+	s := &Store{path: path, now: time.Now, d: dialectFor(path), stmtTimeout: DefaultStatementTimeout}
 	for _, o := range opts {
 		o(s)
 	}
@@ -60,10 +59,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	var err error
-	if s.claimStmts, err = newStmtCache(s.wdb, s.d.dollarParams); err != nil {
-		s.closePools()
-		return nil, err
-	}
 	if s.readStmts, err = newStmtCache(s.rdb, s.d.dollarParams); err != nil {
 		s.closePools()
 		return nil, err
@@ -83,10 +78,14 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if err := createPrivate(path); err != nil {
 		return err
 	}
-	var err error
-	if s.wdb, err = openPoolRetry(ctx, path, false, 1); err != nil {
+	wdb, err := openPoolRetry(ctx, path, false, 1)
+	if err != nil {
 		return err
 	}
+	if s.w, err = newWriteConn(wdb, s.d, s.d.writeLock); err != nil {
+		return err
+	}
+	s.fw = s.w
 	if s.rdb, err = openPoolRetry(ctx, path, true, 8); err != nil {
 		return err
 	}
@@ -167,19 +166,20 @@ func (s *Store) Close() error { return s.closePools() }
 
 func (s *Store) closePools() error {
 	var errs []error
-	for _, c := range []*stmtCache{s.claimStmts, s.readStmts} {
-		if c != nil {
-			c.close()
-		}
+	if s.readStmts != nil {
+		s.readStmts.close()
 	}
 	if s.version != nil {
 		errs = append(errs, s.version.close())
 	}
-	for _, db := range []*gorm.DB{s.rdb, s.wdb} {
-		if db == nil {
-			continue
-		}
-		if sqlDB, err := db.DB(); err == nil {
+	if s.fw != nil && s.fw != s.w {
+		errs = append(errs, s.fw.close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.close())
+	}
+	if s.rdb != nil {
+		if sqlDB, err := s.rdb.DB(); err == nil {
 			errs = append(errs, sqlDB.Close())
 		}
 	}
@@ -224,11 +224,16 @@ func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ct
 // (issue 21 §1). An error from write therefore means the transaction was rolled back, except
 // when the connection itself is lost during COMMIT, which no client can tell apart.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.writeOn(ctx, s.w, fn)
+}
+
+// writeOn is write on the writer c (s.w, or the mining follower's s.fw).
+func (s *Store) writeOn(ctx context.Context, c *writeConn, fn func(tx *gorm.DB) error) error {
 	delay := 5 * time.Millisecond
 	locked := func(tx *gorm.DB) error {
 		tx = tx.WithContext(ctx)
-		if s.d.writeLock != "" {
-			if err := tx.Exec(s.d.writeLock).Error; err != nil {
+		if c.lock != "" {
+			if err := tx.Exec(c.lock).Error; err != nil {
 				return err
 			}
 		}
@@ -238,7 +243,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if err := ctx.Err(); err != nil {
 			return translate(err)
 		}
-		err := s.writeOnce(ctx, locked)
+		err := c.once(ctx, locked)
 		if err == nil || !isBusy(err) {
 			s.storage.note(err)
 			return translate(err)
@@ -249,28 +254,6 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if err := backoff(ctx, &delay); err != nil {
 			return translate(err)
 		}
-	}
-}
-
-// writeOnce runs one attempt of write on the writer connection, waiting for it no longer
-// than ctx (another write of this process may hold it).
-func (s *Store) writeOnce(ctx context.Context, locked func(tx *gorm.DB) error) error {
-	release, err := s.holdWriter(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return s.wdb.WithContext(context.WithoutCancel(ctx)).Transaction(locked)
-}
-
-// holdWriter takes the writer connection for a write (writeOnce, claimPipelined), waiting no
-// longer than ctx.
-func (s *Store) holdWriter(ctx context.Context) (release func(), err error) {
-	select {
-	case s.writer <- struct{}{}:
-		return func() { <-s.writer }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the writer connection: %w", ctx.Err())
 	}
 }
 

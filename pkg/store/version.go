@@ -57,9 +57,9 @@ func (v *versionProbe) close() error {
 // DataVersion returns a number that differs from the previous call's whenever any connection
 // — in this process or another — committed to the database in between. Read caches key on it.
 //
-// On PostgreSQL it is the data_version row, which a statement trigger on every table bumps
-// once in each transaction that writes (migration 0001, ensureVersionTriggers): it commits
-// with the change, so it is exact — unlike pg_stat_database.xact_commit, which counts every
+// On PostgreSQL it is the sum of data_version's rows, one of which a statement trigger on every
+// table bumps once in each transaction that writes (migrations 0001 and 0018,
+// ensureVersionTriggers): it commits with the change, so it is exact — unlike pg_stat_database.xact_commit, which counts every
 // transaction of every client (reads too) and is reported late, by the statistics collector.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 	n, err := s.d.dataVersion(ctx, s)
@@ -114,6 +114,6 @@ func (v *versionProbe) run(ctx context.Context, r *versionRound) {
 
 func pgDataVersion(ctx context.Context, s *Store) (int64, error) {
 	var n int64
-	err := s.readOne(ctx, "SELECT v FROM data_version WHERE id = 1").Scan(&n)
+	err := s.readOne(ctx, "SELECT sum(v)::bigint FROM data_version").Scan(&n)
 	return n, err
 }
