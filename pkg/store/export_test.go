@@ -71,3 +71,12 @@ func (s *Store) SyncMiningRaced(ctx context.Context, between func()) (MiningSync
 	})
 	return out, err
 }
+
+// WriterSettings is a runtime setting of the writer's connection and of the mining follower's
+// (SHOW).
+func (s *Store) WriterSettings(ctx context.Context, name string) (writer, follower string, err error) {
+	if err = s.w.db.WithContext(ctx).Raw("SHOW " + name).Row().Scan(&writer); err == nil {
+		err = s.fw.db.WithContext(ctx).Raw("SHOW " + name).Row().Scan(&follower)
+	}
+	return writer, follower, err
+}

@@ -20,9 +20,20 @@ import (
 // lock and data_version's row 1, as every other write transaction does until it commits) and a
 // write in progress in this process (holding its writer connection) do not hold a sync back;
 // the sync bumps data_version's row 2 only, so DataVersion (the read caches' key) still moves.
+// Its commits are asynchronous (they are derived data, lost whole with their position).
 func TestPostgres_FollowerApart(t *testing.T) {
 	url := backend{name: "postgres"}.DB(t)
 	ctx := t.Context()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The test server commits asynchronously (pgtest); this database does not, as a
+	// production server does not.
+	if _, err := db.Exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
 	st := openStore(t, url)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	claim := func(from, n int) {
@@ -34,11 +45,6 @@ func TestPostgres_FollowerApart(t *testing.T) {
 			}
 		}
 	}
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	rows := func() (v1, v2 int64) {
 		t.Helper()
 		if err := db.QueryRow("SELECT (SELECT v FROM data_version WHERE id = 1), (SELECT v FROM data_version WHERE id = 2)").Scan(&v1, &v2); err != nil {
@@ -65,6 +71,14 @@ func TestPostgres_FollowerApart(t *testing.T) {
 			t.Fatal("the sync waited for another write transaction")
 		}
 	}
+
+	t.Run("asynchronous commit", func(t *testing.T) {
+		// The follower's commits do not wait for the WAL flush; the writer's do.
+		w, f, err := st.WriterSettings(ctx, "synchronous_commit")
+		if err != nil || w != "on" || f != "off" {
+			t.Fatalf("synchronous_commit: the writer's %q, the follower's %q (%v); want on and off", w, f, err)
+		}
+	})
 
 	t.Run("another process's claim in progress", func(t *testing.T) {
 		claim(0, 20)

@@ -65,7 +65,7 @@ func (s *Store) openPostgres(target string) error {
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConns
 	}
-	wdb, err := openPGPool(target, false, 1, s.stmtTimeout, s.writerDial)
+	wdb, err := openPGPool(target, nil, 1, s.stmtTimeout, s.writerDial)
 	if err != nil {
 		return err
 	}
@@ -74,22 +74,34 @@ func (s *Store) openPostgres(target string) error {
 	}
 	// The mining follower's connection (mining_sync.go): database/sql dials it at the first
 	// sync, so the api and the poller, which never sync, never open it.
-	fdb, err := openPGPool(target, false, 1, s.stmtTimeout, nil)
+	fdb, err := openPGPool(target, pgFollower, 1, s.stmtTimeout, nil)
 	if err != nil {
 		return err
 	}
 	if s.fw, err = newWriteConn(fdb, s.d, ""); err != nil {
 		return err
 	}
-	s.rdb, err = openPGPool(target, true, s.maxConns, s.stmtTimeout, s.readerDial)
+	s.rdb, err = openPGPool(target, pgReadOnly, s.maxConns, s.stmtTimeout, s.readerDial)
 	return err
 }
 
+// Runtime parameters of the pools that differ from the writer's (openPGPool).
+var (
+	// The read pool is read-only, as SQLite's query_only one is.
+	pgReadOnly = map[string]string{"default_transaction_read_only": "on"}
+	// The mining follower's commits do not wait for their WAL to reach the disk (asynchronous
+	// commit, https://www.postgresql.org/docs/current/wal-async-commit.html): what it writes is
+	// derived from stored outcalls and refreshes, and a commit lost in a server crash is lost
+	// whole, its position with its rows, so the follower applies that batch again, still once.
+	// Its transactions then add no WAL flush of their own to the intake's.
+	pgFollower = map[string]string{"synchronous_commit": "off"}
+)
+
 // openPGPool opens a pool on target. Runtime parameters go in the URL, where pgx passes
-// unknown query parameters on to the server: the read pool is read-only, as SQLite's
-// query_only one is. wrap, when set, wraps each connection the pool dials (tests count round
-// trips with it).
-func openPGPool(target string, readOnly bool, conns int, timeout time.Duration, wrap func(net.Conn) net.Conn) (*gorm.DB, error) {
+// unknown query parameters on to the server: settings (nil for none) are added to the
+// statement timeout and application name every pool has. wrap, when set, wraps each
+// connection the pool dials (tests count round trips with it).
+func openPGPool(target string, settings map[string]string, conns int, timeout time.Duration, wrap func(net.Conn) net.Conn) (*gorm.DB, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
@@ -101,8 +113,8 @@ func openPGPool(target string, readOnly bool, conns int, timeout time.Duration, 
 	if q.Get("application_name") == "" {
 		q.Set("application_name", "canistry")
 	}
-	if readOnly {
-		q.Set("default_transaction_read_only", "on")
+	for k, v := range settings {
+		q.Set(k, v)
 	}
 	u.RawQuery = q.Encode()
 	db, err := gorm.Open(postgres.New(postgres.Config{DSN: u.String(), OptionOpenDB: wrapDial(wrap)}), &gorm.Config{
