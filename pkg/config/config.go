@@ -123,7 +123,7 @@ var vars = []Var{
 	{"DATA_DIR", "./data", "directory of the SQLite database", func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
 	{"DATABASE_PATH", "$DATA_DIR/registry.db", "SQLite file shared by the three binaries", func(c *Config, v string) error { c.DatabasePath = v; return nonEmpty(v) }},
 	{"DATABASE_URL", "", "postgres://user:password@host:5432/db?sslmode=verify-full: use PostgreSQL instead of the SQLite file (several hosts); empty = SQLite", databaseURL},
-	{"DATABASE_MAX_CONNS", "10", "PostgreSQL read connections per process (writes use one more)", intRange(1, 1000, func(c *Config) *int { return &c.DatabaseMaxConns })},
+	{"DATABASE_MAX_CONNS", "10", "PostgreSQL read connections per process (writes use one more; the notifier's mining follower one more)", intRange(1, 1000, func(c *Config) *int { return &c.DatabaseMaxConns })},
 	{"DATABASE_STATEMENT_TIMEOUT", "30s", "PostgreSQL statement_timeout; a statement cut off by it is answered 503 unavailable (0 = the server's)", durRange(0, time.Hour, func(c *Config) *time.Duration { return &c.DatabaseStatementTimeout })},
 	{"API_ADDR", "[::]:8080", "api listen address ([::] is dual-stack; [::1] or an IPv6 address alone is IPv6-only)", addr(func(c *Config) *string { return &c.APIAddr })},
 	{"NOTIFIER_ADDR", "[::]:8081", "notifier listen address", addr(func(c *Config) *string { return &c.NotifierAddr })},

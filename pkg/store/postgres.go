@@ -44,7 +44,8 @@ const (
 )
 
 // WithMaxConns bounds the PostgreSQL read pool (DATABASE_MAX_CONNS); writes use one more
-// connection, since they serialise on the write lock anyway. SQLite ignores it.
+// connection, since they serialise on the write lock anyway, and the mining follower one more,
+// dialled at its first sync (only the notifier syncs). SQLite ignores it.
 func WithMaxConns(n int) Option { return func(s *Store) { s.maxConns = n } }
 
 // WithStatementTimeout sets PostgreSQL's statement_timeout on every connection
