@@ -27,7 +27,8 @@
 //   - Every list and time series is paged by listPage (listing.go) and returns registry.List:
 //     total, keyset position, query, trim, in one place.
 //   - Writes run in s.write(ctx, fn), one transaction on the writer connection, retried while
-//     the database is busy. Inside it a whole new row is inserted from its row type
+//     the database is busy (the mining follower's in s.writeOn(ctx, s.fw, fn): on PostgreSQL a
+//     connection of its own without the write lock, mining_sync.go; on SQLite the same writer). Inside it a whole new row is inserted from its row type
 //     (rows.go) with tx.Create (clause.OnConflict for an upsert); every other statement
 //     (UPDATE, DELETE, INSERT … SELECT, RETURNING) is hand-written SQL through tx.Exec, or
 //     one(tx.Raw(…)) when it returns a row.
