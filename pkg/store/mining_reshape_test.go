@@ -13,9 +13,10 @@ import (
 	"canistry/pkg/store/storetest"
 )
 
-// before0016 turns a migrated database's solutions and solution_heights back into what 0011
-// built (a rowid table with three indexes and a rowid table on SQLite; a primary key on
-// notification_id and three indexes on PostgreSQL), rows kept, and forgets 0016.
+// before0016 turns a migrated database's solutions back into what 0011 built (a rowid table
+// with three indexes and a rowid table of first heights on SQLite; a primary key on
+// notification_id, three indexes and a table of first heights on PostgreSQL), rows kept, and
+// forgets 0016 and 0019 (which made the first heights a partial index of solutions).
 var before0016 = map[string]string{
 	"sqlite": `CREATE TABLE s0011 (notification_id INTEGER PRIMARY KEY, token_id TEXT NOT NULL, block_height TEXT NOT NULL,
 			miner_id TEXT NOT NULL, difficulty TEXT NOT NULL DEFAULT '', reward TEXT NOT NULL DEFAULT '',
@@ -27,21 +28,29 @@ var before0016 = map[string]string{
 		CREATE INDEX solutions_token ON solutions (token_id, notification_id);
 		CREATE INDEX solutions_token_miner ON solutions (token_id, miner_id, notification_id);
 		CREATE INDEX solutions_token_time ON solutions (token_id, received_at);
-		CREATE TABLE h0011 (token_id TEXT NOT NULL, block_height TEXT NOT NULL, notification_id INTEGER NOT NULL,
+		CREATE TABLE solution_heights (token_id TEXT NOT NULL, block_height TEXT NOT NULL, notification_id INTEGER NOT NULL,
 			PRIMARY KEY (token_id, block_height));
-		INSERT INTO h0011 SELECT token_id, block_height, notification_id FROM solution_heights;
-		DROP TABLE solution_heights;
-		ALTER TABLE h0011 RENAME TO solution_heights;
-		DELETE FROM schema_migrations WHERE version = 16`,
+		INSERT INTO solution_heights SELECT token_id, block_height, notification_id FROM solutions WHERE repeat_of IS NULL;
+		DELETE FROM schema_migrations WHERE version IN (16, 19)`,
 	"postgres": `ALTER TABLE solutions DROP CONSTRAINT solutions_pkey;
 		ALTER TABLE solutions ADD PRIMARY KEY (notification_id);
 		CREATE INDEX solutions_token_miner ON solutions (token_id, miner_id, notification_id);
-		DELETE FROM schema_migrations WHERE version = 16`,
+		DROP INDEX solutions_first_height;
+		CREATE TABLE solution_heights (token_id TEXT COLLATE "C" NOT NULL, block_height TEXT COLLATE "C" NOT NULL,
+			notification_id BIGINT NOT NULL, PRIMARY KEY (token_id, block_height));
+		INSERT INTO solution_heights SELECT token_id, block_height, notification_id FROM solutions WHERE repeat_of IS NULL;
+		DELETE FROM schema_migrations WHERE version IN (16, 19)`,
 }
 
-// TestMining_ReshapeMigration: migration 0016 keeps every solution and height of a database
-// at 0015 (repeats included), ends with the schema a new database gets, and the follower
-// goes on from its position there (a repeat of a height stored before the migration is one).
+// unmarkRepeat makes one repeat look like a first (repeat_of NULL) while solution_heights
+// names another solution for its height: 0019 must mark it again to build its unique index.
+const unmarkRepeat = `UPDATE solutions SET repeat_of = NULL
+	WHERE notification_id = (SELECT min(notification_id) FROM solutions WHERE repeat_of IS NOT NULL)`
+
+// TestMining_ReshapeMigration: migrations 0016 and 0019 keep every solution and height of a
+// database at 0015 (repeats included, and a repeat that lost its mark gets it back), end with
+// the schema a new database gets, and the follower goes on from its position there (a repeat
+// of a height stored before the migration is one).
 func TestMining_ReshapeMigration(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		db := b.DB(t)
@@ -64,7 +73,12 @@ func TestMining_ReshapeMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		kept, fresh := solutionsAndHeights(t, s), schemaOf(t, s, b.name)
-		if err := s.Write(ctx, func(tx *gorm.DB) error { return tx.Exec(before0016[b.name]).Error }); err != nil {
+		if err := s.Write(ctx, func(tx *gorm.DB) error {
+			if err := tx.Exec(before0016[b.name]).Error; err != nil {
+				return err
+			}
+			return tx.Exec(unmarkRepeat).Error
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if old := schemaOf(t, s, b.name); reflect.DeepEqual(old, fresh) {
@@ -75,10 +89,10 @@ func TestMining_ReshapeMigration(t *testing.T) {
 		}
 		s = openStore(t, db)
 		if got := solutionsAndHeights(t, s); !reflect.DeepEqual(got, kept) {
-			t.Fatalf("after 0016: %d rows, before: %d; first difference in %v", len(got), len(kept), firstDiff(got, kept))
+			t.Fatalf("after 0016 and 0019: %d rows, before: %d; first difference in %v", len(got), len(kept), firstDiff(got, kept))
 		}
 		if got := schemaOf(t, s, b.name); !reflect.DeepEqual(got, fresh) {
-			t.Fatalf("schema after 0016 on a 0015 database:\n%q\nnew database:\n%q", got, fresh)
+			t.Fatalf("schema after 0016 and 0019 on a 0015 database:\n%q\nnew database:\n%q", got, fresh)
 		}
 		for i := 300; i < 400; i++ {
 			claim(i, rng.IntN(300))
@@ -126,7 +140,7 @@ func checkRepeats(t *testing.T, s *store.Store) {
 	}
 }
 
-// solutionsAndHeights reads both tables whole, in key order.
+// solutionsAndHeights reads the solutions whole, then the first of each height, in key order.
 func solutionsAndHeights(t *testing.T, s *store.Store) []string {
 	t.Helper()
 	var out []string
@@ -152,7 +166,8 @@ func solutionsAndHeights(t *testing.T, s *store.Store) []string {
 			TokenID, BlockHeight string
 			NotificationID       int64
 		}
-		if err := tx.Raw("SELECT * FROM solution_heights ORDER BY token_id, block_height").Scan(&hs).Error; err != nil {
+		if err := tx.Raw(`SELECT token_id, block_height, notification_id FROM solutions WHERE repeat_of IS NULL
+			ORDER BY token_id, block_height`).Scan(&hs).Error; err != nil {
 			return err
 		}
 		for _, h := range hs {

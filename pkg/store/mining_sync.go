@@ -162,10 +162,7 @@ func syncSolutionsTx(w txRows, tx *gorm.DB, pre outcallBatch, out *MiningSync) e
 	}
 	out.Skipped = pre.skipped
 	if sols := slices.Clone(pre.sols); len(sols) > 0 { // a clone: s.write may run this again
-		if err := markRepeats(w, tx, sols); err != nil {
-			return err
-		}
-		if err := insertSolutions(w, sols); err != nil {
+		if err := storeSolutions(w, tx, sols); err != nil {
 			return err
 		}
 		agg := newMiningAgg()
@@ -189,103 +186,101 @@ func syncSolutionsTx(w txRows, tx *gorm.DB, pre outcallBatch, out *MiningSync) e
 // heightKey is a block height of a token.
 type heightKey struct{ token, height string }
 
-var insertHeights = &multiRow{`INSERT INTO solution_heights (token_id, block_height, notification_id) VALUES `,
-	`(?, ?, ?)`, ` ON CONFLICT (token_id, block_height) DO NOTHING RETURNING notification_id`}
+// The PostgreSQL form of the follower's solution inserts (dialect.columnArrays): one array per
+// column, so that its text is one whatever the batch's length, prepared once per connection and
+// planned once, where a VALUES list of 500 rows (5,000 parameters) is bound and planned again
+// at each batch.
+const insertSolutionArrays = `INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty, reward,
+	hash, nonce, received_at, repeat_of) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+	$6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])`
 
-// The PostgreSQL forms of the follower's two batch inserts (dialect.columnArrays): one array
-// per column, so that their text is one whatever the batch's length, prepared once per
-// connection and planned once, where a VALUES list of 500 rows (5,000 parameters) is bound and
-// planned again at each batch.
-const (
-	insertHeightArrays = `INSERT INTO solution_heights (token_id, block_height, notification_id)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-		ON CONFLICT (token_id, block_height) DO NOTHING RETURNING notification_id`
-	insertSolutionArrays = `INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty, reward, hash,
-		nonce, received_at, repeat_of) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-		$6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])`
-)
+// firstHeight is what inserting the first solutions of heights adds to the INSERT: the partial
+// unique index of the solutions that count (migration 0019) decides which heights are new.
+const firstHeight = ` ON CONFLICT (token_id, block_height) WHERE repeat_of IS NULL DO NOTHING RETURNING notification_id`
 
-// markRepeats sets RepeatOf on each solution (in id order) whose height is already stored for
-// its token or came earlier in the batch: one multi-row INSERT of the batch's first solution
-// of each height decides, through what it returns, which heights were new; the first solution
-// of each other height is then read (repeats are rare: one SELECT each).
-func markRepeats(w txRows, tx *gorm.DB, sols []solutionRow) error {
+// storeSolutions inserts the batch's solutions (in id order) and sets RepeatOf on each whose
+// height is already stored for its token or came earlier in the batch. The batch's first
+// solution of each height goes in one multi-row INSERT that skips, through the index of the
+// heights that count, those whose height was stored before; what it returns are the new ones.
+// The others, repeats (rare), are inserted next with the first of their height: an earlier one
+// of the batch, or the stored one (one SELECT per height).
+func storeSolutions(w txRows, tx *gorm.DB, sols []solutionRow) error {
 	first := map[heightKey]int{} // height → index of its first solution in the batch
-	var cands []int
+	var cands []solutionRow
 	for i := range sols {
 		k := heightKey{sols[i].TokenID, sols[i].BlockHeight}
 		if _, ok := first[k]; !ok {
 			first[k] = i
-			cands = append(cands, i)
+			cands = append(cands, sols[i])
 		}
 	}
-	inserted, err := insertFirstHeights(w, sols, cands)
+	inserted, err := insertFirstSolutions(w, cands)
 	if err != nil {
-		return fmt.Errorf("solution heights: %w", err)
+		return fmt.Errorf("store solutions %d–%d: %w", sols[0].NotificationID, sols[len(sols)-1].NotificationID, err)
 	}
-	for _, i := range cands {
-		if inserted[sols[i].NotificationID] {
-			continue
-		}
-		var stored int64
-		if err := one(tx.Raw("SELECT notification_id FROM solution_heights WHERE token_id = ? AND block_height = ?",
-			sols[i].TokenID, sols[i].BlockHeight)).Scan(&stored); err != nil {
-			return fmt.Errorf("solution height %s of %s: %w", sols[i].BlockHeight, sols[i].TokenID, err)
-		}
-		sols[i].RepeatOf = &stored
-	}
+	var repeats []solutionRow
 	for i := range sols {
 		f := first[heightKey{sols[i].TokenID, sols[i].BlockHeight}]
 		switch {
+		case f == i && inserted[sols[i].NotificationID]:
+			continue
 		case f == i:
+			var stored int64
+			if err := one(tx.Raw("SELECT notification_id FROM solutions WHERE token_id = ? AND block_height = ? AND repeat_of IS NULL",
+				sols[i].TokenID, sols[i].BlockHeight)).Scan(&stored); err != nil {
+				return fmt.Errorf("solution height %s of %s: %w", sols[i].BlockHeight, sols[i].TokenID, err)
+			}
+			sols[i].RepeatOf = &stored
 		case sols[f].RepeatOf != nil:
 			sols[i].RepeatOf = sols[f].RepeatOf
 		default:
 			sols[i].RepeatOf = &sols[f].NotificationID
 		}
+		repeats = append(repeats, sols[i])
 	}
-	return nil
+	return insertSolutions(w, repeats)
 }
 
-// insertFirstHeights inserts the heights of sols[cands] and returns the notification ids of
-// those it inserted (the others were stored already).
-func insertFirstHeights(w txRows, sols []solutionRow, cands []int) (map[int64]bool, error) {
+// insertFirstSolutions inserts sols, each the first of its height in the batch, but those
+// whose height is stored already, and returns the notification ids of those it inserted.
+func insertFirstSolutions(w txRows, sols []solutionRow) (map[int64]bool, error) {
 	if w.arrays {
-		var tokens, heights []string
-		var ids []int64
-		for _, i := range cands {
-			tokens, heights, ids = append(tokens, sols[i].TokenID), append(heights, sols[i].BlockHeight),
-				append(ids, sols[i].NotificationID)
-		}
-		return w.arrayIDs(insertHeightArrays, []any{tokens, heights, ids})
+		return w.arrayIDs(insertSolutionArrays+firstHeight, solutionColumnArrays(sols))
 	}
-	args := make([]any, 0, 3*len(cands))
-	for _, i := range cands {
-		args = append(args, sols[i].TokenID, sols[i].BlockHeight, sols[i].NotificationID)
-	}
-	return w.ids(insertHeights, len(cands), args)
+	return w.ids(insertFirstSolutionRows, len(sols), solutionArgs(sols))
 }
 
-var insertSolutionRows = &multiRow{`INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty,
+var (
+	insertSolutionRows = &multiRow{`INSERT INTO solutions (notification_id, token_id, block_height, miner_id, difficulty,
 	reward, hash, nonce, received_at, repeat_of) VALUES `, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``}
+	insertFirstSolutionRows = &multiRow{insertSolutionRows.head, insertSolutionRows.row, firstHeight}
+)
 
-// insertSolutions stores the batch's solutions in one INSERT.
+// insertSolutions stores solutions in one INSERT (none: nothing).
 func insertSolutions(w txRows, sols []solutionRow) error {
+	if len(sols) == 0 {
+		return nil
+	}
 	var err error
 	if w.arrays {
 		_, err = w.tx.ExecContext(w.ctx, insertSolutionArrays, solutionColumnArrays(sols)...)
 	} else {
-		args := make([]any, 0, 10*len(sols))
-		for _, r := range sols {
-			args = append(args, r.NotificationID, r.TokenID, r.BlockHeight, r.MinerID, r.Difficulty, r.Reward, r.Hash, r.Nonce,
-				r.ReceivedAt, r.RepeatOf)
-		}
-		err = w.exec(insertSolutionRows, len(sols), args)
+		err = w.exec(insertSolutionRows, len(sols), solutionArgs(sols))
 	}
 	if err != nil {
 		return fmt.Errorf("store solutions %d–%d: %w", sols[0].NotificationID, sols[len(sols)-1].NotificationID, err)
 	}
 	return nil
+}
+
+// solutionArgs is sols as the arguments of a multi-row INSERT of insertSolutionRows' columns.
+func solutionArgs(sols []solutionRow) []any {
+	args := make([]any, 0, 10*len(sols))
+	for _, r := range sols {
+		args = append(args, r.NotificationID, r.TokenID, r.BlockHeight, r.MinerID, r.Difficulty, r.Reward, r.Hash, r.Nonce,
+			r.ReceivedAt, r.RepeatOf)
+	}
+	return args
 }
 
 // solutionColumnArrays is sols as one array per column of solutions, in insertSolutionArrays'

@@ -160,8 +160,8 @@ func wrapDial(wrap func(net.Conn) net.Conn) []stdlib.OptionOpenDB {
 // Their trigger bumps data_version's row 2 and every other table's row 1 (migration 0018), so
 // that the follower, which writes apart from the write lock (dialect.followerApart), never waits
 // for the row every other write transaction locks until it commits, nor holds it.
-var followerTables = map[string]bool{"solutions": true, "solution_heights": true, "mining_minutes": true,
-	"mining_token_hours": true, "mining_hours": true, "mining_miner_days": true, "mining_positions": true}
+var followerTables = map[string]bool{"solutions": true, "mining_minutes": true, "mining_token_hours": true,
+	"mining_hours": true, "mining_miner_days": true, "mining_positions": true}
 
 // ensureVersionTriggers gives every table of the schema the statement trigger that bumps
 // data_version (migration 0001 creates the table and the function), so a table added by a
