@@ -21,9 +21,8 @@ import (
 // both see the same growth), on each backend. Both sides run the event log's tailer feeding the
 // hub's delivery, as cmd/notifier does; with the follower it is wired as there too: woken at each
 // publish, polling every second, and synced before the delivery of a solution_found event
-// (SyncBefore); each phase with it starts with nothing pending (the outcalls of the phase
-// without it are applied between the two). ratio_with_follower is the throughput with it over
-// the throughput without it;
+// (SyncBefore). Each phase starts with nothing pending, and which goes first alternates by
+// round. ratio_with_follower is the throughput with it over the throughput without it;
 // without_spread (with two rounds or more) is (max − min) / median of the rounds' rates
 // without it, the noise a ratio is judged against.
 func BenchmarkIntakeMiningFollower(b *testing.B) {
@@ -55,7 +54,15 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 				return notification(registry.EventSolutionFound, n, fmt.Sprintf(`{"token_id":%q,"ticker":"TST","block_height":%d,`+
 					`"nonce":42,"hash":"000000ff","difficulty":"%d","reward":50,"decimals":8}`, tokenID, n, n%100_000))
 			}
+			// phase stores benchBatch outcalls with the follower stopped or running. It starts
+			// with nothing pending: the outcalls of a phase without the follower are applied
+			// before the next phase, outside the timing, since a running follower keeps up with
+			// them as they come (left pending, they charged the next phase with the follower
+			// twice its work).
 			phase := func(follow bool) time.Duration {
+				if err := storetest.SyncMining(b.Context(), st); err != nil {
+					b.Fatal(err)
+				}
 				w := wireFollower(b, st, follow)
 				current.Store(w)
 				d, _ := load(b, intake, benchBatch, body)
@@ -65,17 +72,20 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 			}
 			var tWithout, tWith time.Duration
 			var rates []float64 // the without-follower rate of each round: the noise
+			round := 0
 			for b.Loop() {
-				d := phase(false)
-				tWithout += d
-				rates = append(rates, benchBatch/d.Seconds())
-				// The outcalls of the phase without the follower are applied between the phases,
-				// outside the timing: a running follower keeps up with them as they come, so
-				// leaving them to the next phase would charge it twice the follower's work.
-				if err := storetest.SyncMining(b.Context(), st); err != nil {
-					b.Fatal(err)
+				// Which phase goes first alternates, so that what changes within a round (the
+				// database's growth, its caches) favours neither.
+				for _, follow := range [][]bool{{false, true}, {true, false}}[round%2] {
+					d := phase(follow)
+					if follow {
+						tWith += d
+					} else {
+						tWithout += d
+						rates = append(rates, benchBatch/d.Seconds())
+					}
 				}
-				tWith += phase(true)
+				round++
 			}
 			if err := storetest.SyncMining(b.Context(), st); err != nil {
 				b.Fatal(err)
