@@ -13,7 +13,6 @@ import (
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
-	"canistry/pkg/store/storetest"
 )
 
 // BenchmarkIntakeMiningFollower is the intake's throughput of distinct solution_found outcalls
@@ -22,9 +21,11 @@ import (
 // hub's delivery, as cmd/notifier does; with the follower it is wired as there too: woken at each
 // publish, polling every second, and synced before the delivery of a solution_found event
 // (SyncBefore). Each phase starts with nothing pending, the phase with the follower ends when
-// it has applied all its outcalls, and which phase goes first alternates by round. ratio_with_follower is the throughput with it over the throughput without it;
-// without_spread (with two rounds or more) is (max − min) / median of the rounds' rates
-// without it, the noise a ratio is judged against.
+// it has applied all its outcalls, and which phase goes first alternates by round.
+// ratio_with_follower is the throughput with it over the throughput without it; drained_share
+// is the share of its outcalls that the follower applied after the load ended (timed in its
+// phase); without_spread (with two rounds or more) is (max − min) / median of the rounds'
+// rates without it, the noise a ratio is judged against.
 func BenchmarkIntakeMiningFollower(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend, func(b *testing.B) {
@@ -60,12 +61,17 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 			// Each phase starts with nothing pending: the outcalls of a phase without the
 			// follower are applied before the next phase, outside the timing (left pending, they
 			// charged the next phase with the follower twice its work).
-			sync := func() time.Duration {
-				start := time.Now()
-				if err := storetest.SyncMining(b.Context(), st); err != nil {
-					b.Fatal(err)
+			var drained int // solutions the phases with the follower left for their timed sync
+			sync := func() (time.Duration, int) {
+				start, n := time.Now(), 0
+				for more := true; more; {
+					r, err := st.SyncMining(b.Context())
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, more = n+r.Solutions, r.More
 				}
-				return time.Since(start)
+				return time.Since(start), n
 			}
 			phase := func(follow bool) time.Duration {
 				sync()
@@ -75,7 +81,9 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 				current.Store(nil)
 				w.close(b)
 				if follow {
-					d += sync()
+					rest, n := sync()
+					d += rest
+					drained += n
 				}
 				return d
 			}
@@ -100,7 +108,8 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 			b.ReportMetric(n/tWithout.Seconds(), "without_notifications/s")
 			b.ReportMetric(n/tWith.Seconds(), "with_notifications/s")
 			b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio_with_follower")
-			if len(rates) > 1 { // the rounds' spread without the follower, relative to their median
+			b.ReportMetric(float64(drained)/n, "drained_share") // of the follower's work, done after its load
+			if len(rates) > 1 {                                 // the rounds' spread without the follower, relative to their median
 				slices.Sort(rates)
 				b.ReportMetric((rates[len(rates)-1]-rates[0])/rates[len(rates)/2], "without_spread")
 			}
