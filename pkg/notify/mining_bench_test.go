@@ -17,104 +17,135 @@ import (
 
 // BenchmarkIntakeMiningFollower is the intake's throughput of distinct solution_found outcalls
 // with the mining follower stopped and running, in interleaved rounds on the same database (so
-// both see the same growth), on each backend. Both sides run the event log's tailer feeding the
+// all see the same growth), on each backend. Both sides run the event log's tailer feeding the
 // hub's delivery, as cmd/notifier does; with the follower it is wired as there too: woken at each
 // publish, polling every second, and synced before the delivery of a solution_found event
-// (SyncBefore). Each phase starts with nothing pending, the phase with the follower ends when
-// it has applied all its outcalls, and which phase goes first alternates by round.
-// ratio_with_follower is the throughput with it over the throughput without it; drained_share
-// is the share of its outcalls that the follower applied after the load ended (timed in its
-// phase); without_spread (with two rounds or more) is (max − min) / median of the rounds'
-// rates without it, the noise a ratio is judged against.
+// (SyncBefore). A phase with the follower ends when it has applied all its outcalls.
+//
+// ratio_with_follower is the throughput with it (keeping up: the phase starts with nothing
+// pending) over the throughput without it; ratio_catching_up is the same with the follower
+// starting with the previous phase's outcalls (as many as its own) pending, as after a restart:
+// it applies twice the outcalls while the intake runs. drained_share is the share of its
+// outcalls that the follower keeping up applied after the load ended (timed in its phase);
+// without_spread (with two rounds or more) is (max − min) / median of the rounds' rates without
+// it, the noise a ratio is judged against. Which phase goes first alternates by round.
 func BenchmarkIntakeMiningFollower(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend, func(b *testing.B) {
-			st, err := store.Open(b.Context(), benchDatabase(b, backend))
-			if err != nil {
-				b.Fatal(err)
-			}
-			var current atomic.Pointer[followerWiring]
-			in, err := notify.New(notify.Config{Store: st, Keys: []string{testKey}, Window: 5 * time.Minute,
-				Publish: func(registry.Event) error {
-					if w := current.Load(); w != nil {
-						w.wake()
-					}
-					return nil
-				},
-				Refresh: func(registry.CanisterID) error { return nil },
-				Logger:  slog.New(slog.DiscardHandler), Limits: notify.Unlimited()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = in.Close(b.Context()); _ = st.Close() })
-			intake := serve(b, in)
-			var seq atomic.Uint64
-			seq.Store(1_700_000_000_000_000_000)
-			body := func(int) []byte {
-				n := seq.Add(1)
-				return notification(registry.EventSolutionFound, n, fmt.Sprintf(`{"token_id":%q,"ticker":"TST","block_height":%d,`+
-					`"nonce":42,"hash":"000000ff","difficulty":"%d","reward":50,"decimals":8}`, tokenID, n, n%100_000))
-			}
-			// phase stores benchBatch outcalls with the follower stopped or running, and the
-			// follower's time includes applying every one of its outcalls: what it left pending
-			// when the load ended (up to a quarter second's) is applied after it stops, timed.
-			// Each phase starts with nothing pending: the outcalls of a phase without the
-			// follower are applied before the next phase, outside the timing (left pending, they
-			// charged the next phase with the follower twice its work).
-			var drained int // solutions the phases with the follower left for their timed sync
-			sync := func() (time.Duration, int) {
-				start, n := time.Now(), 0
-				for more := true; more; {
-					r, err := st.SyncMining(b.Context())
-					if err != nil {
-						b.Fatal(err)
-					}
-					n, more = n+r.Solutions, r.More
-				}
-				return time.Since(start), n
-			}
-			phase := func(follow bool) time.Duration {
-				sync()
-				w := wireFollower(b, st, follow)
-				current.Store(w)
-				d, _ := load(b, intake, benchBatch, body)
-				current.Store(nil)
-				w.close(b)
-				if follow {
-					rest, n := sync()
-					d += rest
-					drained += n
-				}
-				return d
-			}
-			var tWithout, tWith time.Duration
-			var rates []float64 // the without-follower rate of each round: the noise
+			fb := newFollowerBench(b, backend)
+			orders := [][]followerPhase{{withoutFollower, catchingUp, keepingUp}, {keepingUp, withoutFollower, catchingUp}}
 			round := 0
 			for b.Loop() {
-				// Which phase goes first alternates, so that what changes within a round (the
-				// database's growth, its caches) favours neither.
-				for _, follow := range [][]bool{{false, true}, {true, false}}[round%2] {
-					d := phase(follow)
-					if follow {
-						tWith += d
-					} else {
-						tWithout += d
-						rates = append(rates, benchBatch/d.Seconds())
-					}
+				for _, p := range orders[round%2] { // catching up follows the phase without the follower
+					fb.phase(p)
 				}
 				round++
 			}
 			n := float64(b.N * benchBatch)
-			b.ReportMetric(n/tWithout.Seconds(), "without_notifications/s")
-			b.ReportMetric(n/tWith.Seconds(), "with_notifications/s")
-			b.ReportMetric(tWithout.Seconds()/tWith.Seconds(), "ratio_with_follower")
-			b.ReportMetric(float64(drained)/n, "drained_share") // of the follower's work, done after its load
-			if len(rates) > 1 {                                 // the rounds' spread without the follower, relative to their median
+			without := fb.took[withoutFollower].Seconds()
+			b.ReportMetric(n/without, "without_notifications/s")
+			b.ReportMetric(n/fb.took[keepingUp].Seconds(), "with_notifications/s")
+			b.ReportMetric(without/fb.took[keepingUp].Seconds(), "ratio_with_follower")
+			b.ReportMetric(without/fb.took[catchingUp].Seconds(), "ratio_catching_up")
+			b.ReportMetric(float64(fb.drained)/n, "drained_share")
+			if rates := fb.rates; len(rates) > 1 { // the rounds' spread without the follower, relative to their median
 				slices.Sort(rates)
 				b.ReportMetric((rates[len(rates)-1]-rates[0])/rates[len(rates)/2], "without_spread")
 			}
 		})
 	}
+}
+
+// followerPhase is what runs beside the intake in one phase of BenchmarkIntakeMiningFollower.
+type followerPhase int
+
+const (
+	withoutFollower followerPhase = iota // the follower stopped
+	keepingUp                            // the follower running, nothing pending at the start
+	catchingUp                           // the follower running, the previous phase's outcalls pending
+)
+
+// followerBench is one backend's intake, store and phase timings.
+type followerBench struct {
+	b       *testing.B
+	st      *store.Store
+	intake  benchTarget
+	body    func(int) []byte
+	current *atomic.Pointer[followerWiring] // the phase's wiring, woken at each publish
+
+	took    [3]time.Duration // by followerPhase
+	drained int              // solutions keepingUp phases left for their timed sync
+	rates   []float64        // the rate of each phase without the follower: the noise
+}
+
+func newFollowerBench(b *testing.B, backend string) *followerBench {
+	st, err := store.Open(b.Context(), benchDatabase(b, backend))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fb := &followerBench{b: b, st: st, current: new(atomic.Pointer[followerWiring])}
+	in, err := notify.New(notify.Config{Store: st, Keys: []string{testKey}, Window: 5 * time.Minute,
+		Publish: func(registry.Event) error {
+			if w := fb.current.Load(); w != nil {
+				w.wake()
+			}
+			return nil
+		},
+		Refresh: func(registry.CanisterID) error { return nil },
+		Logger:  slog.New(slog.DiscardHandler), Limits: notify.Unlimited()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = in.Close(b.Context()); _ = st.Close() })
+	fb.intake = serve(b, in)
+	var seq atomic.Uint64
+	seq.Store(1_700_000_000_000_000_000)
+	fb.body = func(int) []byte {
+		n := seq.Add(1)
+		return notification(registry.EventSolutionFound, n, fmt.Sprintf(`{"token_id":%q,"ticker":"TST","block_height":%d,`+
+			`"nonce":42,"hash":"000000ff","difficulty":"%d","reward":50,"decimals":8}`, tokenID, n, n%100_000))
+	}
+	return fb
+}
+
+// sync applies every pending outcall and says how long that took and how many it applied.
+func (fb *followerBench) sync() (time.Duration, int) {
+	start, n := time.Now(), 0
+	for more := true; more; {
+		r, err := fb.st.SyncMining(fb.b.Context())
+		if err != nil {
+			fb.b.Fatal(err)
+		}
+		n, more = n+r.Solutions, r.More
+	}
+	return time.Since(start), n
+}
+
+// phase stores benchBatch outcalls. Phases but catchingUp start with nothing pending (what a
+// phase without the follower stored is applied first, untimed); a phase with the follower
+// includes applying every outcall it saw: what the follower left pending when the load ended is
+// applied after it stops, timed.
+func (fb *followerBench) phase(p followerPhase) {
+	if p != catchingUp {
+		fb.sync()
+	}
+	w := wireFollower(fb.b, fb.st, p != withoutFollower)
+	fb.current.Store(w)
+	d, _ := load(fb.b, fb.intake, benchBatch, fb.body)
+	fb.current.Store(nil)
+	w.close(fb.b)
+	switch p {
+	case withoutFollower:
+		fb.rates = append(fb.rates, benchBatch/d.Seconds())
+	case keepingUp:
+		rest, n := fb.sync()
+		d += rest
+		fb.drained += n
+	case catchingUp:
+		rest, _ := fb.sync()
+		d += rest
+	}
+	fb.took[p] += d
 }
 
 // followerWiring is cmd/notifier's tailer, with or without the mining follower.
