@@ -58,9 +58,19 @@ func toMiningJSON(m *registry.MiningSummary) miningJSON {
 		NetworkHashRate: m.NetworkHashRate, Miners: make([]minerShareJSON, len(m.Miners)), MinerCount: m.MinerCount}
 	for i, s := range m.Miners {
 		out.Miners[i] = minerShareJSON{MinerID: s.MinerID, Name: optString(s.Name), Solutions: s.Solutions,
-			Share: float64(s.Solutions) / float64(m.Solutions), LastSolutionAt: rfc3339(s.LastSolutionAt), HashRate: s.HashRate}
+			Share: share(s.Solutions, m.Solutions), LastSolutionAt: rfc3339(s.LastSolutionAt), HashRate: s.HashRate}
 	}
 	return out
+}
+
+// share is part / total, 0 for a total of 0. A summary is read from one snapshot, so a miner
+// with solutions always comes with a total that counts them; but a share of x / 0 (+Inf) would
+// make the JSON encoder fail after the 200 was set, and the client get an empty 200.
+func share(part, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(part) / float64(total)
 }
 
 // miningToken reads the token id of a mining route and answers 404 for a token that is

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 
@@ -39,6 +40,8 @@ type dialect struct {
 	// lock, locking its positions' rows instead (mining_sync.go); its tables' triggers bump
 	// data_version's row 2 (followerTables).
 	followerApart bool
+	// snapshot begins readSnapshot's transaction (nil: the driver's default).
+	snapshot *sql.TxOptions
 
 	open         func(ctx context.Context, s *Store) error          // the pools (and the version probe)
 	afterMigrate func(tx *gorm.DB) error                            // nil for nothing
@@ -70,6 +73,7 @@ func dialectFor(path string) dialect {
 			open:            func(_ context.Context, s *Store) error { return s.openPostgres(s.path) },
 			afterMigrate:    ensureVersionTriggers,
 			followerApart:   true,
+			snapshot:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 			dataVersion:     pgDataVersion,
 			sizeBytes:       pgSizeBytes,
 			redact:          RedactURL,

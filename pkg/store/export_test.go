@@ -80,3 +80,10 @@ func (s *Store) WriterSettings(ctx context.Context, name string) (writer, follow
 	}
 	return writer, follower, err
 }
+
+// AfterMiningTotals makes MiningSummary run f between its first read and the others, until
+// the test ends.
+func AfterMiningTotals(t interface{ Cleanup(func()) }, f func()) {
+	afterMiningTotals = f
+	t.Cleanup(func() { afterMiningTotals = nil })
+}

@@ -75,25 +75,39 @@ type MiningQuery struct {
 	Leaders int
 }
 
-// MiningSummary answers GET /tokens/{id}/mining.
+// afterMiningTotals, when set (tests), runs in MiningSummary between its first read and the
+// others: a commit there must not show in the summary.
+var afterMiningTotals func()
+
+// MiningSummary answers GET /tokens/{id}/mining, from one snapshot of the database.
 func (s *Store) MiningSummary(ctx context.Context, q MiningQuery) (registry.MiningSummary, error) {
 	out := registry.MiningSummary{TokenID: q.Token, From: q.From, To: q.To}
-	db := s.read(ctx)
 	from, to := ms(q.From), ms(q.To)
-	if err := countTotals(db, q.Token, from, to, &out); err != nil {
-		return out, fmt.Errorf("mining of %s: %w", q.Token, translate(err))
-	}
-	if err := firstLast(db, q.Token, from, to, &out); err != nil {
-		return out, fmt.Errorf("mining of %s: %w", q.Token, translate(err))
-	}
-	if err := s.leaderboard(db, q, &out); err != nil {
-		return out, fmt.Errorf("mining leaderboard of %s: %w", q.Token, translate(err))
-	}
-	rates, err := latestRates(db, `SELECT s.canister_id, s.observed_at, s.hash_rate FROM miner_stats s
-		JOIN miners m ON m.canister_id = s.canister_id WHERE m.current_token = ? AND m.is_mining AND s.observed_at >= ?`,
-		q.Token, ms(q.FreshAfter))
+	var rates map[string]float64
+	err := s.readSnapshot(ctx, func(db *gorm.DB) error { // totals and leaderboard of one commit
+		if err := countTotals(db, q.Token, from, to, &out); err != nil {
+			return fmt.Errorf("mining of %s: %w", q.Token, err)
+		}
+		if afterMiningTotals != nil {
+			afterMiningTotals()
+		}
+		if err := firstLast(db, q.Token, from, to, &out); err != nil {
+			return fmt.Errorf("mining of %s: %w", q.Token, err)
+		}
+		if err := s.leaderboard(db, q, &out); err != nil {
+			return fmt.Errorf("mining leaderboard of %s: %w", q.Token, err)
+		}
+		var err error
+		rates, err = latestRates(db, `SELECT s.canister_id, s.observed_at, s.hash_rate FROM miner_stats s
+			JOIN miners m ON m.canister_id = s.canister_id WHERE m.current_token = ? AND m.is_mining AND s.observed_at >= ?`,
+			q.Token, ms(q.FreshAfter))
+		if err != nil {
+			return fmt.Errorf("network hash rate of %s: %w", q.Token, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return out, fmt.Errorf("network hash rate of %s: %w", q.Token, translate(err))
+		return out, translate(err)
 	}
 	if len(rates) > 0 {
 		var sum float64

@@ -34,10 +34,17 @@ func (s *Store) MiningSeries(ctx context.Context, token string, start time.Time,
 		q = `SELECT (hour_at - ?) / ? AS b, sum(solutions), min(first_at), max(last_at), max(difficulty_max)
 		FROM mining_token_hours WHERE token_id = ? AND hour_at >= ? AND hour_at < ? AND solutions > 0 GROUP BY b`
 	}
-	db := s.read(ctx)
-	rows, err := queryList(db, q, []any{lo, st, token, lo, hi}, func(sc scanner) (bucketSum, error) {
-		var v bucketSum
-		return v, sc.Scan(&v.bucket, &v.solutions, &v.first, &v.last, &v.dmax)
+	var rows []bucketSum
+	err := s.readSnapshot(ctx, func(db *gorm.DB) error { // the buckets and their hash rates of one commit
+		var err error
+		rows, err = queryList(db, q, []any{lo, st, token, lo, hi}, func(sc scanner) (bucketSum, error) {
+			var v bucketSum
+			return v, sc.Scan(&v.bucket, &v.solutions, &v.first, &v.last, &v.dmax)
+		})
+		if err == nil {
+			err = seriesHashRates(db, token, lo, st, out)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mining series of %s: %w", token, translate(err))
@@ -52,9 +59,6 @@ func (s *Store) MiningSeries(ctx context.Context, token string, start time.Time,
 			v := float64(r.last-r.first) / 1000 / float64(r.solutions-1)
 			b.AverageBlockTimeSeconds = &v
 		}
-	}
-	if err := seriesHashRates(db, token, lo, st, out); err != nil {
-		return nil, fmt.Errorf("mining series of %s: %w", token, translate(err))
 	}
 	return out, nil
 }

@@ -210,6 +210,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // read returns the read pool bound to ctx.
 func (s *Store) read(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ctx) }
 
+// readSnapshot runs fn's reads in one read-only transaction on the read pool, so that they all
+// see the database as one commit left it: a reply made of several queries (a mining summary's
+// totals and its leaderboard) never mixes data from before and after another process's commit
+// (the follower's). On SQLite a deferred transaction reads one snapshot from its first read on;
+// on PostgreSQL it is REPEATABLE READ (dialect.snapshot), where READ COMMITTED gives each
+// statement its own.
+func (s *Store) readSnapshot(ctx context.Context, fn func(db *gorm.DB) error) error {
+	return s.read(ctx).Transaction(fn, s.d.snapshot)
+}
+
 // write runs fn in an IMMEDIATE transaction on the writer connection (on PostgreSQL, one that
 // first takes the write lock), retrying while the database is busy (another process holds the
 // write lock beyond busy_timeout; on PostgreSQL also a serialization failure, a deadlock or a
