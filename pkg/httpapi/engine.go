@@ -29,7 +29,7 @@ func NewEngine(logger *slog.Logger, mw ...gin.HandlerFunc) *gin.Engine {
 	r.ContextWithFallback = true
 	r.Use(accessLog(logger))
 	r.Use(mw...)
-	r.Use(recovery(logger))
+	r.Use(recovery(logger), renderFailures(logger))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, logger, registry.Errorf(registry.ENOTFOUND, "no route %s", c.Request.URL.Path)) // for any method (else 405): HEAD and GET alike
 	})
@@ -65,6 +65,19 @@ func recovery(logger *slog.Logger) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
 		writeError(c, logger, fmt.Errorf("panic: %v", rec))
 	})
+}
+
+// renderFailures answers a reply that failed to render (c.JSON of a value encoding/json
+// refuses, such as +Inf) as the internal error it is. gin sets the status before it encodes
+// and only records the error, so the client would get that status with an empty body (a 200
+// that no JSON client can decode).
+func renderFailures(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if err := c.Errors.Last(); err != nil && !c.Writer.Written() {
+			writeError(c, logger, fmt.Errorf("render the reply: %w", err.Err))
+		}
+	}
 }
 
 func accessLog(logger *slog.Logger) gin.HandlerFunc {
