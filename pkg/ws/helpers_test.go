@@ -13,13 +13,14 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 	"canistry/pkg/ws"
 )
 
 // patience is how long a test waits for something that should happen promptly; it is a
 // safety net against hangs, never an assertion about speed.
-const patience = ws.Patience
+const patience = runtest.Patience
 
 func startHub(t *testing.T, cfg ws.Config) (*ws.Hub, *httptest.Server) {
 	t.Helper()
@@ -59,11 +60,8 @@ func dial(t *testing.T, srv *httptest.Server, query string, header http.Header) 
 	return c
 }
 
-// waitFor polls cond until it holds or patience runs out (ws.WaitFor).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	ws.WaitFor(t, what, cond)
-}
+// waitFor polls cond until it holds or patience runs out.
+var waitFor = runtest.WaitFor
 
 func waitClients(t *testing.T, h *ws.Hub, n int64) {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 )
 
@@ -29,7 +30,7 @@ func TestPoller_EpollFails(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		ctx, cancel := context.WithTimeout(context.Background(), runtest.Patience)
 		defer cancel()
 		if err := h.Close(ctx); err != nil {
 			t.Errorf("close hub: %v", err)
@@ -51,7 +52,7 @@ func TestPoller_EpollFails(t *testing.T) {
 		return len(h.poll.conns)
 	}
 	a, b := dial(), dial()
-	waitFor(t, "both clients watched by epoll", func() bool { return watched() == 2 })
+	runtest.WaitFor(t, "both clients watched by epoll", func() bool { return watched() == 2 })
 
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
@@ -67,19 +68,19 @@ func TestPoller_EpollFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]*websocket.Conn{"a (woke the wait)": a, "b (idle)": b} {
-		_ = c.SetReadDeadline(time.Now().Add(patience))
+		_ = c.SetReadDeadline(time.Now().Add(runtest.Patience))
 		if _, _, err := c.ReadMessage(); err == nil || isTimeout(err) {
 			t.Errorf("client %s: read %v, want the connection ended", name, err)
 		}
 	}
 	select {
 	case <-h.poll.done:
-	case <-time.After(patience):
+	case <-time.After(runtest.Patience):
 		t.Fatal("the poller still runs after epoll failed")
 	}
 
 	c := dial()
-	waitFor(t, "the new client registered", func() bool { return h.Status().Clients == 1 })
+	runtest.WaitFor(t, "the new client registered", func() bool { return h.Status().Clients == 1 })
 	pong := make(chan string, 1)
 	c.SetPongHandler(func(s string) error { pong <- s; return nil })
 	msgs := make(chan string, 1)
@@ -101,7 +102,7 @@ func TestPoller_EpollFails(t *testing.T) {
 		if s != "after" {
 			t.Errorf("pong %q, want after", s)
 		}
-	case <-time.After(patience):
+	case <-time.After(runtest.Patience):
 		t.Fatal("the new client's ping was not answered")
 	}
 	h.Deliver([]registry.Event{{ID: 1, Event: "solution_found", MinerID: "m", Data: []byte(`{}`)}})
@@ -110,7 +111,7 @@ func TestPoller_EpollFails(t *testing.T) {
 		if !strings.Contains(m, "solution_found") {
 			t.Errorf("new client got %q, want the event", m)
 		}
-	case <-time.After(patience):
+	case <-time.After(runtest.Patience):
 		t.Fatal("the new client got no event")
 	}
 }
