@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/store/pgtest"
 )
 
@@ -74,5 +76,18 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 			}
 			fn(t, b)
 		})
+	}
+}
+
+// finished runs fn in a goroutine and waits for it at most runtest.Patience (a hang guard, not
+// a timing assertion): it reports whether fn returned, and fn's error.
+func finished(fn func() error) (done bool, err error) {
+	ch := make(chan error, 1)
+	go func() { ch <- fn() }()
+	select {
+	case err := <-ch:
+		return true, err
+	case <-time.After(runtest.Patience):
+		return false, nil
 	}
 }

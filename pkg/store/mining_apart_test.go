@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
 	"canistry/pkg/store/storetest"
@@ -54,21 +55,18 @@ func TestPostgres_FollowerApart(t *testing.T) {
 	}
 	sync := func(want int) {
 		t.Helper()
-		done := make(chan error, 1)
-		go func() {
+		done, err := finished(func() error {
 			r, err := st.SyncMining(ctx)
 			if err == nil && r.Solutions != want {
 				err = fmt.Errorf("applied %d solutions, want %d", r.Solutions, want)
 			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
+			return err
+		})
+		if !done {
 			t.Fatal("the sync waited for another write transaction")
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 
@@ -169,24 +167,14 @@ func TestPostgres_FollowerApart(t *testing.T) {
 // waitForLockWait waits until a backend of the test's database waits for a row lock.
 func waitForLockWait(t *testing.T, db *sql.DB) {
 	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second) // a hang guard
-	for {
+	runtest.WaitFor(t, "a backend to wait for the position's row lock", func() bool {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 			AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("no backend came to wait for the position's row lock")
-		}
-	}
+		return n > 0
+	})
 }
 
 // TestSyncMining_TwoNotifiers: two stores on one database (two notifiers), each with two

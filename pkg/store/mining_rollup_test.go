@@ -144,21 +144,18 @@ func TestSyncMining_NothingPendingTakesNoLock(t *testing.T) {
 			done <- st.Write(ctx, func(*gorm.DB) error { close(locked); <-release; return nil })
 		}()
 		<-locked
-		synced := make(chan error, 1)
-		go func() {
+		synced, err := finished(func() error {
 			r, err := st.SyncMining(ctx)
 			if err == nil && r != (store.MiningSync{Position: r.Position}) {
 				err = fmt.Errorf("applied %+v with nothing pending", r)
 			}
-			synced <- err
-		}()
-		select {
-		case err := <-synced:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+			return err
+		})
+		switch {
+		case !synced:
 			t.Error("a sync with nothing pending waited for another writer's lock")
+		case err != nil:
+			t.Error(err)
 		}
 		close(release)
 		if err := <-done; err != nil {
