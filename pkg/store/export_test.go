@@ -87,3 +87,12 @@ func AfterMiningTotals(t interface{ Cleanup(func()) }, f func()) {
 	afterMiningTotals = f
 	t.Cleanup(func() { afterMiningTotals = nil })
 }
+
+// FollowerConns is how many connections the mining follower's pool has open.
+func (s *Store) FollowerConns() int {
+	sqlDB, err := s.fw.db.DB()
+	if err != nil {
+		return -1
+	}
+	return sqlDB.Stats().OpenConnections
+}

@@ -21,7 +21,8 @@ import (
 // lock and data_version's row 1, as every other write transaction does until it commits) and a
 // write in progress in this process (holding its writer connection) do not hold a sync back;
 // the sync bumps data_version's row 2 only, so DataVersion (the read caches' key) still moves.
-// Its commits are asynchronous (they are derived data, lost whole with their position).
+// Its commits are asynchronous (they are derived data, lost whole with their position), and
+// its connection is dialled at its first sync (the api and the poller never sync).
 func TestPostgres_FollowerApart(t *testing.T) {
 	url := backend{name: "postgres"}.DB(t)
 	ctx := t.Context()
@@ -36,6 +37,9 @@ func TestPostgres_FollowerApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := openStore(t, url)
+	if n := st.FollowerConns(); n != 0 {
+		t.Fatalf("the follower's pool has %d connections before its first sync; want none", n)
+	}
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	claim := func(from, n int) {
 		t.Helper()

@@ -196,7 +196,10 @@ const insertSolutionArrays = `INSERT INTO solutions (notification_id, token_id, 
 
 // firstHeight is what inserting the first solutions of heights adds to the INSERT: the partial
 // unique index of the solutions that count (migration 0019) decides which heights are new.
-const firstHeight = ` ON CONFLICT (token_id, block_height) WHERE repeat_of IS NULL DO NOTHING RETURNING notification_id`
+const (
+	firstHeight               = ` ON CONFLICT (token_id, block_height) WHERE repeat_of IS NULL DO NOTHING RETURNING notification_id`
+	insertFirstSolutionArrays = insertSolutionArrays + firstHeight
+)
 
 // storeSolutions inserts the batch's solutions (in id order) and sets RepeatOf on each whose
 // height is already stored for its token or came earlier in the batch. The batch's first
@@ -245,7 +248,7 @@ func storeSolutions(w txRows, tx *gorm.DB, sols []solutionRow) error {
 // whose height is stored already, and returns the notification ids of those it inserted.
 func insertFirstSolutions(w txRows, sols []solutionRow) (map[int64]bool, error) {
 	if w.arrays {
-		return w.arrayIDs(insertSolutionArrays+firstHeight, solutionColumnArrays(sols))
+		return w.arrayIDs(insertFirstSolutionArrays, solutionColumnArrays(sols))
 	}
 	return w.ids(insertFirstSolutionRows, len(sols), solutionArgs(sols))
 }

@@ -66,23 +66,23 @@ func (s *Store) openPostgres(target string) error {
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConns
 	}
-	wdb, err := openPGPool(target, nil, 1, s.stmtTimeout, s.writerDial)
+	wdb, err := openPGPool(target, nil, false, 1, s.stmtTimeout, s.writerDial)
 	if err != nil {
 		return err
 	}
-	if s.w, err = newWriteConn(wdb, s.d, s.d.writeLock); err != nil {
+	if s.w, err = newWriteConn(wdb, s.d.dollarParams, s.d.writeLock); err != nil {
 		return err
 	}
 	// The mining follower's connection (mining_sync.go): database/sql dials it at the first
 	// sync, so the api and the poller, which never sync, never open it.
-	fdb, err := openPGPool(target, pgFollower, 1, s.stmtTimeout, nil)
+	fdb, err := openPGPool(target, pgFollower, true, 1, s.stmtTimeout, nil)
 	if err != nil {
 		return err
 	}
-	if s.fw, err = newWriteConn(fdb, s.d, ""); err != nil {
+	if s.fw, err = newWriteConn(fdb, s.d.dollarParams, ""); err != nil {
 		return err
 	}
-	s.rdb, err = openPGPool(target, pgReadOnly, s.maxConns, s.stmtTimeout, s.readerDial)
+	s.rdb, err = openPGPool(target, pgReadOnly, false, s.maxConns, s.stmtTimeout, s.readerDial)
 	return err
 }
 
@@ -102,7 +102,9 @@ var (
 // unknown query parameters on to the server: settings (nil for none) are added to the
 // statement timeout and application name every pool has. wrap, when set, wraps each
 // connection the pool dials (tests count round trips with it).
-func openPGPool(target string, settings map[string]string, conns int, timeout time.Duration, wrap func(net.Conn) net.Conn) (*gorm.DB, error) {
+//
+// lazy skips the connection gorm opens to ping the server: the pool dials at its first use.
+func openPGPool(target string, settings map[string]string, lazy bool, conns int, timeout time.Duration, wrap func(net.Conn) net.Conn) (*gorm.DB, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
@@ -123,6 +125,7 @@ func openPGPool(target string, settings map[string]string, conns int, timeout ti
 		SkipDefaultTransaction: true,
 		TranslateError:         true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
+		DisableAutomaticPing:   lazy,
 		// pgx caches prepared statements per connection itself.
 	})
 	if err != nil {

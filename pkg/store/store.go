@@ -82,7 +82,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	if s.w, err = newWriteConn(wdb, s.d, s.d.writeLock); err != nil {
+	if s.w, err = newWriteConn(wdb, s.d.dollarParams, s.d.writeLock); err != nil {
 		return err
 	}
 	s.fw = s.w

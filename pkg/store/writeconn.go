@@ -21,8 +21,8 @@ type writeConn struct {
 	lock string
 }
 
-func newWriteConn(db *gorm.DB, d dialect, lock string) (*writeConn, error) {
-	stmts, err := newStmtCache(db, d.dollarParams)
+func newWriteConn(db *gorm.DB, dollars bool, lock string) (*writeConn, error) {
+	stmts, err := newStmtCache(db, dollars)
 	if err != nil {
 		return nil, err
 	}
