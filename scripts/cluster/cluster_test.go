@@ -257,7 +257,10 @@ func TestCluster_HostDies(t *testing.T) {
 			}
 		})
 	}
-	runtest.WaitFor(t, "storms flowing", func() bool { return sent.Load() >= 20 })
+	// b's clients resume with their cursors, so b dies only after its client has one: a
+	// solution_found event reaches a hub only once the notifier's mining follower counted it
+	// (pkg/notify SyncBefore), which can take longer than 20 storms.
+	runtest.WaitFor(t, "storms flowing and client-b holding a cursor", func() bool { return sent.Load() >= 20 && fb.Last() > 0 })
 	b.Kill()
 	before := sent.Load()
 	runtest.WaitFor(t, "storms flowing on the survivor", func() bool { return sent.Load() >= before+20 })

@@ -66,11 +66,13 @@ func (f *Follower) connect(tb testing.TB, addr, since string) {
 }
 
 // Resume waits for the current connection to end (its notifier died) and reconnects to addr
-// with the last cursor received.
+// with the last cursor received. A follower that received no logged event has no cursor, and
+// without one a new connection only hears what comes after it: that fails tb at once, so a
+// test makes sure of a first event before it kills the notifier.
 func (f *Follower) Resume(tb testing.TB, addr string) {
 	tb.Helper()
 	f.mu.Lock()
-	done, cursor := f.done, f.cursor
+	done := f.done
 	f.mu.Unlock()
 	WaitFor(tb, f.Name+"'s connection to end", func() bool {
 		select {
@@ -80,6 +82,12 @@ func (f *Follower) Resume(tb testing.TB, addr string) {
 			return false
 		}
 	})
+	f.mu.Lock()
+	cursor := f.cursor
+	f.mu.Unlock()
+	if cursor == "" {
+		tb.Fatalf("%s cannot resume: it received no logged event, so it has no cursor", f.Name)
+	}
 	f.connect(tb, addr, cursor)
 }
 
