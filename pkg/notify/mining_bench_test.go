@@ -56,6 +56,45 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 	}
 }
 
+// BenchmarkSolutionDelivery is the time from a solution_found outcall sent to the intake to its
+// event delivered to the hub, through the tailer and the follower's SyncBefore as in
+// cmd/notifier, for an outcall that comes after a quiet spell longer than the follower's least
+// gap between syncs (the common case: a token finds a block every few seconds or minutes).
+// ms/delivery is the mean; the quiet spells are not timed.
+func BenchmarkSolutionDelivery(b *testing.B) {
+	for _, backend := range backends {
+		b.Run(backend, func(b *testing.B) {
+			fb := newFollowerBench(b, backend)
+			delivered := make(chan struct{}, 1)
+			w := wireFollower(b, fb.st, true, func(evs []registry.Event) {
+				for _, e := range evs {
+					if e.Event == registry.EventSolutionFound {
+						delivered <- struct{}{}
+					}
+				}
+			})
+			fb.current.Store(w)
+			b.Cleanup(func() { fb.current.Store(nil); w.close(b) })
+			var took time.Duration
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				time.Sleep(quietSpell)
+				b.StartTimer()
+				start := time.Now()
+				load(b, fb.intake, 1, fb.body)
+				<-delivered
+				took += time.Since(start)
+			}
+			b.ReportMetric(took.Seconds()*1000/float64(b.N), "ms/delivery")
+		})
+	}
+}
+
+// quietSpell is the pause before each outcall of BenchmarkSolutionDelivery: longer than the
+// follower's least gap between syncs (250 ms in pkg/notify).
+const quietSpell = 400 * time.Millisecond
+
 // followerPhase is what runs beside the intake in one phase of BenchmarkIntakeMiningFollower.
 type followerPhase int
 
@@ -129,7 +168,7 @@ func (fb *followerBench) phase(p followerPhase) {
 	if p != catchingUp {
 		fb.sync()
 	}
-	w := wireFollower(fb.b, fb.st, p != withoutFollower)
+	w := wireFollower(fb.b, fb.st, p != withoutFollower, func([]registry.Event) {})
 	fb.current.Store(w)
 	d, _ := load(fb.b, fb.intake, benchBatch, fb.body)
 	fb.current.Store(nil)
@@ -154,9 +193,8 @@ type followerWiring struct {
 	follower *notify.MiningFollower
 }
 
-func wireFollower(b *testing.B, st *store.Store, follow bool) *followerWiring {
+func wireFollower(b *testing.B, st *store.Store, follow bool, deliver func([]registry.Event)) *followerWiring {
 	w := &followerWiring{}
-	deliver := func([]registry.Event) {}
 	if follow {
 		w.follower = notify.NewMiningFollower(st, time.Second, slog.New(slog.DiscardHandler))
 		deliver = w.follower.SyncBefore(deliver)
