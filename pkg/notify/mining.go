@@ -15,9 +15,9 @@ import (
 // MiningFollower keeps the mining analytics (issue 27) up to date in the notifier: it runs
 // store.SyncMining, which reads stored solution_found outcalls and miner refreshes from its
 // own stored positions, when woken (a new event: the intake's publish, the bus doorbell) and
-// on its own poll, at most once per miningGap, so that under a stream of outcalls it applies
-// them in batches: each sync is one write transaction, and its cost (pages written at commit)
-// hardly depends on the batch's size. Before the hub delivers a solution_found event it waits
+// on its own poll, at most once per miningGap after a sync that wrote, so that under a stream
+// of outcalls it applies them in batches: each sync is one write
+// transaction, and its cost (pages written at commit) hardly depends on the batch's size. Before the hub delivers a solution_found event it waits
 // until a sync has applied it (SyncBefore), so that a page refreshing on that event reads a
 // summary that already counts it. It is never part of the intake's claim transaction.
 type MiningFollower struct {
@@ -36,8 +36,15 @@ type MiningFollower struct {
 	done chan struct{}
 }
 
-// miningGap is the least time between two syncs of the run loop.
+// miningGap is the least time from the end of a sync that wrote (or failed) to the next sync of
+// the run loop: under a stream of outcalls the next wake is pending when a sync ends, so the
+// syncs come a gap apart and each applies what arrived meanwhile.
 const miningGap = 250 * time.Millisecond
+
+// idleGap is the least time after a sync that found nothing to apply (a read, no write): a
+// solution after a quiet spell is counted, and its event delivered, at once instead of a
+// miningGap later, and a stream of other events still makes at most one read per idleGap.
+const idleGap = 25 * time.Millisecond
 
 // syncWait bounds how long SyncBefore holds a delivery back.
 const syncWait = 2 * time.Second
@@ -65,21 +72,24 @@ func (f *MiningFollower) Wake() {
 	}
 }
 
-// syncAll applies everything stored so far (the run loop's sync).
-func (f *MiningFollower) syncAll(ctx context.Context) error {
+// syncAll applies everything stored so far (the run loop's sync) and says whether it found
+// anything to apply.
+func (f *MiningFollower) syncAll(ctx context.Context) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	defer f.broadcast()
+	wrote := false
 	for {
 		r, err := f.store.SyncMining(ctx)
 		if err != nil {
-			return err
+			return wrote, err
 		}
+		wrote = wrote || r.Solutions+r.Skipped+r.HashRates > 0
 		if r.Position > f.applied.Load() {
 			f.applied.Store(r.Position)
 		}
 		if !r.More {
-			return nil
+			return wrote, nil
 		}
 	}
 }
@@ -142,7 +152,11 @@ func (f *MiningFollower) run(ctx context.Context) {
 	defer t.Stop()
 	failing := false
 	for {
-		err := f.syncAll(ctx)
+		wrote, err := f.syncAll(ctx)
+		gap, ended := idleGap, time.Now()
+		if wrote || err != nil {
+			gap = miningGap
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			f.logger.Error("mining analytics: sync failed; will retry", "err", err)
@@ -157,10 +171,14 @@ func (f *MiningFollower) run(ctx context.Context) {
 		case <-f.wake:
 		case <-t.C:
 		}
-		select { // at most one sync per miningGap
-		case <-ctx.Done():
-			return
-		case <-time.After(miningGap):
+		if rest := gap - time.Since(ended); rest > 0 { // the gap counts from the sync's end
+			pause := time.NewTimer(rest)
+			select {
+			case <-ctx.Done():
+				pause.Stop()
+				return
+			case <-pause.C:
+			}
 		}
 	}
 }
