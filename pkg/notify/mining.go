@@ -27,6 +27,7 @@ type MiningFollower struct {
 
 	mu      sync.Mutex   // one SyncMining at a time in this process
 	applied atomic.Int64 // solution_found outcalls up to this notification id are applied
+	idle    atomic.Bool  // the run loop waits for a wake with its pause over: a wake syncs at once
 
 	smu    sync.Mutex
 	synced chan struct{} // closed (and replaced) when a sync ends
@@ -153,7 +154,7 @@ func (f *MiningFollower) run(ctx context.Context) {
 	failing := false
 	for {
 		wrote, err := f.syncAll(ctx)
-		gap, ended := idleGap, time.Now()
+		gap := idleGap
 		if wrote || err != nil {
 			gap = miningGap
 		}
@@ -165,21 +166,22 @@ func (f *MiningFollower) run(ctx context.Context) {
 			f.logger.Info("mining analytics: synced again")
 			failing = false
 		}
+		// The pause counts from the sync's end; a wake that comes during it stays pending.
+		pause := time.NewTimer(gap)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return
+		case <-pause.C:
+		}
+		f.idle.Store(true)
 		select {
 		case <-ctx.Done():
 			return
 		case <-f.wake:
 		case <-t.C:
 		}
-		if rest := gap - time.Since(ended); rest > 0 { // the gap counts from the sync's end
-			pause := time.NewTimer(rest)
-			select {
-			case <-ctx.Done():
-				pause.Stop()
-				return
-			case <-pause.C:
-			}
-		}
+		f.idle.Store(false)
 	}
 }
 

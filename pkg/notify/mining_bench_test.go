@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"canistry/pkg/eventlog"
+	"canistry/pkg/lifecycle/runtest"
 	"canistry/pkg/notify"
 	"canistry/pkg/registry"
 	"canistry/pkg/store"
@@ -58,9 +59,9 @@ func BenchmarkIntakeMiningFollower(b *testing.B) {
 
 // BenchmarkSolutionDelivery is the time from a solution_found outcall sent to the intake to its
 // event delivered to the hub, through the tailer and the follower's SyncBefore as in
-// cmd/notifier, for an outcall that comes after a quiet spell longer than the follower's least
-// gap between syncs (the common case: a token finds a block every few seconds or minutes).
-// ms/delivery is the mean; the quiet spells are not timed.
+// cmd/notifier, for an outcall that comes once the follower is calm: waiting for a wake with
+// the pause after its last sync over (the common case: a token finds a block every few seconds or
+// minutes). ms/delivery is the mean; the waits for calm are not timed.
 func BenchmarkSolutionDelivery(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend, func(b *testing.B) {
@@ -79,7 +80,7 @@ func BenchmarkSolutionDelivery(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				time.Sleep(quietSpell)
+				runtest.WaitFor(b, "the follower calm", w.follower.Calm)
 				b.StartTimer()
 				start := time.Now()
 				load(b, fb.intake, 1, fb.body)
@@ -90,10 +91,6 @@ func BenchmarkSolutionDelivery(b *testing.B) {
 		})
 	}
 }
-
-// quietSpell is the pause before each outcall of BenchmarkSolutionDelivery: longer than the
-// follower's least gap between syncs (250 ms in pkg/notify).
-const quietSpell = 400 * time.Millisecond
 
 // followerPhase is what runs beside the intake in one phase of BenchmarkIntakeMiningFollower.
 type followerPhase int
